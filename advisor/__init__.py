@@ -1,0 +1,43 @@
+"""Paradigm Advisor: should related prediction tasks use STL, MTL, transfer or meta-learning?
+
+The public SDK. Names are imported lazily so that ``advisor --help`` and the remote client
+do not pay for pandas, scikit-learn or torch until they are used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__all__ = ["AdvisorError", "DataProfile", "DatasetSpec", "Goal", "__version__", "exceptions", "inspect_data", "schemas"]
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "AdvisorError": ("advisor.exceptions", "AdvisorError"),
+    "DataProfile": ("advisor.schemas", "DataProfile"),
+    "DatasetSpec": ("advisor.schemas", "DatasetSpec"),
+    "Goal": ("advisor.schemas", "Goal"),
+    "inspect_data": ("advisor._inspect", "inspect_data"),
+    "exceptions": ("advisor.exceptions", None),
+    "schemas": ("advisor.schemas", None),
+}
+
+if TYPE_CHECKING:
+    from advisor import exceptions, schemas
+    from advisor._inspect import inspect_data
+    from advisor.exceptions import AdvisorError
+    from advisor.schemas import DataProfile, DatasetSpec, Goal
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module_name, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'advisor' has no attribute {name!r}") from None
+    module = importlib.import_module(module_name)
+    return module if attribute is None else getattr(module, attribute)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,109 @@
+"""The ``advisor`` command: a typer app plus a ``main`` that turns errors into exit codes."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Annotated
+
+import typer
+
+from advisor.cli._common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, BadOption
+from advisor.cli._demo import demo_command
+from advisor.cli._inspect import inspect_command
+
+__all__ = ["app", "main"]
+
+
+def _click_classes(name: str) -> tuple[type[BaseException], ...]:
+    """Click's exception ``name`` wherever it lives: typer >= 0.26 vendors click as ``typer._click``."""
+    found = {c for c in typer.BadParameter.__mro__ if c.__name__ == name}
+    found |= {getattr(typer, name)} if name in {"Exit", "Abort"} else set()
+    try:
+        import click.exceptions as click_exceptions
+
+        found.add(getattr(click_exceptions, name))
+    except ImportError:
+        pass
+    return tuple(found)
+
+
+_USAGE_ERRORS = _click_classes("UsageError")
+_EXITS = _click_classes("Exit")
+_ABORTS = _click_classes("Abort")
+
+app = typer.Typer(
+    name="advisor",
+    help="Should these related prediction tasks use single-task, multi-task, transfer or meta-learning?",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from advisor import __version__
+
+        typer.echo(f"advisor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Paradigm Advisor: evidence-based advice from budgeted probe trainings on your own data."""
+
+
+app.command("inspect", no_args_is_help=True)(inspect_command)
+app.command("demo")(demo_command)
+
+
+def _fail(message: str, code: int) -> int:
+    sys.stderr.write(f"advisor: {message}\n")
+    sys.stderr.flush()
+    return code
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``advisor`` console script."""
+    sys.exit(run(argv))
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI on ``argv`` and return the exit code (no ``sys.exit``; used by tests)."""
+    from probes.exceptions import AdvisorError
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    args = [a for a in args if a != "--debug"]
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=args, prog_name="advisor", standalone_mode=False)
+    except _EXITS as exc:
+        return int(exc.exit_code)
+    except _ABORTS:
+        return _fail("aborted", 130)
+    except _USAGE_ERRORS as exc:
+        if not exc.format_message():  # "no arguments": click already printed the help
+            return EXIT_USAGE
+        hint = f" (see 'advisor {exc.ctx.info_name} --help')" if exc.ctx and exc.ctx.parent else ""
+        return _fail(f"error: {exc.format_message()}{hint}", EXIT_USAGE)
+    except (AdvisorError, BadOption) as exc:
+        if debug:
+            traceback.print_exc()
+        return _fail(f"error: {exc}", EXIT_USAGE)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        return _fail(
+            f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", EXIT_INTERNAL
+        )
+    return int(result) if isinstance(result, int) else EXIT_OK

@@ -1,0 +1,121 @@
+"""Pieces shared by CLI commands: spec options, JSON output, and error-to-exit-code handling.
+
+Exit codes (every command): 0 ok; 1 internal error; 2 bad input or usage (one line on stderr,
+no traceback unless ``--debug``); 3 a gate failed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+__all__ = [
+    "EXIT_GATE",
+    "EXIT_INTERNAL",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "BadOption",
+    "spec_fields",
+    "write_json",
+]
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_GATE = 0, 1, 2, 3
+
+DataArg = Annotated[
+    str,
+    typer.Argument(help="Data file: CSV, TSV, Parquet or JSON Lines, optionally gzipped (.gz).", show_default=False),
+]
+TargetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--target", "-t", help="Target column; repeat for several targets (multi-target layout)."),
+]
+TaskColumnOpt = Annotated[
+    str | None, typer.Option("--task-column", help="Column naming each row's task (task-column layout).")
+]
+GoalOpt = Annotated[str, typer.Option("--goal", help="all_tasks | target_task | new_tasks.", show_default=True)]
+TargetTaskOpt = Annotated[str | None, typer.Option("--target-task", help="The task to do well on (goal target_task).")]
+ShotsOpt = Annotated[
+    int | None, typer.Option("--shots", help="Labelled rows per new task (goal new_tasks; default 5).")
+]
+FeatureOpt = Annotated[
+    list[str] | None, typer.Option("--feature", help="Feature column (repeat); default: every other column.")
+]
+IgnoreOpt = Annotated[list[str] | None, typer.Option("--ignore", help="Column to leave out (repeat).")]
+TaskTypeOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--task-type",
+        help="classification | regression for every target, or TARGET=KIND (repeat). Default: inferred.",
+    ),
+]
+MetricOpt = Annotated[str | None, typer.Option("--metric", help="Metric override, e.g. accuracy, rmse, f1_macro.")]
+JsonOpt = Annotated[
+    str | None, typer.Option("--json", help="Write the result as JSON to PATH; '-' prints only JSON on stdout.")
+]
+MaxFileOpt = Annotated[float, typer.Option("--max-file-mb", help="Refuse files larger than this.")]
+
+
+class BadOption(Exception):
+    """A command-line value that is wrong in a way click cannot see (reported with exit code 2)."""
+
+
+def spec_fields(
+    *,
+    target: list[str] | None,
+    task_column: str | None,
+    goal: str,
+    target_task: str | None,
+    shots: int | None,
+    feature: list[str] | None,
+    ignore: list[str] | None,
+    task_type: list[str] | None,
+    metric: str | None,
+) -> dict[str, Any]:
+    """The ``DatasetSpec`` fields the options describe."""
+    if not target:
+        raise BadOption("no target given: pass --target COLUMN (repeat it for several targets)")
+    fields: dict[str, Any] = {"targets": list(target), "goal": goal}
+    if task_column is not None:
+        fields["task_column"] = task_column
+    if target_task is not None:
+        fields["target_task"] = target_task
+    if shots is not None:
+        fields["shots"] = shots
+    if feature:
+        fields["features"] = list(feature)
+    if ignore:
+        fields["ignore"] = list(ignore)
+    if metric is not None:
+        fields["metric"] = metric
+    if task_type:
+        fields["task_types"] = _task_types(task_type)
+    return fields
+
+
+def _task_types(values: list[str]) -> str | dict[str, str]:
+    if len(values) == 1 and "=" not in values[0]:
+        return values[0]
+    mapping: dict[str, str] = {}
+    for value in values:
+        name, sep, kind = value.partition("=")
+        if not sep or not name or not kind:
+            raise BadOption(f"--task-type {value!r}: use KIND for every target, or TARGET=KIND per target")
+        mapping[name] = kind
+    return mapping
+
+
+def write_json(payload: dict[str, Any] | str, destination: str) -> None:
+    """Write JSON to ``destination`` ('-' = stdout)."""
+    text = payload if isinstance(payload, str) else json.dumps(payload, indent=2, allow_nan=False)
+    if destination == "-":
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+        return
+    try:
+        Path(destination).write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise BadOption(f"cannot write JSON to '{destination}': {exc.strerror or exc}") from None

@@ -1,0 +1,1 @@
+"""Example datasets shipped with the package (see benchmarks.scenarios.make_examples)."""

@@ -1,0 +1,10 @@
+"""The contract shared by SDK, CLI, API and remote client: one module of pydantic models.
+
+``DatasetSpec`` and ``DataProfile`` are defined next to the code in ``probes`` that consumes
+and produces them (imports only point down) and re-exported here, so users and the service
+import every schema from this one place.
+"""
+
+from probes.data import DataProfile, DatasetSpec, Goal, Layout, TaskProfile
+
+__all__ = ["DataProfile", "DatasetSpec", "Goal", "Layout", "TaskProfile"]

@@ -1,0 +1,427 @@
+"""Read a user's table (CSV, TSV, Parquet, JSON Lines, optionally gzipped, or a DataFrame).
+
+Every way a file can be wrong becomes a specific :mod:`probes.exceptions` error whose message
+names the file, what was found and what to do. Checks that pandas would paper over are done on
+the raw bytes: duplicate header names (pandas renames the second ``a`` to ``a.1``), ragged rows
+(pandas pads short rows with NaN), binary content and unknown encodings. The user's file and
+DataFrame are never modified.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import json
+import os
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from probes.exceptions import (
+    DataFileNotFoundError,
+    DuplicateColumnError,
+    EmptyDataError,
+    EncodingError,
+    FileTooLargeError,
+    MalformedFileError,
+    TooManyColumnsError,
+    UnreadableFileError,
+    UnsupportedFormatError,
+)
+
+__all__ = ["FORMATS", "Limits", "SourceInfo", "read_table"]
+
+#: File suffix -> format. Each may also end in ``.gz``.
+FORMATS: dict[str, str] = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
+
+_SAMPLE_BYTES = 1 << 20
+_GZIP_MAGIC = b"\x1f\x8b"
+_PARQUET_MAGIC = b"PAR1"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps on what we agree to read. The service sets tighter ones from its settings."""
+
+    max_file_mb: float = 2048.0
+    max_rows: int = 20_000_000
+    max_columns: int = 20_000
+
+    def check_columns(self, n_columns: int, where: str) -> None:
+        if n_columns > self.max_columns:
+            raise TooManyColumnsError(
+                f"{where} has {n_columns:,} columns; the limit is {self.max_columns:,}. "
+                "Select the columns you need (features=[...]) or raise the limit.",
+                details={"columns": n_columns, "limit": self.max_columns},
+            )
+
+    def check_rows(self, n_rows: int, where: str) -> None:
+        if n_rows > self.max_rows:
+            raise FileTooLargeError(
+                f"{where} has {n_rows:,} rows; the limit is {self.max_rows:,}. Subsample the data or raise the limit.",
+                details={"rows": n_rows, "limit": self.max_rows},
+            )
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """Where a table came from and how it was decoded (shown by ``advisor inspect``)."""
+
+    name: str
+    format: str
+    compressed: bool = False
+    encoding: str | None = None
+    n_bytes: int | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def read_table(source: str | os.PathLike[str] | pd.DataFrame, *, limits: Limits | None = None) -> pd.DataFrame:
+    """Read ``source`` into a DataFrame, with every check of :func:`read_source`.
+
+    Examples
+    --------
+    >>> frame = read_table("data.csv.gz")  # doctest: +SKIP
+    """
+    return read_source(source, limits=limits)[0]
+
+
+def read_source(
+    source: str | os.PathLike[str] | pd.DataFrame, *, limits: Limits | None = None
+) -> tuple[pd.DataFrame, SourceInfo]:
+    """Read ``source`` and say how it was read."""
+    limits = limits or Limits()
+    if isinstance(source, pd.DataFrame):
+        return _check_frame(source, limits), SourceInfo(name="<DataFrame>", format="dataframe")
+    if not isinstance(source, (str, os.PathLike)):
+        raise UnsupportedFormatError(
+            f"Data must be a file path or a pandas DataFrame, got {type(source).__name__}.",
+        )
+    path = Path(source)
+    fmt, compressed = _format_of(path)
+    n_bytes = _check_path(path, limits)
+    if compressed:
+        _check_gzip_magic(path)
+    reader = {"csv": _read_delimited, "tsv": _read_delimited, "parquet": _read_parquet, "jsonl": _read_jsonl}[fmt]
+    frame, encoding = reader(path, fmt=fmt, compressed=compressed, limits=limits)
+    limits.check_rows(len(frame), f"'{path.name}'")
+    notes = ()
+    if encoding not in (None, "utf-8", "utf-8-sig"):
+        notes = (f"read as {encoding} text (not UTF-8)",)
+    return frame, SourceInfo(
+        name=path.name, format=fmt, compressed=compressed, encoding=encoding, n_bytes=n_bytes, notes=notes
+    )
+
+
+# --------------------------------------------------------------------------------------------- paths
+
+
+def _format_of(path: Path) -> tuple[str, bool]:
+    suffixes = [s.lower() for s in path.suffixes]
+    compressed = bool(suffixes) and suffixes[-1] == ".gz"
+    if compressed:
+        suffixes = suffixes[:-1]
+    fmt = FORMATS.get(suffixes[-1]) if suffixes else None
+    if fmt is None:
+        known = ", ".join(sorted(FORMATS))
+        raise UnsupportedFormatError(
+            f"'{path.name}' is not a supported file type. Use one of {known} (optionally gzipped, '.gz'), "
+            "or pass a pandas DataFrame.",
+            details={"path": str(path), "supported": sorted(FORMATS)},
+        )
+    return fmt, compressed
+
+
+def _check_path(path: Path, limits: Limits) -> int:
+    if not path.exists():
+        raise DataFileNotFoundError(f"No such file: '{path}'. Check the path.", details={"path": str(path)})
+    if path.is_dir():
+        raise UnreadableFileError(
+            f"'{path}' is a directory; pass a data file inside it (CSV, TSV, Parquet or JSON Lines).",
+            details={"path": str(path)},
+        )
+    try:
+        n_bytes = path.stat().st_size
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise UnreadableFileError(
+            f"Cannot open '{path}': {exc.strerror or exc}.", details={"path": str(path)}
+        ) from None
+    limit = limits.max_file_mb * 1024 * 1024
+    if n_bytes > limit:
+        raise FileTooLargeError(
+            f"'{path.name}' is {n_bytes / 1024 / 1024:,.1f} MB; the limit is {limits.max_file_mb:,.0f} MB. "
+            "Subsample the data, or raise the limit.",
+            details={"bytes": n_bytes, "limit_mb": limits.max_file_mb},
+        )
+    if n_bytes == 0:
+        raise EmptyDataError(f"'{path.name}' is empty (0 bytes); it needs a header and data rows.")
+    return n_bytes
+
+
+def _check_gzip_magic(path: Path) -> None:
+    with path.open("rb") as fh:
+        if fh.read(2) != _GZIP_MAGIC:
+            raise UnreadableFileError(
+                f"'{path.name}' ends in .gz but is not gzip-compressed; rename it without '.gz' or compress it.",
+            )
+
+
+def _open_binary(path: Path, compressed: bool) -> io.BufferedIOBase:
+    return gzip.open(path, "rb") if compressed else path.open("rb")  # type: ignore[return-value]
+
+
+def _read_sample(path: Path, compressed: bool) -> bytes:
+    try:
+        with _open_binary(path, compressed) as fh:
+            return fh.read(_SAMPLE_BYTES)
+    except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
+        raise UnreadableFileError(f"'{path.name}' is a corrupt or truncated gzip file ({exc}).") from None
+
+
+# ---------------------------------------------------------------------------------------- encodings
+
+
+def _detect_encoding(sample: bytes, name: str) -> str:
+    """Pick the text encoding of ``sample``: BOM, then strict UTF-8, then charset-normalizer."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in sample:
+        raise UnreadableFileError(
+            f"'{name}' does not look like a text file (it contains NUL bytes); "
+            "is it binary, or saved with a different extension?",
+        )
+    try:
+        # A sample may end inside a multi-byte character: an incremental decoder tolerates that.
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=len(sample) < _SAMPLE_BYTES)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    matches = list(from_bytes(sample))
+    if not matches:
+        raise EncodingError(
+            f"'{name}' is not UTF-8 and its encoding could not be detected; re-save it as UTF-8.",
+        )
+    # Short Western text fits several code pages equally well; among the least chaotic
+    # candidates prefer Windows-1252, by far the most common legacy encoding of CSV exports.
+    least = min(m.chaos for m in matches)
+    for match in matches:
+        if match.chaos <= least + 1e-9 and "cp1252" in match.could_be_from_charset:
+            return "cp1252"
+    return matches[0].encoding
+
+
+# -------------------------------------------------------------------------------------- delimited
+
+
+def _read_delimited(path: Path, *, fmt: str, compressed: bool, limits: Limits) -> tuple[pd.DataFrame, str]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    sample = _read_sample(path, compressed)
+    encoding = _detect_encoding(sample, path.name)
+    text = sample.decode(encoding, errors="replace")
+    if not text.strip():
+        raise EmptyDataError(f"'{path.name}' has no content; it needs a header line and data rows.")
+    header_line, _, rest = text.lstrip("\ufeff").partition("\n")
+    delimiter = "\t" if fmt == "tsv" else _sniff_delimiter(header_line)
+    header = next(csv.reader([header_line], delimiter=delimiter))
+    header = [h.strip() for h in header]
+    _check_header(header, path.name)
+    limits.check_columns(len(header), f"'{path.name}'")
+    if not rest.strip():
+        raise EmptyDataError(f"'{path.name}' has a header but no data rows.")
+
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(encoding=encoding, column_names=None, use_threads=True),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
+        )
+    except pa.ArrowInvalid as exc:
+        message = str(exc)
+        if "Expected" in message and "columns" in message:
+            where = _first_ragged_row(path, compressed, encoding, delimiter, len(header))
+            raise MalformedFileError(
+                f"'{path.name}' has rows with a different number of fields than its header "
+                f"({len(header)} columns){where}. Fix or remove those rows (check quoting of values that "
+                "contain the delimiter).",
+                details={"columns": len(header)},
+            ) from None
+        raise MalformedFileError(f"'{path.name}' could not be parsed as {fmt.upper()}: {message}") from None
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise UnreadableFileError(f"'{path.name}' is a corrupt or truncated gzip file ({exc}).") from None
+    except (UnicodeDecodeError, pa.ArrowException, OSError) as exc:
+        raise UnreadableFileError(f"'{path.name}' could not be read: {exc}") from None
+    frame = table.to_pandas()
+    frame.columns = header
+    return frame, encoding
+
+
+def _sniff_delimiter(header_line: str) -> str:
+    counts = {d: header_line.count(d) for d in [",", ";", "\t", "|"]}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
+
+
+def _first_ragged_row(path: Path, compressed: bool, encoding: str, delimiter: str, n_columns: int) -> str:
+    """Locate the first row whose field count differs from the header (error path only)."""
+    try:
+        with _open_binary(path, compressed) as raw:
+            reader = csv.reader(
+                io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline=""), delimiter=delimiter
+            )
+            next(reader, None)
+            for line_no, row in enumerate(reader, start=2):
+                if row and len(row) != n_columns:
+                    return f"; line {line_no} has {len(row)} fields"
+    except (OSError, EOFError, csv.Error):
+        pass
+    return ""
+
+
+def _check_header(names: list[str], name: str) -> None:
+    seen: dict[str, int] = {}
+    duplicates: list[str] = []
+    for col in names:
+        seen[col] = seen.get(col, 0) + 1
+        if seen[col] == 2:
+            duplicates.append(col)
+    if duplicates:
+        shown = ", ".join(repr(d) for d in duplicates[:10])
+        raise DuplicateColumnError(
+            f"'{name}' has duplicate column names: {shown}. Rename them so every column is unique.",
+            details={"duplicates": duplicates},
+        )
+
+
+# ---------------------------------------------------------------------------------------- parquet
+
+
+def _read_parquet(path: Path, *, fmt: str, compressed: bool, limits: Limits) -> tuple[pd.DataFrame, None]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        if compressed:
+            with gzip.open(path, "rb") as fh:
+                buffer = pa.BufferReader(fh.read())
+            pfile = pq.ParquetFile(buffer)
+        else:
+            with path.open("rb") as fh:
+                head = fh.read(4)
+            if head != _PARQUET_MAGIC:
+                raise UnreadableFileError(
+                    f"'{path.name}' is not a Parquet file (it does not start with the Parquet magic bytes); "
+                    "check the file type.",
+                )
+            pfile = pq.ParquetFile(path)
+        names = list(pfile.schema_arrow.names)
+        _check_header(names, path.name)
+        limits.check_columns(len(names), f"'{path.name}'")
+        table = pfile.read()
+    except UnreadableFileError:
+        raise
+    except (pa.ArrowException, OSError, EOFError, zlib.error) as exc:
+        raise UnreadableFileError(
+            f"'{path.name}' is not a valid Parquet file (corrupt or truncated: {exc}). Re-export it.",
+        ) from None
+    if table.num_rows == 0:
+        raise EmptyDataError(f"'{path.name}' has columns but no data rows.")
+    return table.to_pandas(), None
+
+
+# ---------------------------------------------------------------------------------------- jsonl
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _read_jsonl(path: Path, *, fmt: str, compressed: bool, limits: Limits) -> tuple[pd.DataFrame, str]:
+    sample = _read_sample(path, compressed)
+    encoding = _detect_encoding(sample, path.name)
+    records: list[dict[str, Any]] = []
+    columns: dict[str, None] = {}
+    try:
+        with _open_binary(path, compressed) as raw:
+            text = io.TextIOWrapper(raw, encoding=encoding)
+            for line_no, line in enumerate(text, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line, object_pairs_hook=_no_duplicate_keys)
+                except _DuplicateKey as exc:
+                    raise DuplicateColumnError(
+                        f"'{path.name}' line {line_no} names the key '{exc}' twice; keys must be unique.",
+                        details={"line": line_no, "duplicates": [str(exc)]},
+                    ) from None
+                except json.JSONDecodeError as exc:
+                    raise MalformedFileError(
+                        f"'{path.name}' line {line_no} is not valid JSON ({exc.msg}); "
+                        "JSON Lines needs one JSON object per line.",
+                        details={"line": line_no},
+                    ) from None
+                if not isinstance(record, dict):
+                    raise MalformedFileError(
+                        f"'{path.name}' line {line_no} is a JSON {type(record).__name__}, not an object; "
+                        "JSON Lines needs one object per line.",
+                        details={"line": line_no},
+                    )
+                for key in record:
+                    if key not in columns:
+                        columns[key] = None
+                        limits.check_columns(len(columns), f"'{path.name}'")
+                records.append(record)
+                limits.check_rows(len(records), f"'{path.name}'")
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise UnreadableFileError(f"'{path.name}' is a corrupt or truncated gzip file ({exc}).") from None
+    except UnicodeDecodeError as exc:
+        raise EncodingError(
+            f"'{path.name}' is not valid {encoding} text ({exc.reason}); re-save it as UTF-8."
+        ) from None
+    if not records:
+        raise EmptyDataError(f"'{path.name}' has no JSON records.")
+    return pd.DataFrame.from_records(records, columns=list(columns)), encoding
+
+
+# ---------------------------------------------------------------------------------------- frames
+
+
+def _check_frame(frame: pd.DataFrame, limits: Limits) -> pd.DataFrame:
+    names = [str(c) for c in frame.columns]
+    _check_header(names, "the DataFrame")
+    limits.check_columns(len(names), "The DataFrame")
+    limits.check_rows(len(frame), "The DataFrame")
+    if len(frame) == 0:
+        raise EmptyDataError("The DataFrame has no rows.")
+    if any(not isinstance(c, str) for c in frame.columns):
+        frame = frame.rename(columns=str)  # a new frame; the caller's keeps its labels
+    return frame

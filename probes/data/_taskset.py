@@ -1,0 +1,551 @@
+"""The canonical multi-task dataset: one shared feature frame and, per task, row positions and labels.
+
+Both layouts of DESIGN.md §2 end up here. A task stores only the positions of its rows in the
+shared frame and its encoded labels, so memory stays proportional to the data however many
+tasks there are. In the multi-target layout a task uses the rows where its target is present
+(partial labels).
+
+Task-type inference (overridable with ``task_types``): a target is *classification* when its
+values are not numeric (text, categories, booleans) or when it has exactly two distinct values;
+otherwise it is *regression*. Integer targets with 3–20 values are regression with a warning,
+since they may be classes (pass ``task_types="classification"``) or ratings.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from probes.data._features import FeatureType, infer_feature_types
+from probes.data._read import Limits, SourceInfo, read_source
+from probes.data._spec import DatasetSpec, Goal, Layout, TaskKind, _task_name
+from probes.exceptions import (
+    ColumnNotFoundError,
+    ConstantTargetError,
+    DataError,
+    EmptyTargetError,
+    InvalidSpecError,
+    NoFeaturesError,
+    TaskNotFoundError,
+    TaskTooSmallError,
+    TooFewTasksError,
+)
+from probes.protocol._metrics import METRICS, metric_for
+from probes.protocol._splits import MIN_TASKS, min_task_rows
+
+__all__ = ["Task", "TaskSet", "build_taskset", "infer_task_kind", "load_taskset"]
+
+#: A regression task is near-constant when its spread is below this share of the median task spread.
+NEAR_CONSTANT_RATIO = 0.05
+
+
+@dataclass(frozen=True, eq=False)
+class Task:
+    """One prediction task.
+
+    Attributes
+    ----------
+    name:
+        Target column (multi-target) or task-column value as text (task-column).
+    kind:
+        ``"classification"`` or ``"regression"``.
+    target:
+        The target column the labels come from.
+    rows:
+        Positions of the task's rows in ``TaskSet.features`` (sorted, int64).
+    y:
+        Labels aligned with ``rows``: float64 values (regression) or int64 class codes.
+    classes:
+        Original class labels, indexed by code (classification), else ``None``.
+    metric:
+        Name of the task's metric in :data:`probes.protocol.METRICS`.
+    near_constant:
+        Regression target whose spread is tiny next to the other tasks' (flagged, kept out of means).
+    """
+
+    name: str
+    kind: TaskKind
+    target: str
+    rows: np.ndarray
+    y: np.ndarray
+    classes: tuple[Any, ...] | None
+    metric: str
+    near_constant: bool = False
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.rows)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes) if self.classes is not None else 0
+
+    def class_counts(self) -> dict[Any, int]:
+        """Rows per original class label (classification)."""
+        if self.classes is None:
+            return {}
+        counts = np.bincount(self.y.astype(int), minlength=len(self.classes))
+        return {label: int(n) for label, n in zip(self.classes, counts, strict=True)}
+
+
+@dataclass(frozen=True, eq=False)
+class TaskSet:
+    """Tasks over one shared feature frame, plus the spec and what loading noticed.
+
+    Build one with :func:`load_taskset`. Features are kept raw (typed, not yet imputed or
+    scaled); the protocol fits a :class:`~probes.data.Preprocessor` on each fold's training rows.
+    """
+
+    spec: DatasetSpec
+    features: pd.DataFrame
+    feature_types: dict[str, FeatureType]
+    tasks: tuple[Task, ...]
+    warnings: tuple[str, ...] = ()
+    dropped_tasks: dict[str, str] = field(default_factory=dict)
+    source: SourceInfo = field(default_factory=lambda: SourceInfo(name="<DataFrame>", format="dataframe"))
+
+    @property
+    def layout(self) -> Layout:
+        return self.spec.layout
+
+    @property
+    def goal(self) -> Goal:
+        return self.spec.goal
+
+    @property
+    def task_names(self) -> list[str]:
+        return [t.name for t in self.tasks]
+
+    @property
+    def n_tasks(self) -> int:
+        return len(self.tasks)
+
+    @property
+    def target_index(self) -> int | None:
+        """Position of the target task under ``goal="target_task"``, else ``None``."""
+        if self.spec.goal is not Goal.TARGET_TASK:
+            return None
+        return self.task_names.index(str(self.spec.target_task))
+
+    def task(self, name: str) -> Task:
+        """The task called ``name``."""
+        for t in self.tasks:
+            if t.name == name:
+                return t
+        raise TaskNotFoundError(f"No task named {name!r}; tasks are {_listing(self.task_names)}.")
+
+    def with_tasks(self, tasks: tuple[Task, ...], *, warnings: tuple[str, ...] | None = None) -> TaskSet:
+        """A TaskSet over the same features with other tasks (e.g. subsampled rows)."""
+        return replace(self, tasks=tasks, warnings=self.warnings if warnings is None else warnings)
+
+
+# --------------------------------------------------------------------------------------- loading
+
+
+def load_taskset(
+    data: str | os.PathLike[str] | pd.DataFrame,
+    spec: DatasetSpec | None = None,
+    *,
+    limits: Limits | None = None,
+    **spec_fields: Any,
+) -> TaskSet:
+    """Read ``data`` and build the :class:`TaskSet` its spec describes.
+
+    Either pass a :class:`DatasetSpec` or its fields as keywords.
+
+    Examples
+    --------
+    >>> ts = load_taskset("school.csv.gz", targets="exam_score", task_column="school_id")  # doctest: +SKIP
+    >>> ts.n_tasks  # doctest: +SKIP
+    139
+    """
+    if spec is not None and spec_fields:
+        raise InvalidSpecError(f"Pass either spec= or spec fields, not both (got spec and {sorted(spec_fields)}).")
+    if spec is None:
+        if not spec_fields.get("targets"):
+            raise InvalidSpecError("No target given: name the column(s) to predict with targets=[...] (CLI: --target).")
+        spec = DatasetSpec(**spec_fields)
+    frame, source = read_source(data, limits=limits)
+    return build_taskset(frame, spec, source=source)
+
+
+def build_taskset(frame: pd.DataFrame, spec: DatasetSpec, *, source: SourceInfo | None = None) -> TaskSet:
+    """Validate ``frame`` against ``spec`` and split it into tasks (the frame is not modified)."""
+    warnings: list[str] = list(source.notes) if source else []
+    _check_columns(frame, spec)
+    feature_columns = _feature_columns(frame, spec, warnings)
+    if spec.layout is Layout.MULTI_TARGET:
+        tasks, dropped = _multi_target_tasks(frame, spec, warnings)
+    else:
+        tasks, dropped = _task_column_tasks(frame, spec, warnings)
+    tasks = _flag_near_constant(tasks, warnings)
+    _check_goal(spec, tasks, dropped)
+    _check_metric(spec, tasks)
+    features = frame[feature_columns]
+    feature_types = infer_feature_types(features)
+    return TaskSet(
+        spec=spec,
+        features=features,
+        feature_types=feature_types,
+        tasks=tuple(tasks),
+        warnings=tuple(warnings),
+        dropped_tasks=dropped,
+        source=source or SourceInfo(name="<DataFrame>", format="dataframe"),
+    )
+
+
+# ---------------------------------------------------------------------------------------- columns
+
+
+def _listing(names: list[str], limit: int = 12) -> str:
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return shown + (f", … ({len(names) - limit} more)" if len(names) > limit else "")
+
+
+def _check_columns(frame: pd.DataFrame, spec: DatasetSpec) -> None:
+    columns = [str(c) for c in frame.columns]
+    present = set(columns)
+    roles: list[tuple[str, str, str]] = [(t, "target", "Pass one of them as a target.") for t in spec.targets]
+    if spec.task_column is not None:
+        roles.append((spec.task_column, "task column", "Pass the column that names each row's task."))
+    roles += [(c, "feature", "Remove it from features.") for c in spec.features or []]
+    roles += [(c, "ignored column", "Remove it from ignore.") for c in spec.ignore]
+    for name, role, fix in roles:
+        if name not in present:
+            close = difflib.get_close_matches(name, columns, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ColumnNotFoundError(
+                f"The {role} {name!r} is not a column of the data.{hint} Columns are: {_listing(columns)}. {fix}",
+                details={"column": name, "role": role, "columns": columns[:200]},
+            )
+
+
+def _feature_columns(frame: pd.DataFrame, spec: DatasetSpec, warnings: list[str]) -> list[str]:
+    special = set(spec.targets) | ({spec.task_column} if spec.task_column else set()) | set(spec.ignore)
+    candidates = list(spec.features) if spec.features is not None else [c for c in frame.columns if c not in special]
+    kept: list[str] = []
+    empty: list[str] = []
+    constant: list[str] = []
+    for col in candidates:
+        column = frame[col]
+        n_unique = column.nunique(dropna=True)
+        if n_unique == 0:
+            empty.append(col)
+        elif n_unique == 1 and not column.isna().any():
+            constant.append(col)
+        else:
+            kept.append(col)
+            if _looks_like_row_id(column):
+                warnings.append(
+                    f"Feature {col!r} looks like a row identifier (consecutive unique integers); "
+                    "leave it out with ignore=[...] unless it carries information."
+                )
+    if empty:
+        warnings.append(f"Dropped feature column(s) with no values at all: {_listing(empty)}.")
+    if constant:
+        warnings.append(f"Dropped constant feature column(s): {_listing(constant)}.")
+    if not kept:
+        described = [f"targets {spec.targets}"]
+        if spec.task_column:
+            described.append(f"task column {spec.task_column!r}")
+        if spec.ignore:
+            described.append(f"ignored {spec.ignore}")
+        if empty or constant:
+            described.append(f"empty or constant {empty + constant}")
+        raise NoFeaturesError(
+            f"No feature columns are left: of the columns {_listing([str(c) for c in frame.columns])}, "
+            f"{', '.join(described)} are not features. Add columns that describe each row, or ignore fewer.",
+            details={"columns": [str(c) for c in frame.columns]},
+        )
+    return kept
+
+
+def _looks_like_row_id(column: pd.Series) -> bool:
+    if not pd.api.types.is_integer_dtype(column.dtype) or len(column) < 20:
+        return False
+    values = column.to_numpy()
+    return bool(len(np.unique(values)) == len(values) and values.max() - values.min() == len(values) - 1)
+
+
+# ---------------------------------------------------------------------------------------- targets
+
+
+def infer_task_kind(values: pd.Series) -> tuple[TaskKind, str | None]:
+    """Kind of a target column (the rule in the module docstring) and a note when it is a guess."""
+    present = values.dropna()
+    if pd.api.types.is_bool_dtype(present.dtype):
+        return "classification", None
+    numeric = _as_numeric(present)
+    if numeric is None:
+        return "classification", None
+    n_unique = int(pd.Series(numeric).nunique())
+    if n_unique <= 2:
+        return "classification", None
+    if np.all(np.mod(numeric, 1) == 0) and n_unique <= 20:
+        return "regression", (
+            f"integer-valued with {n_unique} distinct values; treated as regression. "
+            "If these are classes, set task_types='classification' (CLI: --task-type classification)."
+        )
+    return "regression", None
+
+
+def _as_numeric(values: pd.Series) -> np.ndarray | None:
+    """Numeric values of ``values`` when (almost) all are numbers, else ``None``."""
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        return values.to_numpy(dtype=float)
+    parsed = pd.to_numeric(values.astype(str).str.strip(), errors="coerce")
+    if len(parsed) and parsed.notna().mean() >= 0.99:
+        return parsed.to_numpy(dtype=float)
+    return None
+
+
+def _encode_target(
+    values: pd.Series, kind: TaskKind, target: str, classes: tuple[Any, ...] | None = None
+) -> tuple[np.ndarray, tuple[Any, ...] | None]:
+    """Labels as float64 values or int64 class codes (``classes`` fixes the code order)."""
+    if kind == "regression":
+        numeric = pd.to_numeric(values, errors="coerce")
+        bad = values[numeric.isna() & values.notna()]
+        if len(bad):
+            raise DataError(
+                f"Target {target!r} is regression but has non-numeric values such as {bad.iloc[0]!r}. "
+                "Clean those values, or set task_types='classification' if it holds classes.",
+                details={"target": target, "example": str(bad.iloc[0])},
+            )
+        return numeric.to_numpy(dtype=float), None
+    if classes is None:
+        classes = _sorted_labels(values.unique())
+    index = {label: code for code, label in enumerate(classes)}
+    return np.fromiter((index[v] for v in values), dtype=np.int64, count=len(values)), classes
+
+
+def _sorted_labels(labels: np.ndarray) -> tuple[Any, ...]:
+    items = [v.item() if hasattr(v, "item") else v for v in labels]
+    try:
+        return tuple(sorted(items))
+    except TypeError:
+        return tuple(sorted(items, key=str))
+
+
+def _target_kind(frame: pd.DataFrame, spec: DatasetSpec, target: str, warnings: list[str]) -> TaskKind:
+    column = frame[target]
+    present = column.dropna()
+    if present.empty:
+        raise EmptyTargetError(
+            f"Target {target!r} has no values (every row is empty). Pick a target column with labels.",
+            details={"target": target},
+        )
+    if present.nunique() < 2:
+        value = present.iloc[0]
+        value = value.item() if hasattr(value, "item") else value
+        raise ConstantTargetError(
+            f"Target {target!r} has a single value ({value!r}) on every labelled row, so there is "
+            "nothing to predict. Pick a target that varies.",
+            details={"target": target, "value": str(value)},
+        )
+    override = spec.kind_override(target)
+    if override is not None:
+        return override
+    kind, note = infer_task_kind(column)
+    if note:
+        warnings.append(f"Target {target!r} is {note}")
+    return kind
+
+
+def _multi_target_tasks(
+    frame: pd.DataFrame, spec: DatasetSpec, warnings: list[str]
+) -> tuple[list[Task], dict[str, str]]:
+    tasks = []
+    for target in spec.targets:
+        kind = _target_kind(frame, spec, target, warnings)
+        column = frame[target]
+        mask = column.notna().to_numpy()
+        rows = np.flatnonzero(mask)
+        y, classes = _encode_target(column[mask], kind, target)
+        if classes is not None:
+            _check_classes(target, y, classes, warnings)
+        need = min_task_rows(spec.goal, kind, spec.shots, len(classes or ()))
+        if len(rows) < need:
+            raise TaskTooSmallError(
+                f"Target {target!r} has {len(rows)} labelled rows; the protocol needs at least {need}. "
+                "Add labelled rows or drop this target.",
+                details={"task": target, "rows": len(rows), "needed": need},
+            )
+        if len(rows) < len(frame):
+            warnings.append(
+                f"Target {target!r} is labelled on {len(rows):,} of {len(frame):,} rows (partial labels); "
+                "its task uses those rows."
+            )
+        metric = metric_for(kind, spec.metric).name
+        tasks.append(Task(target, kind, target, rows.astype(np.int64), y, classes, metric))
+    return tasks, {}
+
+
+def _check_classes(name: str, y: np.ndarray, classes: tuple[Any, ...], warnings: list[str]) -> None:
+    counts = np.bincount(y, minlength=len(classes))
+    single = [classes[i] for i in np.flatnonzero(counts == 1)]
+    if single:
+        warnings.append(
+            f"Task {name!r}: class(es) {single[:5]} have a single row; they cannot appear in both training and test."
+        )
+    if len(classes) > 50:
+        warnings.append(
+            f"Task {name!r} has {len(classes)} classes; if the target is a quantity, set task_types='regression'."
+        )
+
+
+def _task_column_tasks(
+    frame: pd.DataFrame, spec: DatasetSpec, warnings: list[str]
+) -> tuple[list[Task], dict[str, str]]:
+    target, task_col = spec.targets[0], str(spec.task_column)
+    kind = _target_kind(frame, spec, target, warnings)
+    task_values = frame[task_col]
+    target_values = frame[target]
+    no_task = task_values.isna().to_numpy()
+    no_label = target_values.isna().to_numpy()
+    if no_task.all():
+        raise EmptyTargetError(
+            f"Task column {task_col!r} has no values; every row needs the name of its task.",
+            details={"task_column": task_col},
+        )
+    if no_task.any():
+        warnings.append(f"Dropped {int(no_task.sum()):,} row(s) with no value in the task column {task_col!r}.")
+    if (no_label & ~no_task).any():
+        warnings.append(f"Dropped {int((no_label & ~no_task).sum()):,} row(s) with no value in the target {target!r}.")
+    usable = ~no_task & ~no_label
+    classes = None
+    if kind == "classification":
+        classes = _sorted_labels(target_values[usable].unique())
+
+    usable_rows = np.flatnonzero(usable)
+    codes, uniques = pd.factorize(task_values[usable])
+    rows_of = dict(
+        zip(
+            uniques,
+            np.split(usable_rows[np.argsort(codes, kind="stable")], np.cumsum(np.bincount(codes))[:-1]),
+            strict=True,
+        )
+    )
+    distinct = _ordered_task_values(task_values[usable])
+    seen: dict[str, Any] = {}
+    for value in distinct:
+        name = _task_name(value)
+        if name in seen:
+            raise DataError(
+                f"Task column {task_col!r} has values {seen[name]!r} and {value!r} that both read as task {name!r}; "
+                "make the task names distinct.",
+                details={"task_column": task_col, "name": name},
+            )
+        seen[name] = value
+
+    tasks: list[Task] = []
+    dropped: dict[str, str] = {}
+    for name, value in seen.items():
+        rows = rows_of[value]
+        y, task_classes = _encode_target(target_values.iloc[rows], kind, target, classes)
+        reason = _unusable_reason(spec, kind, y, task_classes)
+        if reason:
+            dropped[name] = reason
+            continue
+        if task_classes is not None:
+            _check_classes(name, y, task_classes, [])
+        metric = metric_for(kind, spec.metric).name
+        tasks.append(Task(name, kind, target, rows.astype(np.int64), y, task_classes, metric))
+
+    if dropped:
+        protected = spec.target_task if spec.goal is Goal.TARGET_TASK else None
+        if spec.small_tasks == "error" or protected in dropped:
+            name = protected if protected in dropped else next(iter(dropped))
+            raise TaskTooSmallError(
+                f"Task {name!r} {dropped[name]}. Add rows to it"
+                + (", or choose another target task." if name == protected else ", or pass small_tasks='drop'."),
+                details={"task": name, "reason": dropped[name]},
+            )
+        sample = ", ".join(f"{n!r} ({r})" for n, r in list(dropped.items())[:5])
+        more = f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
+        warnings.append(f"Dropped {len(dropped)} task(s) the protocol cannot evaluate: {sample}{more}.")
+    return tasks, dropped
+
+
+def _ordered_task_values(values: pd.Series) -> list[Any]:
+    distinct = values.unique()
+    items = [v.item() if hasattr(v, "item") else v for v in distinct]
+    try:
+        return sorted(items)
+    except TypeError:
+        return sorted(items, key=str)
+
+
+def _unusable_reason(spec: DatasetSpec, kind: TaskKind, y: np.ndarray, classes: tuple[Any, ...] | None) -> str | None:
+    if kind == "classification":
+        present = int(np.count_nonzero(np.bincount(y.astype(int))))
+        if present < 2:
+            return "has a single class"
+        need = min_task_rows(spec.goal, kind, spec.shots, present)
+    else:
+        if np.nanstd(y) == 0:
+            return "has a constant target"
+        need = min_task_rows(spec.goal, kind, spec.shots)
+    if len(y) < need:
+        return f"has {len(y)} rows, fewer than the {need} the protocol needs"
+    return None
+
+
+def _flag_near_constant(tasks: list[Task], warnings: list[str]) -> list[Task]:
+    spreads = {t.name: float(np.std(t.y)) for t in tasks if t.kind == "regression"}
+    if len(spreads) < 2:
+        return tasks
+    median = float(np.median(list(spreads.values())))
+    flagged = [name for name, s in spreads.items() if s < NEAR_CONSTANT_RATIO * median]
+    if not flagged:
+        return tasks
+    warnings.append(
+        f"Task(s) {_listing(flagged)} barely vary (spread < {NEAR_CONSTANT_RATIO:.0%} of the median task's); "
+        "their R² is unstable, so they are flagged and kept out of mean scores."
+    )
+    return [replace(t, near_constant=True) if t.name in flagged else t for t in tasks]
+
+
+def _check_goal(spec: DatasetSpec, tasks: list[Task], dropped: dict[str, str]) -> None:
+    need = MIN_TASKS[spec.goal.value]
+    if len(tasks) < need:
+        reason = {
+            "target_task": "a target task and at least one source task",
+            "new_tasks": f"at least {need} tasks to split into meta-training and held-out tasks",
+        }.get(spec.goal.value, "at least one task")
+        extra = f" ({len(dropped)} were dropped: {_listing(list(dropped), 5)})" if dropped else ""
+        hint = ""
+        if spec.goal is Goal.NEW_TASKS and dropped:
+            hint = f" Lower shots (now {spec.shots}) so more tasks have enough rows,"
+        raise TooFewTasksError(
+            f"Goal {spec.goal.value!r} needs {reason}, but the data has {len(tasks)} usable task(s){extra}.{hint} "
+            "Use goal='all_tasks' or provide more tasks.",
+            details={"goal": spec.goal.value, "tasks": len(tasks), "needed": need},
+        )
+    if spec.goal is Goal.TARGET_TASK:
+        names = [t.name for t in tasks]
+        if spec.target_task not in names:
+            close = difflib.get_close_matches(str(spec.target_task), names, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise TaskNotFoundError(
+                f"target_task {spec.target_task!r} is not a task in the data.{hint} Tasks are: {_listing(names)}.",
+                details={"target_task": spec.target_task, "tasks": names[:200]},
+            )
+
+
+def _check_metric(spec: DatasetSpec, tasks: list[Task]) -> None:
+    if spec.metric is None:
+        return
+    kinds = {t.kind for t in tasks}
+    if not kinds & METRICS[spec.metric].kinds:
+        fits = sorted(METRICS[spec.metric].kinds)[0]
+        raise InvalidSpecError(
+            f"metric {spec.metric!r} is for {fits} tasks, but every task here is {sorted(kinds)[0]}. "
+            f"Choose one of {sorted(n for n, m in METRICS.items() if kinds & m.kinds)}.",
+            details={"metric": spec.metric},
+        )

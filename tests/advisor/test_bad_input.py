@@ -1,0 +1,358 @@
+"""Bad input, end to end: each case gets a specific error type and a message naming the problem
+and the fix, through the SDK and through the CLI (exit code 2, one line on stderr, no traceback)."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from advisor import exceptions as errors
+from advisor import inspect_data
+from advisor.cli import run
+from probes.data import Limits
+
+
+def _frame(n_tasks: int = 3, rows: int = 40, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n = n_tasks * rows
+    return pd.DataFrame(
+        {
+            "task": np.repeat([f"s{i}" for i in range(n_tasks)], rows),
+            "x1": rng.normal(size=n),
+            "x2": rng.normal(size=n),
+            "y": rng.normal(size=n),
+        }
+    )
+
+
+def _csv(frame: pd.DataFrame) -> Callable[[Path], Path]:
+    def write(folder: Path) -> Path:
+        path = folder / "data.csv"
+        frame.to_csv(path, index=False)
+        return path
+
+    return write
+
+
+def _raw(name: str, content: bytes) -> Callable[[Path], Path]:
+    def write(folder: Path) -> Path:
+        path = folder / name
+        path.write_bytes(content)
+        return path
+
+    return write
+
+
+def _truncated_parquet(folder: Path) -> Path:
+    path = folder / "data.parquet"
+    _frame().to_parquet(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def _directory(folder: Path) -> Path:
+    path = folder / "a_folder.csv"
+    path.mkdir()
+    return path
+
+
+def _big_file(folder: Path) -> Path:
+    path = folder / "big.csv"
+    frame = _frame(rows=4000)
+    frame.to_csv(path, index=False)
+    return path
+
+
+@dataclass
+class Case:
+    id: str
+    data: Callable[[Path], Path]
+    spec: dict[str, Any]
+    error: type[errors.AdvisorError]
+    fragments: tuple[str, ...]
+    limits: dict[str, Any] = field(default_factory=dict)
+
+
+TASKS = {"targets": ["y"], "task_column": "task"}
+_garbage = bytes(np.random.default_rng(1).integers(0, 256, size=4000, dtype=np.uint8))
+_ragged = b"task,x1,x2,y\ns0,1,2,3\ns0,1,2,3,4\n" + b"s0,1,2,3\n" * 20
+_single_value = _frame().assign(y=1.0)
+_all_nan = _frame().assign(y=np.nan)
+_truncated_gzip = gzip.compress(_frame(rows=500).to_csv(index=False).encode())[:4000]
+_dup_header = b"task,x1,x1,y\n" + b"s0,1,2,3\n" * 30
+
+CASES = [
+    Case(
+        "unknown target column",
+        _csv(_frame()),
+        {"targets": ["price"]},
+        errors.ColumnNotFoundError,
+        ("'price'", "Columns are"),
+    ),
+    Case(
+        "misspelt target gets a suggestion",
+        _csv(_frame()),
+        {"targets": ["yy"]},
+        errors.ColumnNotFoundError,
+        ("Did you mean 'y'",),
+    ),
+    Case(
+        "unknown task column",
+        _csv(_frame()),
+        {"targets": ["y"], "task_column": "group"},
+        errors.ColumnNotFoundError,
+        ("task column 'group'",),
+    ),
+    Case(
+        "unknown ignored column",
+        _csv(_frame()),
+        {"targets": ["y"], "ignore": ["nope"]},
+        errors.ColumnNotFoundError,
+        ("ignored column 'nope'",),
+    ),
+    Case(
+        "duplicate column names",
+        _raw("dup.csv", _dup_header),
+        {"targets": ["y"]},
+        errors.DuplicateColumnError,
+        ("'x1'", "Rename"),
+    ),
+    Case("empty file", _raw("empty.csv", b""), {"targets": ["y"]}, errors.EmptyDataError, ("empty", "0 bytes")),
+    Case(
+        "header only",
+        _raw("header.csv", b"task,x1,y\n"),
+        {"targets": ["y"]},
+        errors.EmptyDataError,
+        ("header but no data rows",),
+    ),
+    Case(
+        "binary garbage",
+        _raw("garbage.csv", _garbage),
+        {"targets": ["y"]},
+        errors.UnreadableFileError,
+        ("does not look like a text file",),
+    ),
+    Case(
+        "truncated parquet",
+        _truncated_parquet,
+        {"targets": ["y"]},
+        errors.UnreadableFileError,
+        ("not a valid Parquet file",),
+    ),
+    Case(
+        "truncated gzip",
+        _raw("data.csv.gz", _truncated_gzip),
+        {"targets": ["y"]},
+        errors.UnreadableFileError,
+        ("corrupt or truncated gzip",),
+    ),
+    Case(
+        "ragged csv rows",
+        _raw("ragged.csv", _ragged),
+        {"targets": ["y"]},
+        errors.MalformedFileError,
+        ("line 3 has 5 fields",),
+    ),
+    Case(
+        "bad json line",
+        _raw("data.jsonl", b'{"x": 1, "y": 2}\n{"x": 3, "y": \n'),
+        {"targets": ["y"]},
+        errors.MalformedFileError,
+        ("line 2 is not valid JSON",),
+    ),
+    Case(
+        "unsupported file type",
+        _raw("data.xlsx", b"PK\x03\x04"),
+        {"targets": ["y"]},
+        errors.UnsupportedFormatError,
+        ("'data.xlsx'", ".csv"),
+    ),
+    Case("path is a directory", _directory, {"targets": ["y"]}, errors.UnreadableFileError, ("is a directory",)),
+    Case(
+        "missing file",
+        lambda folder: folder / "nope.csv",
+        {"targets": ["y"]},
+        errors.DataFileNotFoundError,
+        ("No such file",),
+    ),
+    Case("target with one value", _csv(_single_value), TASKS, errors.ConstantTargetError, ("'y'", "single value")),
+    Case("all-NaN target", _csv(_all_nan), TASKS, errors.EmptyTargetError, ("'y'", "no values")),
+    Case(
+        "no feature columns left",
+        _csv(_frame()),
+        {"targets": ["y"], "task_column": "task", "ignore": ["x1", "x2"]},
+        errors.NoFeaturesError,
+        ("No feature columns",),
+    ),
+    Case(
+        "task with too few rows",
+        _csv(_frame(rows=6)),
+        {**TASKS, "small_tasks": "error"},
+        errors.TaskTooSmallError,
+        ("'s0'", "6 rows", "10"),
+    ),
+    Case(
+        "target too small in multi-target layout",
+        _csv(_frame().assign(z=[1.0, 2, 3, 4, 5] + [np.nan] * 115)),
+        {"targets": ["y", "z"]},
+        errors.TaskTooSmallError,
+        ("'z'", "5 labelled rows"),
+    ),
+    Case(
+        "one task where the goal needs several",
+        _csv(_frame(n_tasks=1)),
+        {**TASKS, "goal": "target_task", "target_task": "s0"},
+        errors.TooFewTasksError,
+        ("target_task", "1 usable task"),
+    ),
+    Case(
+        "too few tasks for new_tasks",
+        _csv(_frame(n_tasks=3)),
+        {**TASKS, "goal": "new_tasks"},
+        errors.TooFewTasksError,
+        ("at least 5 tasks",),
+    ),
+    Case(
+        "target_task goal without target task",
+        _csv(_frame()),
+        {**TASKS, "goal": "target_task"},
+        errors.InvalidSpecError,
+        ("needs target_task",),
+    ),
+    Case(
+        "target_task naming a missing task",
+        _csv(_frame()),
+        {**TASKS, "goal": "target_task", "target_task": "s9"},
+        errors.TaskNotFoundError,
+        ("'s9'", "Tasks are"),
+    ),
+    Case(
+        "task column equal to a target",
+        _csv(_frame()),
+        {"targets": ["y"], "task_column": "y"},
+        errors.InvalidSpecError,
+        ("also a target",),
+    ),
+    Case(
+        "shots zero",
+        _csv(_frame(n_tasks=6)),
+        {**TASKS, "goal": "new_tasks", "shots": 0},
+        errors.InvalidSpecError,
+        ("shots",),
+    ),
+    Case(
+        "shots larger than tasks allow",
+        _csv(_frame(n_tasks=6)),
+        {**TASKS, "goal": "new_tasks", "shots": 50},
+        errors.TooFewTasksError,
+        ("Lower shots",),
+    ),
+    Case(
+        "unknown goal",
+        _csv(_frame()),
+        {**TASKS, "goal": "everything"},
+        errors.InvalidSpecError,
+        ("'everything'", "all_tasks"),
+    ),
+    Case(
+        "mixed layout",
+        _csv(_frame().assign(y2=1.0)),
+        {"targets": ["y", "y2"], "task_column": "task"},
+        errors.InvalidSpecError,
+        ("mixed layout",),
+    ),
+    Case(
+        "file over the size limit",
+        _big_file,
+        {"targets": ["y"]},
+        errors.FileTooLargeError,
+        ("MB", "limit"),
+        {"max_file_mb": 0.01},
+    ),
+    Case(
+        "too many columns",
+        _csv(_frame()),
+        {"targets": ["y"]},
+        errors.TooManyColumnsError,
+        ("4 columns", "limit is 3"),
+        {"max_columns": 3},
+    ),
+    Case(
+        "metric for the wrong kind",
+        _csv(_frame()),
+        {**TASKS, "metric": "accuracy"},
+        errors.InvalidSpecError,
+        ("'accuracy'", "regression"),
+    ),
+    Case(
+        "regression target with text",
+        _csv(_frame().assign(y=["1.5"] * 119 + ["n/a?"])),
+        {**TASKS, "task_types": "regression"},
+        errors.DataError,
+        ("non-numeric", "'n/a?'"),
+    ),
+]
+
+
+def test_at_least_twenty_distinct_cases() -> None:
+    assert len({c.id for c in CASES}) >= 20
+    assert len({c.error for c in CASES}) >= 15
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_sdk_raises_specific_error(case: Case, tmp_path: Path) -> None:
+    path = case.data(tmp_path)
+    before = path.read_bytes() if path.is_file() else None
+    with pytest.raises(case.error) as info:
+        inspect_data(path, limits=Limits(**case.limits), **case.spec)
+    message = str(info.value)
+    for fragment in case.fragments:
+        assert fragment in message, message
+    assert isinstance(info.value, (ValueError, OSError, KeyError))
+    assert info.value.to_dict()["code"] == case.error.code
+    if before is not None:
+        assert path.read_bytes() == before  # nothing the user sent is modified
+
+
+def _cli_args(path: Path, spec: dict[str, Any], limits: dict[str, Any]) -> list[str]:
+    args = ["inspect", str(path)]
+    for target in spec.get("targets", []):
+        args += ["--target", target]
+    for key, flag in [("task_column", "--task-column"), ("goal", "--goal"), ("target_task", "--target-task"),
+                      ("shots", "--shots"), ("metric", "--metric")]:  # fmt: skip
+        if key in spec:
+            args += [flag, str(spec[key])]
+    for column in spec.get("ignore", []):
+        args += ["--ignore", column]
+    if "task_types" in spec:
+        args += ["--task-type", spec["task_types"]]
+    if "max_file_mb" in limits:
+        args += ["--max-file-mb", str(limits["max_file_mb"])]
+    return args
+
+
+CLI_CASES = [c for c in CASES if "max_columns" not in c.limits and "small_tasks" not in c.spec]
+
+
+@pytest.mark.parametrize("case", CLI_CASES, ids=[c.id for c in CLI_CASES])
+def test_cli_prints_one_line_and_exits_2(case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = run(_cli_args(case.data(tmp_path), case.spec, case.limits))
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("advisor: error: ")
+    assert "Traceback" not in err + out
+    assert case.fragments[0] in err
+
+
+def test_debug_shows_the_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _csv(_frame())(tmp_path)
+    assert run(["--debug", "inspect", str(path), "--target", "nope"]) == 2
+    assert "Traceback" in capsys.readouterr().err

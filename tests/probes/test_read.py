@@ -1,0 +1,94 @@
+"""Reading every supported format into the same frame, and decoding non-UTF-8 text."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from probes.data import read_table
+from probes.data._read import read_source
+from probes.exceptions import EncodingError
+
+
+@pytest.fixture
+def frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "task": ["a", "a", "b", "b"],
+            "x": [1.5, 2.0, np.nan, 4.25],
+            "name": ["José", "Zoë", "Łukasz", "Ana"],
+            "y": [1, 0, 1, 0],
+        }
+    )
+
+
+def _write(frame: pd.DataFrame, path: Path) -> Path:
+    name = path.name.removesuffix(".gz")
+    compression = "gzip" if path.name.endswith(".gz") else None
+    if name.endswith(".csv"):
+        frame.to_csv(path, index=False, compression=compression)
+    elif name.endswith(".tsv"):
+        frame.to_csv(path, index=False, sep="\t", compression=compression)
+    elif name.endswith(".parquet"):
+        if compression:
+            data = frame.to_parquet(index=False)
+            path.write_bytes(gzip.compress(data))
+        else:
+            frame.to_parquet(path, index=False)
+    elif name.endswith(".jsonl"):
+        text = "\n".join(
+            json.dumps({k: (None if pd.isna(v) else v) for k, v in r.items()}) for r in frame.to_dict("records")
+        )
+        path.write_bytes(gzip.compress(text.encode()) if compression else text.encode())
+    return path
+
+
+@pytest.mark.parametrize(
+    "name", ["d.csv", "d.csv.gz", "d.tsv", "d.tsv.gz", "d.parquet", "d.parquet.gz", "d.jsonl", "d.jsonl.gz"]
+)
+def test_every_format_reads_the_same_table(tmp_path: Path, frame: pd.DataFrame, name: str) -> None:
+    got = read_table(_write(frame, tmp_path / name))
+    assert list(got.columns) == list(frame.columns)
+    assert got["name"].tolist() == frame["name"].tolist()
+    np.testing.assert_allclose(got["x"].to_numpy(dtype=float), frame["x"].to_numpy(dtype=float))
+    assert got["y"].tolist() == [1, 0, 1, 0]
+
+
+def test_dataframe_is_not_modified(frame: pd.DataFrame) -> None:
+    original = frame.copy()
+    weird = frame.rename(columns={"x": 5})
+    got = read_table(weird)
+    assert "5" in got.columns and 5 in weird.columns
+    pd.testing.assert_frame_equal(frame, original)
+
+
+def test_semicolon_csv_is_sniffed(tmp_path: Path) -> None:
+    path = tmp_path / "semi.csv"
+    path.write_text("a;b;y\n1;2;3\n4;5;6\n")
+    assert list(read_table(path).columns) == ["a", "b", "y"]
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-16", "utf-8-sig"])
+def test_non_utf8_text_is_decoded(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "legacy.csv"
+    lines = ["city,price"] + ["Zürich,1", "Besançon,2", "Málaga,3", "Dürnstein,4"] * 25
+    path.write_bytes("\n".join(lines).encode(encoding))
+    got, source = read_source(path)
+    assert got["city"].tolist()[:4] == ["Zürich", "Besançon", "Málaga", "Dürnstein"]
+    assert got["price"].tolist()[:4] == [1, 2, 3, 4]
+    assert source.encoding == encoding or (encoding == "cp1252" and source.encoding.startswith("cp125"))
+    if encoding == "cp1252":
+        assert any("not UTF-8" in note for note in source.notes)
+
+
+def test_undetectable_encoding_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "mystery.csv"
+    noise = bytes(np.random.default_rng(0).integers(1, 256, size=5000, dtype=np.uint8))
+    path.write_bytes(b"a,b\n" + noise)
+    with pytest.raises(EncodingError, match="re-save it as UTF-8"):
+        read_table(path)

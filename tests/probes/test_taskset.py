@@ -1,0 +1,109 @@
+"""TaskSet construction: layouts, partial labels, task kinds, dropped tasks, memory."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from probes.data import DatasetSpec, infer_task_kind, load_taskset
+from probes.exceptions import TaskTooSmallError
+
+
+def test_task_column_layout(task_frame: pd.DataFrame) -> None:
+    ts = load_taskset(task_frame, targets="y", task_column="task")
+    assert ts.task_names == ["a", "b", "c"]
+    assert [t.n_rows for t in ts.tasks] == [60, 60, 60]
+    assert all(t.kind == "regression" and t.metric == "r2" for t in ts.tasks)
+    assert list(ts.features.columns) == ["x1", "x2", "flag"]
+    assert ts.feature_types == {"x1": "numeric", "x2": "categorical", "flag": "boolean"}
+    # rows point into the shared frame and carry the right labels
+    b = ts.task("b")
+    np.testing.assert_array_equal(b.y, task_frame["y"].to_numpy()[b.rows])
+    assert set(task_frame["task"].iloc[b.rows]) == {"b"}
+
+
+def test_multi_target_layout_with_partial_labels(multi_frame: pd.DataFrame) -> None:
+    ts = load_taskset(multi_frame, targets=["y1", "y2", "c"])
+    y1, y2, c = ts.tasks
+    assert y1.n_rows == 100 and y2.n_rows == int(multi_frame["y2"].notna().sum()) < 100
+    np.testing.assert_array_equal(y2.rows, np.flatnonzero(multi_frame["y2"].notna()))
+    assert c.kind == "classification" and c.classes == ("no", "yes") and c.metric == "roc_auc"
+    assert any("partial labels" in w for w in ts.warnings)
+
+
+def test_features_are_shared_not_copied_per_task(task_frame: pd.DataFrame) -> None:
+    big = pd.concat([task_frame] * 20, ignore_index=True)
+    big["task"] = np.repeat([f"t{i}" for i in range(60)], len(big) // 60)
+    ts = load_taskset(big, targets="y", task_column="task")
+    per_task_bytes = sum(t.rows.nbytes + t.y.nbytes for t in ts.tasks)
+    assert ts.n_tasks == 60
+    # Each row is stored once in the features plus one index and one label per task it belongs to.
+    assert per_task_bytes == len(big) * 16
+    assert not any(isinstance(v, pd.DataFrame) for t in ts.tasks for v in vars(t).values())
+
+
+@pytest.mark.parametrize(
+    ("values", "kind"),
+    [
+        (pd.Series([0, 1, 1, 0]), "classification"),
+        (pd.Series(["cat", "dog", "cat", "eel"]), "classification"),
+        (pd.Series([True, False, True]), "classification"),
+        (pd.Series([0.1, 2.5, 3.3, 4.0]), "regression"),
+        (pd.Series([3, 4, 5, 6, 7, 8, 9]), "regression"),
+    ],
+)
+def test_task_kind_rule(values: pd.Series, kind: str) -> None:
+    assert infer_task_kind(values)[0] == kind
+
+
+def test_task_kind_override_and_warning(rng: np.random.Generator) -> None:
+    frame = pd.DataFrame({"x": rng.normal(size=90), "label": np.tile(np.arange(1, 4), 30)})
+    inferred = load_taskset(frame, targets="label")
+    assert inferred.tasks[0].kind == "regression"
+    assert any("task_types='classification'" in w for w in inferred.warnings)
+    forced = load_taskset(frame, targets="label", task_types="classification")
+    assert forced.tasks[0].kind == "classification" and forced.tasks[0].classes == (1, 2, 3)
+
+
+def test_small_tasks_are_dropped_with_a_warning_or_rejected(task_frame: pd.DataFrame) -> None:
+    frame = pd.concat([task_frame, task_frame.iloc[:4].assign(task="tiny")], ignore_index=True)
+    ts = load_taskset(frame, targets="y", task_column="task")
+    assert "tiny" not in ts.task_names and "tiny" in ts.dropped_tasks
+    assert any("tiny" in w for w in ts.warnings)
+    with pytest.raises(TaskTooSmallError, match="'tiny'"):
+        load_taskset(frame, targets="y", task_column="task", small_tasks="error")
+
+
+def test_rows_without_task_or_label_are_dropped(task_frame: pd.DataFrame) -> None:
+    frame = task_frame.copy()
+    frame.loc[0, "task"] = None
+    frame.loc[1, "y"] = np.nan
+    ts = load_taskset(frame, targets="y", task_column="task")
+    assert ts.task("a").n_rows == 58
+    assert sum("Dropped 1 row(s)" in w for w in ts.warnings) == 2
+
+
+def test_near_constant_task_is_flagged(rng: np.random.Generator) -> None:
+    frame = pd.DataFrame(
+        {
+            "task": np.repeat(["big", "big2", "flat"], 50),
+            "x": rng.normal(size=150),
+            "y": np.concatenate([rng.normal(0, 5, 50), rng.normal(0, 5, 50), rng.normal(0, 0.01, 50)]),
+        }
+    )
+    ts = load_taskset(frame, targets="y", task_column="task")
+    assert [t.near_constant for t in ts.tasks] == [False, False, True]
+
+
+def test_constant_and_empty_features_are_dropped(task_frame: pd.DataFrame) -> None:
+    frame = task_frame.assign(const=1.0, empty=np.nan)
+    ts = load_taskset(frame, targets="y", task_column="task")
+    assert "const" not in ts.features.columns and "empty" not in ts.features.columns
+    assert any("constant" in w for w in ts.warnings) and any("no values" in w for w in ts.warnings)
+
+
+def test_task_names_are_canonical_text(task_frame: pd.DataFrame) -> None:
+    frame = task_frame.assign(task=task_frame["task"].map({"a": 1.0, "b": 2.0, "c": 10.0}))
+    ts = load_taskset(frame, DatasetSpec(targets="y", task_column="task", goal="target_task", target_task=10))
+    assert ts.task_names == ["1", "2", "10"] and ts.target_index == 2

@@ -1,0 +1,56 @@
+"""Each package exports a deliberate ``__all__``; an accidental export fails here (as httpx does)."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+EXPECTED = {
+    "advisor": {"AdvisorError", "DataProfile", "DatasetSpec", "Goal", "__version__", "exceptions", "inspect_data", "schemas"},
+    "advisor.schemas": {"DataProfile", "DatasetSpec", "Goal", "Layout", "TaskProfile"},
+    "probes": {
+        "DatasetSpec", "Goal", "Layout", "Limits", "Task", "TaskSet", "co_winners", "compare", "exceptions",
+        "fold_matrix", "load_taskset", "make_folds", "profile_taskset", "read_table",
+    },
+    "benchmarks.scenarios": {
+        "PRESETS", "PlantedStructure", "Scenario", "make_scenario", "make_sinusoids", "preset", "task_names",
+    },
+    "benchmarks.datasets": {"REAL_CASES", "RealCase", "shared_data_dir"},
+    "api": set(),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("module_name", sorted(EXPECTED))
+def test_all_is_pinned(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    assert set(module.__all__) == EXPECTED[module_name]
+    for name in module.__all__:
+        assert getattr(module, name) is not None
+
+
+def test_sdk_errors_are_the_probes_errors() -> None:
+    from advisor import exceptions as sdk
+    from probes import exceptions as low
+
+    assert set(sdk.__all__) == set(low.__all__)
+    assert all(getattr(sdk, n) is getattr(low, n) for n in sdk.__all__)
+
+
+def test_probes_never_import_upper_layers() -> None:
+    import pathlib
+
+    root = pathlib.Path(importlib.import_module("probes").__file__).parent
+    offenders = [
+        str(p) for p in root.rglob("*.py")
+        if any(line.lstrip().startswith(("import advisor", "from advisor", "import api", "from api", "import benchmarks", "from benchmarks"))
+               for line in p.read_text().splitlines())
+    ]  # fmt: skip
+    assert offenders == []
+    advisor_root = root.parent / "advisor"
+    offenders = [
+        str(p) for p in advisor_root.rglob("*.py")
+        if any(line.lstrip().startswith(("import api", "from api", "import benchmarks", "from benchmarks"))
+               for line in p.read_text().splitlines())
+    ]  # fmt: skip
+    assert offenders == []
