@@ -1,0 +1,329 @@
+"""Run paradigm variants under the protocol: search, train per fold, score, keep what finished.
+
+A variant runs fold after fold; a budget that runs out stops it between epochs, and the folds
+it finished are kept and flagged (``budget_exhausted``) — nothing finished is thrown away.
+Hyper-parameter search, when asked for, runs on the first fold with the validation rows (or
+validation tasks) playing the part of the test set, so test rows never choose anything.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from probes.budget import Budget, BudgetPreset, budget_preset
+from probes.data import TaskSet
+from probes.exceptions import BudgetExhausted
+from probes.paradigms._base import Variant
+from probes.paradigms._data import FoldData, MetaFoldData, TaskView, prepare_fold
+from probes.paradigms._training import RunContext
+from probes.protocol import Episode, FoldResult, make_folds, score_fold, score_interval, score_meta_fold
+from probes.protocol._scores import aggregate_task_scores
+
+__all__ = ["ParadigmResult", "prepare_folds", "run_variant"]
+
+Progress = Callable[[str, float, str], None]
+
+
+@dataclass
+class ParadigmResult:
+    """Scores of one variant: per fold (and per task inside each fold), time, search and flags."""
+
+    variant: str
+    folds: list[FoldResult] = field(default_factory=list)
+    seconds: float = 0.0
+    params: dict[str, Any] = field(default_factory=dict)
+    trials: int = 0
+    n_folds_planned: int = 0
+    budget_exhausted: bool = False
+    skipped: str | None = None
+    """Why the variant did not run (not applicable, or failed), else ``None``."""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def paradigm(self) -> str:
+        return self.variant.split("/", 1)[0]
+
+    @property
+    def complete(self) -> bool:
+        return self.skipped is None and len(self.folds) == self.n_folds_planned
+
+    @property
+    def interval(self) -> tuple[float, float, float]:
+        """Mean goal score and its corrected 95% interval (NaN when no fold finished)."""
+        if not self.folds:
+            return (math.nan, math.nan, math.nan)
+        return score_interval(self.folds)
+
+    @property
+    def score(self) -> float:
+        return self.interval[0]
+
+    def task_fold_scores(self) -> dict[str, list[float]]:
+        """Per task, its score in each finished fold (fold order)."""
+        out: dict[str, list[float]] = {}
+        for fold in self.folds:
+            for name, value in fold.task_scores.items():
+                out.setdefault(name, []).append(value)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (``advisor probe --json``)."""
+        mean, low, high = self.interval
+
+        def num(x: float) -> float | None:
+            return None if x is None or not math.isfinite(x) else round(float(x), 6)
+
+        return {
+            "paradigm": self.paradigm,
+            "variant": self.variant,
+            "score": num(mean),
+            "ci_low": num(low),
+            "ci_high": num(high),
+            "seconds": round(self.seconds, 3),
+            "folds_finished": len(self.folds),
+            "folds_planned": self.n_folds_planned,
+            "budget_exhausted": self.budget_exhausted,
+            "skipped": self.skipped,
+            "trials": self.trials,
+            "params": {k: v for k, v in self.params.items() if isinstance(v, (int, float, str, bool)) or v is None},
+            "fold_scores": [num(f.aggregate) for f in self.folds],
+            "tasks": [
+                {"name": name, "fold_scores": [num(v) for v in values]}
+                for name, values in self.task_fold_scores().items()
+            ],
+            "notes": list(self.notes),
+        }
+
+
+def prepare_folds(
+    taskset: TaskSet, preset: BudgetPreset | str = "fast", *, seed: int = 0
+) -> list[FoldData | MetaFoldData]:
+    """The protocol's folds for ``taskset`` under ``preset``, as arrays (preprocessing fitted per fold)."""
+    preset = budget_preset(preset)
+    folds = make_folds(
+        taskset,
+        n_folds=preset.n_folds,
+        n_repeats=preset.n_repeats,
+        seed=seed,
+        episodes_per_task=preset.episodes_per_task,
+    )
+    return [prepare_fold(taskset, fold, seed=seed) for fold in folds]
+
+
+def _predict_and_score(
+    taskset: TaskSet, variant: Variant, data: FoldData | MetaFoldData, params: dict[str, Any], ctx: RunContext
+) -> FoldResult:
+    if isinstance(data, MetaFoldData):
+        assert variant.fit_predict_meta is not None
+        return score_meta_fold(taskset, data.fold, variant.fit_predict_meta(data, params, ctx))
+    assert variant.fit_predict is not None
+    return score_fold(taskset, data.fold, variant.fit_predict(data, params, ctx))
+
+
+# ------------------------------------------------------------------------------- search views
+
+
+def _validation_view(data: FoldData, seed: int) -> FoldData:
+    """The fold with validation rows as test rows and a fifth of training rows as validation."""
+    rng = np.random.default_rng(seed)
+    views = []
+    for v in data.tasks:
+        n = len(v.rows_train)
+        k = max(1, n // 5) if n >= 5 else 0
+        pick = np.zeros(n, dtype=bool)
+        pick[rng.choice(n, size=k, replace=False)] = True
+        views.append(
+            TaskView(
+                v.name, v.kind, v.n_classes,
+                v.rows_train[~pick], v.rows_train[pick], v.rows_valid,
+                v.y_train[~pick], v.y_train[pick], v.y_valid,
+            )
+        )  # fmt: skip
+    return replace(data, tasks=tuple(views))
+
+
+def _meta_validation_view(data: MetaFoldData, seed: int) -> MetaFoldData:
+    """Validation tasks as test tasks; a share of the training tasks becomes the validation tasks."""
+    rng = np.random.default_rng(seed)
+    train = list(data.train_tasks)
+    rng.shuffle(train)
+    k = max(1, len(train) // 5) if len(train) >= 3 else 0
+    new_valid, new_train = sorted(train[:k]), sorted(train[k:])
+    shots = {e.task: len(e.support) for e in (*data.valid_episodes, *data.test_episodes)}
+    n_shots = next(iter(shots.values()), 1)
+    episodes = []
+    for t in new_valid:
+        n = len(data.tasks[t].y_train)
+        support = np.sort(rng.choice(n, size=min(n_shots, n - 1), replace=False))
+        episodes.append(Episode(t, support, np.setdiff1d(np.arange(n), support)))
+    return replace(
+        data,
+        train_tasks=tuple(new_train),
+        valid_tasks=tuple(new_valid),
+        valid_episodes=tuple(episodes),
+        test_episodes=data.valid_episodes,
+    )
+
+
+def _search(
+    taskset: TaskSet,
+    variant: Variant,
+    data: FoldData | MetaFoldData,
+    params: dict[str, Any],
+    ctx: RunContext,
+    *,
+    n_trials: int,
+    storage: str | None,
+) -> tuple[dict[str, Any], int]:
+    import optuna
+
+    from probes.paradigms.search import run_study
+
+    assert variant.search_space is not None
+    view = _meta_validation_view(data, ctx.seed) if isinstance(data, MetaFoldData) else _validation_view(data, ctx.seed)
+
+    def objective(trial: optuna.Trial) -> float:
+        trial_params = {**params, **variant.search_space(trial)}
+
+        def report(epoch: int, value: float) -> None:
+            trial.report(value, epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+
+        trial_ctx = replace(ctx, on_epoch=report, notes=[])
+        if isinstance(view, MetaFoldData):
+            result = score_meta_fold(taskset, view.fold, variant.fit_predict_meta(view, trial_params, trial_ctx))  # type: ignore[misc]
+            value = result.aggregate
+        else:
+            preds = variant.fit_predict(view, trial_params, trial_ctx)  # type: ignore[misc]
+            scores = {}
+            from probes.protocol import METRICS
+
+            for t, pred in preds.items():
+                task = taskset.tasks[t]
+                scores[task.name] = METRICS[task.metric](view.tasks[t].y_test, pred)
+            value = aggregate_task_scores(taskset, scores)
+        if not math.isfinite(value):
+            raise optuna.TrialPruned("no finite validation score")
+        return float(value)
+
+    seed_params = {k: params[k] for k in params if k in _space_keys(variant)}
+    study = run_study(
+        objective,
+        n_trials=n_trials,
+        budget=ctx.budget,
+        seed=ctx.seed,
+        storage=storage,
+        study_name=f"{taskset.source.name}:{variant.id}:{ctx.seed}" if storage else None,
+        first_params=seed_params or None,
+    )
+    completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    best = {**params, **study.best_params} if completed else params
+    return best, len(study.trials)
+
+
+class _KeyRecorder:
+    """Stands in for an optuna trial to learn which parameters a search space suggests."""
+
+    def __init__(self) -> None:
+        self.keys: set[str] = set()
+
+    def __getattr__(self, method: str) -> Callable[..., Any]:
+        def suggest(name: str, *args: Any, **kwargs: Any) -> Any:
+            self.keys.add(name)
+            if method == "suggest_categorical":
+                return args[0][0]
+            return args[0] if args else kwargs.get("low")
+
+        return suggest
+
+
+def _space_keys(variant: Variant) -> set[str]:
+    if variant.search_space is None:
+        return set()
+    recorder = _KeyRecorder()
+    variant.search_space(recorder)  # type: ignore[arg-type]
+    return recorder.keys
+
+
+# ------------------------------------------------------------------------------------ the runner
+
+
+def run_variant(
+    taskset: TaskSet,
+    variant: Variant,
+    prepared: Sequence[FoldData | MetaFoldData],
+    *,
+    budget: Budget | None = None,
+    seed: int = 0,
+    params: dict[str, Any] | None = None,
+    preset: BudgetPreset | str = "fast",
+    n_trials: int | None = None,
+    storage: str | None = None,
+    device: torch.device | str | None = None,
+    threads: int | None = None,
+    progress: Progress | None = None,
+) -> ParadigmResult:
+    """Run ``variant`` on the prepared folds of ``taskset`` and score it under the protocol.
+
+    Parameters
+    ----------
+    prepared:
+        From :func:`prepare_folds` (shared between variants so preprocessing runs once per fold).
+    budget:
+        Deadline for this variant; when it passes, finished folds are kept and flagged.
+    params:
+        Hyper-parameters overriding the variant's defaults (and the search's choices).
+    n_trials:
+        Optuna trials on the first fold's validation data (default: the preset's).
+    storage:
+        Optuna storage URL; in-memory when ``None``.
+    """
+    preset = budget_preset(preset)
+    budget = budget or Budget(preset.seconds)
+    started = time.perf_counter()
+    result = ParadigmResult(variant=variant.id, n_folds_planned=len(prepared))
+    reason = variant.why_not(taskset)
+    if reason is not None:
+        result.skipped = reason
+        return result
+    chosen = {**variant.defaults, **(params or {})}
+    dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    base_ctx = RunContext(
+        budget=budget, seed=seed, device=dev, threads=threads, max_epochs=preset.max_epochs, patience=preset.patience
+    )
+    trials = preset.n_trials if n_trials is None else n_trials
+    try:
+        if trials > 0 and variant.search_space is not None and prepared:
+            if progress:
+                progress("search", 0.0, f"{variant.id}: searching hyper-parameters ({trials} trials)")
+            search_budget = budget.sub(0.4)
+            chosen, result.trials = _search(
+                taskset,
+                variant,
+                prepared[0],
+                chosen,
+                replace(base_ctx, budget=search_budget),
+                n_trials=trials,
+                storage=storage,
+            )
+        result.params = dict(chosen)
+        for i, data in enumerate(prepared):
+            budget.check(f"{variant.id} fold {i + 1}")
+            ctx = replace(base_ctx, seed=seed * 1000 + i, notes=[])
+            result.folds.append(_predict_and_score(taskset, variant, data, chosen, ctx))
+            result.notes.extend(n for n in ctx.notes if n not in result.notes)
+            if progress:
+                progress("train", (i + 1) / len(prepared), f"{variant.id}: fold {i + 1}/{len(prepared)}")
+    except BudgetExhausted:
+        result.budget_exhausted = True
+        result.notes.append(f"stopped by the time budget after {len(result.folds)} of {len(prepared)} folds")
+    result.seconds = time.perf_counter() - started
+    return result
