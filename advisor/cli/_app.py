@@ -11,6 +11,7 @@ import typer
 from advisor.cli._common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, BadOption
 from advisor.cli._demo import demo_command
 from advisor.cli._inspect import inspect_command
+from advisor.cli._probe import probe_command
 
 __all__ = ["app", "main"]
 
@@ -61,6 +62,7 @@ def _root(
 
 
 app.command("inspect", no_args_is_help=True)(inspect_command)
+app.command("probe", no_args_is_help=True)(probe_command)
 app.command("demo")(demo_command)
 
 

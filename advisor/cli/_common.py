@@ -6,8 +6,12 @@ no traceback unless ``--debug``); 3 a gate failed.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import sys
+import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +24,7 @@ __all__ = [
     "EXIT_USAGE",
     "BadOption",
     "spec_fields",
+    "with_spec_options",
     "write_json",
 ]
 
@@ -119,3 +124,44 @@ def write_json(payload: dict[str, Any] | str, destination: str) -> None:
         Path(destination).write_text(text + "\n", encoding="utf-8")
     except OSError as exc:
         raise BadOption(f"cannot write JSON to '{destination}': {exc.strerror or exc}") from None
+
+
+_SPEC_OPTIONS: list[tuple[str, Any, Any]] = [
+    ("target", TargetOpt, None),
+    ("task_column", TaskColumnOpt, None),
+    ("goal", GoalOpt, "all_tasks"),
+    ("target_task", TargetTaskOpt, None),
+    ("shots", ShotsOpt, None),
+    ("feature", FeatureOpt, None),
+    ("ignore", IgnoreOpt, None),
+    ("task_type", TaskTypeOpt, None),
+    ("metric", MetricOpt, None),
+]
+
+
+def with_spec_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give ``command`` the dataset-spec options; it receives them as ``fields`` (DatasetSpec fields).
+
+    The options come right after the command's first parameter (the DATA argument), so every
+    command that loads data takes exactly the same spec options.
+    """
+    signature = inspect.signature(command)
+    hints = typing.get_type_hints(command, include_extras=True)  # real objects, even under postponed annotations
+    own = [
+        p.replace(annotation=hints.get(p.name, p.annotation))
+        for p in signature.parameters.values()
+        if p.name != "fields"
+    ]
+    injected = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+        for name, annotation, default in _SPEC_OPTIONS
+    ]
+    rest = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own[1:]]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        options = {name: kwargs.pop(name) for name, _, _ in _SPEC_OPTIONS}
+        return command(*args, fields=spec_fields(**options), **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=[own[0], *injected, *rest])  # type: ignore[attr-defined]
+    return wrapper

@@ -2,24 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from advisor.cli._common import (
-    DataArg,
-    FeatureOpt,
-    GoalOpt,
-    IgnoreOpt,
-    JsonOpt,
-    MaxFileOpt,
-    MetricOpt,
-    ShotsOpt,
-    TargetOpt,
-    TargetTaskOpt,
-    TaskColumnOpt,
-    TaskTypeOpt,
-    spec_fields,
-    write_json,
-)
+from advisor.cli._common import DataArg, JsonOpt, MaxFileOpt, with_spec_options, write_json
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -29,17 +14,10 @@ if TYPE_CHECKING:
 _MAX_TASK_ROWS = 30
 
 
+@with_spec_options
 def inspect_command(
     data: DataArg,
-    target: TargetOpt = None,
-    task_column: TaskColumnOpt = None,
-    goal: GoalOpt = "all_tasks",
-    target_task: TargetTaskOpt = None,
-    shots: ShotsOpt = None,
-    feature: FeatureOpt = None,
-    ignore: IgnoreOpt = None,
-    task_type: TaskTypeOpt = None,
-    metric: MetricOpt = None,
+    fields: dict[str, Any],
     json_out: JsonOpt = None,
     max_file_mb: MaxFileOpt = 2048.0,
 ) -> None:
@@ -52,17 +30,6 @@ def inspect_command(
     from advisor._inspect import inspect_data
     from probes.data import Limits
 
-    fields = spec_fields(
-        target=target,
-        task_column=task_column,
-        goal=goal,
-        target_task=target_task,
-        shots=shots,
-        feature=feature,
-        ignore=ignore,
-        task_type=task_type,
-        metric=metric,
-    )
     profile = inspect_data(data, limits=Limits(max_file_mb=max_file_mb), **fields)
     if json_out is not None:
         write_json(profile.model_dump_json(indent=2), json_out)

@@ -4,7 +4,7 @@ from probes.paradigms._backbone import BackboneConfig, build_mlp
 from probes.paradigms._base import PARADIGMS, Variant
 from probes.paradigms._data import FoldData, MetaFoldData, TaskView, prepare_fold
 from probes.paradigms._registry import DEFAULT_VARIANTS, VARIANTS, default_variants, get_variant
-from probes.paradigms._run import ParadigmResult, prepare_folds, run_variant
+from probes.paradigms._run import ParadigmResult, ProbeRun, prepare_folds, run_variant, run_variants
 from probes.paradigms._training import RunContext, TrainConfig
 from probes.paradigms.weighting import STRATEGIES
 
@@ -17,6 +17,7 @@ __all__ = [
     "FoldData",
     "MetaFoldData",
     "ParadigmResult",
+    "ProbeRun",
     "RunContext",
     "TaskView",
     "TrainConfig",
@@ -27,4 +28,5 @@ __all__ = [
     "prepare_fold",
     "prepare_folds",
     "run_variant",
+    "run_variants",
 ]

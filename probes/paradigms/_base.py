@@ -83,6 +83,7 @@ def backbone_space(trial: optuna.Trial) -> dict[str, Any]:
     return {
         "width": trial.suggest_categorical("width", [32, 64, 128]),
         "depth": trial.suggest_int("depth", 1, 3),
+        "activation": trial.suggest_categorical("activation", ["relu", "gelu", "tanh"]),
         "dropout": trial.suggest_float("dropout", 0.0, 0.3),
     }
 

@@ -15,6 +15,7 @@ from probes.paradigms.mtl import (
     MTL_UNCERTAINTY,
 )
 from probes.paradigms.stl import STL_GBDT, STL_MLP
+from probes.paradigms.transfer import TRANSFER_FINETUNE, TRANSFER_HEAD
 
 __all__ = ["DEFAULT_VARIANTS", "VARIANTS", "default_variants", "get_variant"]
 
@@ -31,6 +32,8 @@ VARIANTS: dict[str, Variant] = {
         MTL_POOLED,
         MTL_POOLED_GBDT,
         MTL_GROUPS,
+        TRANSFER_FINETUNE,
+        TRANSFER_HEAD,
     )
 }
 
@@ -38,7 +41,7 @@ VARIANTS: dict[str, Variant] = {
 DEFAULT_VARIANTS: dict[str, tuple[str, ...]] = {
     "stl": ("stl/mlp", "stl/gbdt"),
     "mtl": ("mtl/hard",),
-    "transfer": (),
+    "transfer": ("transfer/finetune", "transfer/head"),
     "meta": (),
 }
 

@@ -26,7 +26,7 @@ from probes.paradigms._training import RunContext
 from probes.protocol import Episode, FoldResult, make_folds, score_fold, score_interval, score_meta_fold
 from probes.protocol._scores import aggregate_task_scores
 
-__all__ = ["ParadigmResult", "prepare_folds", "run_variant"]
+__all__ = ["ParadigmResult", "ProbeRun", "prepare_folds", "run_variant", "run_variants"]
 
 Progress = Callable[[str, float, str], None]
 
@@ -268,7 +268,7 @@ def run_variant(
     n_trials: int | None = None,
     storage: str | None = None,
     device: torch.device | str | None = None,
-    threads: int | None = None,
+    threads: int | None = 1,
     progress: Progress | None = None,
 ) -> ParadigmResult:
     """Run ``variant`` on the prepared folds of ``taskset`` and score it under the protocol.
@@ -285,6 +285,10 @@ def run_variant(
         Optuna trials on the first fold's validation data (default: the preset's).
     storage:
         Optuna storage URL; in-memory when ``None``.
+    threads:
+        Torch intra-op threads while training (restored afterwards). One by default: these
+        small networks gain nothing from more, and oversubscribed OpenMP threads stall badly
+        when other work shares the cores.
     """
     preset = budget_preset(preset)
     budget = budget or Budget(preset.seconds)
@@ -327,3 +331,67 @@ def run_variant(
         result.notes.append(f"stopped by the time budget after {len(result.folds)} of {len(prepared)} folds")
     result.seconds = time.perf_counter() - started
     return result
+
+
+@dataclass
+class ProbeRun:
+    """Results of several variants on the same folds."""
+
+    results: list[ParadigmResult]
+    preset: BudgetPreset
+    seed: int
+    seconds: float
+    n_folds: int
+
+    def by_variant(self) -> dict[str, ParadigmResult]:
+        return {r.variant: r for r in self.results}
+
+    def scored(self) -> dict[str, list[FoldResult]]:
+        """Fold results of every variant that finished at least one fold."""
+        return {r.variant: r.folds for r in self.results if r.folds}
+
+
+def run_variants(
+    taskset: TaskSet,
+    variants: Sequence[Variant],
+    *,
+    preset: BudgetPreset | str = "fast",
+    time_limit: float | None = None,
+    seed: int = 0,
+    n_trials: int | None = None,
+    storage: str | None = None,
+    device: torch.device | str | None = None,
+    threads: int | None = 1,
+    progress: Progress | None = None,
+    prepared: Sequence[FoldData | MetaFoldData] | None = None,
+) -> ProbeRun:
+    """Run ``variants`` on the same folds within one time limit (each gets a fair share of what is left)."""
+    preset = budget_preset(preset)
+    limit = preset.seconds if time_limit is None else time_limit
+    budget = Budget(limit)
+    started = time.perf_counter()
+    if progress:
+        progress("prepare", 0.0, f"preparing {preset.n_folds * preset.n_repeats} folds")
+    folds = list(prepared) if prepared is not None else prepare_folds(taskset, preset, seed=seed)
+    results = []
+    for i, variant in enumerate(variants):
+        share = budget.sub(1.0 / (len(variants) - i))
+        if progress:
+            progress("probe", i / max(len(variants), 1), f"running {variant.id}")
+        results.append(
+            run_variant(
+                taskset,
+                variant,
+                folds,
+                budget=share,
+                seed=seed,
+                preset=preset,
+                n_trials=n_trials,
+                storage=storage,
+                device=device,
+                threads=threads,
+            )
+        )
+    if progress:
+        progress("done", 1.0, "probes finished")
+    return ProbeRun(results, preset, seed, time.perf_counter() - started, len(folds))

@@ -5,6 +5,8 @@
 * Two loops: :func:`train_multitask` for networks whose ``forward(x)`` gives every task's
   output for a batch of rows (hard sharing, cross-stitch, pooled), and :func:`train_stacked`
   for stacked per-task networks that each see their own rows (single-task MLPs, soft sharing).
+  An epoch is a pass over the data but at least ``MIN_STEPS_PER_EPOCH`` steps, so every
+  learner gets a comparable number of updates however small its data.
 * AdamW, mini-batches, early stopping on the validation loss with the best weights restored
   (per task for stacked networks), a budget check between epochs and an ``on_epoch`` hook that
   optuna uses for pruning.
@@ -41,6 +43,9 @@ __all__ = [
 ]
 
 _CHUNK = 8192
+#: An "epoch" (the period between validation checks) takes at least this many optimiser steps,
+#: so learners on tiny data get as many updates as learners on pooled data.
+MIN_STEPS_PER_EPOCH = 10
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,8 @@ class RunContext:
     budget: Budget = field(default_factory=Budget)
     seed: int = 0
     device: torch.device = field(default_factory=lambda: torch.device("cuda" if torch.cuda.is_available() else "cpu"))
-    threads: int | None = None
+    threads: int | None = 1
+    """Intra-op threads for torch and OpenMP while training (one: small networks gain nothing from more)."""
     max_epochs: int | None = None
     patience: int | None = None
     on_epoch: Callable[[int, float], None] | None = None
@@ -300,12 +306,14 @@ def train_multitask(
     stopper = EarlyStopping(model, units=1, patience=cfg.patience)
     n = len(train)
     batch = max(1, min(cfg.batch_size, n))
+    steps = max(int(np.ceil(n / batch)), MIN_STEPS_PER_EPOCH)
+    passes = int(np.ceil(steps * batch / n))
     model.train()
     for epoch in range(cfg.max_epochs):
         ctx.budget.check(where)
-        order = torch.randperm(n, generator=generator).to(train.X.device)
-        for start in range(0, n, batch):
-            idx = order[start : start + batch]
+        order = torch.cat([torch.randperm(n, generator=generator) for _ in range(passes)]).to(train.X.device)
+        for s in range(steps):
+            idx = order[s * batch : (s + 1) * batch]
             losses, present = task_losses(model(train.X[idx]), train.Y[idx], train.M[idx], space)
             optimizer.zero_grad(set_to_none=True)
             if step is None:
@@ -406,7 +414,7 @@ def train_stacked(
     stopper = EarlyStopping(model, units=copies, patience=cfg.patience)
     n_max = int(train.n.max())
     batch = max(1, min(cfg.batch_size, n_max))
-    steps = int(np.ceil(n_max / batch))
+    steps = max(int(np.ceil(n_max / batch)), MIN_STEPS_PER_EPOCH)
     rows = torch.arange(copies, device=train.X.device).unsqueeze(1)
     has_valid = bool(valid.n.sum() > 0)
     model.train()

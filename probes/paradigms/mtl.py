@@ -349,7 +349,9 @@ def _pooled_gbdt_fit_predict(data: FoldData, params: dict[str, Any], ctx: RunCon
     x_va, y_va, _ = with_id("valid")
     x_te, _, id_te = with_id("test")
     categorical = [x_tr.shape[1] - 1] if data.n_tasks <= 255 else None
-    pred = gbdt_fit_predict(x_tr, y_tr, x_va, y_va, x_te, data.tasks[0], params, ctx.seed, categorical=categorical)
+    pred = gbdt_fit_predict(
+        x_tr, y_tr, x_va, y_va, x_te, data.tasks[0], params, ctx.seed, categorical=categorical, threads=ctx.threads
+    )
     out: dict[int, np.ndarray] = {}
     for t in data.scored_tasks():
         p = pred[id_te == t]

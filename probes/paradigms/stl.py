@@ -154,8 +154,19 @@ def gbdt_fit_predict(
     params: dict[str, Any],
     seed: int,
     categorical: list[int] | None = None,
+    threads: int | None = 1,
 ) -> np.ndarray:
-    """Fit one HistGradientBoosting model, early-stopped on the validation rows; predict ``X_test``."""
+    """Fit one HistGradientBoosting model, early-stopped on the validation rows; predict ``X_test``.
+
+    OpenMP threads are capped at ``threads``: on small data more threads only add contention.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads, user_api="openmp"):
+        return _gbdt(X_train, y_train, X_valid, y_valid, X_test, view, params, seed, categorical)
+
+
+def _gbdt(X_train, y_train, X_valid, y_valid, X_test, view, params, seed, categorical) -> np.ndarray:
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     n = len(y_train)
@@ -194,7 +205,15 @@ def _gbdt_fit_predict(data: FoldData, params: dict[str, Any], ctx: RunContext) -
         ctx.budget.check("stl/gbdt training")
         v = data.tasks[t]
         preds[t] = gbdt_fit_predict(
-            X[v.rows_train], v.y_train, X[v.rows_valid], v.y_valid, X[v.rows_test], v, params, ctx.seed
+            X[v.rows_train],
+            v.y_train,
+            X[v.rows_valid],
+            v.y_valid,
+            X[v.rows_test],
+            v,
+            params,
+            ctx.seed,
+            threads=ctx.threads,
         )
     return preds
 
@@ -205,7 +224,11 @@ def _gbdt_fit_predict_meta(data: MetaFoldData, params: dict[str, Any], ctx: RunC
         ctx.budget.check("stl/gbdt few-shot")
         xs, ys, xq, _ = data.episode_arrays(episode)
         view = data.tasks[episode.task]
-        out.append(gbdt_fit_predict(xs, ys, xs[:0], ys[:0], xq, view, {**params, "max_iter": 50}, ctx.seed))
+        out.append(
+            gbdt_fit_predict(
+                xs, ys, xs[:0], ys[:0], xq, view, {**params, "max_iter": 50}, ctx.seed, threads=ctx.threads
+            )
+        )
     return out
 
 

@@ -1,0 +1,156 @@
+"""``advisor probe``: run paradigms under the protocol and print their raw scores."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from advisor.cli._common import BadOption, DataArg, JsonOpt, MaxFileOpt, with_spec_options, write_json
+
+if TYPE_CHECKING:
+    from probes.paradigms import Variant
+
+ParadigmOpt = Annotated[
+    str,
+    typer.Option("--paradigm", help="Comma-separated paradigms (stl, mtl, transfer, meta) or variants (mtl/pcgrad)."),
+]
+BudgetOpt = Annotated[
+    str, typer.Option("--budget", help="fast | standard | thorough: folds, epochs and search trials.")
+]
+TimeLimitOpt = Annotated[float | None, typer.Option("--time-limit", help="Wall-time limit in seconds for all probes.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for splits, initialisation and search.")]
+TrialsOpt = Annotated[int | None, typer.Option("--trials", help="Optuna trials per variant (default: the budget's).")]
+StorageOpt = Annotated[
+    str | None, typer.Option("--storage", help="Optuna storage URL (e.g. sqlite:///studies.db); default in memory.")
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]
+
+
+def resolve_variants(spec: str) -> list[Variant]:
+    """Variants named by ``--paradigm`` (paradigm ids expand to their default variants)."""
+    from probes.paradigms import DEFAULT_VARIANTS, PARADIGMS, VARIANTS
+
+    chosen: list[Variant] = []
+    for name in (part.strip() for part in spec.split(",")):
+        if not name:
+            continue
+        if name in VARIANTS:
+            names = [name]
+        elif name in PARADIGMS:
+            names = list(DEFAULT_VARIANTS.get(name, ()))
+        else:
+            known = ", ".join([*PARADIGMS, *sorted(VARIANTS)])
+            raise BadOption(f"--paradigm: unknown paradigm or variant {name!r}; choose from {known}")
+        chosen += [VARIANTS[n] for n in names if VARIANTS[n] not in chosen]
+    if not chosen:
+        raise BadOption("--paradigm: name at least one paradigm")
+    return chosen
+
+
+@with_spec_options
+def probe_command(
+    data: DataArg,
+    fields: dict[str, Any],
+    paradigm: ParadigmOpt = "stl,mtl,transfer,meta",
+    budget: BudgetOpt = "fast",
+    time_limit: TimeLimitOpt = None,
+    seed: SeedOpt = 0,
+    trials: TrialsOpt = None,
+    storage: StorageOpt = None,
+    json_out: JsonOpt = None,
+    quiet: QuietOpt = False,
+    max_file_mb: MaxFileOpt = 2048.0,
+) -> None:
+    """Train each paradigm on DATA under the evaluation protocol and print its scores.
+
+    Every variant is scored on the same folds; scores are the goal's aggregate (higher is
+    better) with a 95% interval from the corrected resampled t-test. A variant stopped by the
+    time limit keeps the folds it finished and is flagged.
+    """
+    from advisor.cli._progress import stderr_progress
+    from probes.budget import BUDGETS
+    from probes.data import Limits, load_taskset
+    from probes.paradigms import run_variants
+
+    if budget not in BUDGETS or budget == "oracle":
+        raise BadOption(f"--budget must be fast, standard or thorough (got {budget!r})")
+    if time_limit is not None and time_limit <= 0:
+        raise BadOption(f"--time-limit must be positive (got {time_limit})")
+    variants = resolve_variants(paradigm)
+    taskset = load_taskset(data, limits=Limits(max_file_mb=max_file_mb), **fields)
+    with stderr_progress(enabled=not quiet and json_out != "-") as progress:
+        run = run_variants(
+            taskset,
+            variants,
+            preset=budget,
+            time_limit=time_limit,
+            seed=seed,
+            n_trials=trials,
+            storage=storage,
+            progress=progress,
+        )
+    payload = probe_payload(taskset, run, time_limit)
+    if json_out is not None:
+        write_json(payload, json_out)
+        if json_out == "-":
+            return
+    render_probe(payload)
+
+
+def probe_payload(taskset: Any, run: Any, time_limit: float | None) -> dict[str, Any]:
+    """The JSON of ``advisor probe``."""
+    from probes.protocol import co_winners
+
+    scored = run.scored()
+    decision = co_winners(scored) if scored else None
+    return {
+        "dataset": taskset.source.name,
+        "layout": taskset.layout.value,
+        "goal": taskset.goal.value,
+        "target_task": taskset.spec.target_task,
+        "n_tasks": taskset.n_tasks,
+        "budget": run.preset.name,
+        "time_limit": time_limit if time_limit is not None else run.preset.seconds,
+        "seed": run.seed,
+        "folds": run.n_folds,
+        "seconds": round(run.seconds, 3),
+        "paradigms": [r.to_dict() for r in run.results],
+        "best": decision.best if decision else None,
+        "co_winners": list(decision.co_winners) if decision else [],
+        "test": "corrected resampled t-test (Nadeau & Bengio 2003), alpha 0.05",
+    }
+
+
+def render_probe(payload: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    goal = payload["goal"] + (f" (target {payload['target_task']!r})" if payload["target_task"] else "")
+    console.print(
+        f"[bold]{payload['dataset']}[/bold] · {payload['n_tasks']} task(s) · goal {goal} · "
+        f"budget {payload['budget']} · {payload['folds']} folds · seed {payload['seed']} · {payload['seconds']:.1f} s"
+    )
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("variant", "score", "95% interval", "folds", "seconds", "note"):
+        table.add_column(column, justify="right" if column in {"score", "folds", "seconds"} else "left")
+    for row in payload["paradigms"]:
+        if row["skipped"]:
+            table.add_row(row["variant"], "—", "", "", "", f"not run: {row['skipped']}")
+            continue
+        interval = "" if row["ci_low"] is None else f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
+        score = "—" if row["score"] is None else f"{row['score']:.3f}"
+        mark = " *" if row["variant"] in payload["co_winners"] else ""
+        note = "stopped by the time limit" if row["budget_exhausted"] else ""
+        table.add_row(
+            row["variant"] + mark,
+            score,
+            interval,
+            f"{row['folds_finished']}/{row['folds_planned']}",
+            f"{row['seconds']:.1f}",
+            note,
+        )
+    console.print(table)
+    if payload["co_winners"]:
+        console.print(f"* co-winners (best: {payload['best']}); {payload['test']}")

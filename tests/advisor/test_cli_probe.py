@@ -1,0 +1,74 @@
+"""``advisor probe``: paradigms scored under the protocol, as a table or JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from advisor.cli import run
+from benchmarks.scenarios import make_scenario
+
+
+@pytest.fixture
+def small_file(tmp_path: Path) -> Path:
+    s = make_scenario(n_tasks=3, rows_per_task=60, seed=3)
+    path = tmp_path / "small.csv"
+    s.frame.to_csv(path, index=False)
+    return path
+
+
+def test_probe_json_has_the_documented_fields(small_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = run(
+        ["probe", str(small_file), "-t", "y", "--task-column", "task", "--paradigm", "stl/mlp,mtl", "--json", "-"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    payload = json.loads(out)
+    variants = [p["variant"] for p in payload["paradigms"]]
+    assert variants == ["stl/mlp", "mtl/hard"]
+    for row in payload["paradigms"]:
+        assert {"paradigm", "variant", "score", "ci_low", "ci_high", "seconds", "tasks"} <= set(row)
+        assert row["ci_low"] <= row["score"] <= row["ci_high"]
+        assert [t["name"] for t in row["tasks"]] == ["t00", "t01", "t02"]
+        assert all(len(t["fold_scores"]) == 3 for t in row["tasks"])
+    assert payload["co_winners"] and payload["budget"] == "fast" and payload["seed"] == 0
+
+
+def test_probe_table_marks_co_winners(small_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["probe", str(small_file), "-t", "y", "--task-column", "task", "--paradigm", "stl/gbdt", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "stl/gbdt *" in out and "3/3" in out and "co-winners" in out
+
+
+def test_probe_reports_not_applicable_variants(small_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    s = make_scenario(n_tasks=1, rows_per_task=60, seed=3)
+    path = small_file.parent / "one.csv"
+    s.frame.to_csv(path, index=False)
+    assert run(["probe", str(path), "-t", "y", "--task-column", "task", "--paradigm", "mtl", "--json", "-"]) == 0
+    row = json.loads(capsys.readouterr().out)["paradigms"][0]
+    assert row["skipped"] and "at least 2 tasks" in row["skipped"] and row["score"] is None
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--paradigm", "deep"], "unknown paradigm or variant 'deep'"),
+        (["--budget", "huge"], "--budget must be"),
+        (["--time-limit", "0"], "--time-limit must be positive"),
+    ],
+)
+def test_probe_bad_options_exit_2(small_file: Path, args: list[str], fragment: str, capsys) -> None:
+    assert run(["probe", str(small_file), "-t", "y", "--task-column", "task", *args]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and err.count("\n") == 1
+
+
+def test_probe_time_limit_keeps_finished_folds(small_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["probe", str(small_file), "-t", "y", "--task-column", "task", "--paradigm", "stl/gbdt,mtl/hard"]
+    assert run([*args, "--budget", "thorough", "--time-limit", "1.5", "--json", "-"]) == 0
+    rows = json.loads(capsys.readouterr().out)["paradigms"]
+    assert any(r["budget_exhausted"] for r in rows)
+    for r in rows:
+        assert r["folds_finished"] == len(r["fold_scores"]) <= r["folds_planned"] == 10
