@@ -161,7 +161,7 @@ def meta_training_views(
         v = data.tasks[t]
         n = len(v.rows_train)
         pick = np.zeros(n, dtype=bool)
-        k = int(round(valid_share * n)) if n >= 5 else 0
+        k = round(valid_share * n) if n >= 5 else 0
         pick[rng.choice(n, size=k, replace=False)] = True
         views.append(
             TaskView(v.name, v.kind, v.n_classes, v.rows_train[~pick], v.rows_train[pick], v.rows_train[:0],

@@ -55,7 +55,7 @@ def _transplant(
     """A ``copies``-copy network whose hidden layers start from ``trunk`` and whose head is new."""
     model = build_mlp(d, backbone_from(params), n_out, copies=copies).to(next(trunk.parameters()).device)
     state = {k: v.detach().expand(copies, *v.shape[1:]).clone() for k, v in trunk.state_dict().items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    _missing, unexpected = model.load_state_dict(state, strict=False)
     assert not unexpected, unexpected
     if head_only:
         head = model[-1]
