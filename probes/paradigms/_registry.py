@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from probes.data import TaskSet
 from probes.paradigms._base import PARADIGMS, Variant
+from probes.paradigms.meta import META_FOMAML, META_MAML, META_PROTONET, META_REPTILE
 from probes.paradigms.mtl import (
     MTL_CROSS_STITCH,
     MTL_GROUPS,
@@ -34,6 +35,10 @@ VARIANTS: dict[str, Variant] = {
         MTL_GROUPS,
         TRANSFER_FINETUNE,
         TRANSFER_HEAD,
+        META_MAML,
+        META_FOMAML,
+        META_REPTILE,
+        META_PROTONET,
     )
 }
 
@@ -42,7 +47,7 @@ DEFAULT_VARIANTS: dict[str, tuple[str, ...]] = {
     "stl": ("stl/mlp", "stl/gbdt"),
     "mtl": ("mtl/hard",),
     "transfer": ("transfer/finetune", "transfer/head"),
-    "meta": (),
+    "meta": ("meta/maml", "meta/protonet"),
 }
 
 

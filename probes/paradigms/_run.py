@@ -22,7 +22,7 @@ from probes.data import TaskSet
 from probes.exceptions import BudgetExhausted
 from probes.paradigms._base import Variant
 from probes.paradigms._data import FoldData, MetaFoldData, TaskView, prepare_fold
-from probes.paradigms._training import RunContext
+from probes.paradigms._training import RunContext, warm_up
 from probes.protocol import Episode, FoldResult, make_folds, score_fold, score_interval, score_meta_fold
 from probes.protocol._scores import aggregate_task_scores
 
@@ -368,6 +368,7 @@ def run_variants(
     """Run ``variants`` on the same folds within one time limit (each gets a fair share of what is left)."""
     preset = budget_preset(preset)
     limit = preset.seconds if time_limit is None else time_limit
+    warm_up()
     budget = Budget(limit)
     started = time.perf_counter()
     if progress:

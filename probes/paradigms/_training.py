@@ -40,6 +40,7 @@ __all__ = [
     "torch_session",
     "train_multitask",
     "train_stacked",
+    "warm_up",
 ]
 
 _CHUNK = 8192
@@ -100,6 +101,15 @@ def torch_session(seed: int, threads: int | None = None) -> Iterator[None]:
         finally:
             if threads:
                 torch.set_num_threads(previous)
+
+
+def warm_up() -> None:
+    """Pay torch's one-off start-up costs (the first optimiser imports ``torch._dynamo``, ~2 s) up front.
+
+    Called before a budget starts, so that cost does not land inside whichever probe runs first.
+    """
+    weight = nn.Parameter(torch.zeros(1))
+    torch.optim.AdamW([weight]).step()
 
 
 # ------------------------------------------------------------------------------------ labels

@@ -83,9 +83,11 @@ def episode_scale(data: MetaFoldData) -> tuple[float, float]:
 
 
 def pick_checkpoint(valid_outputs: dict[Any, torch.Tensor], data: MetaFoldData, decode: Any) -> Any:
-    """The key (e.g. ``(lr, steps)``) whose validation-episode predictions lose least."""
+    """The key (e.g. ``(lr, steps)``) whose validation-episode predictions lose least (diverged ones skipped)."""
     best_key, best_loss = None, np.inf
     for key, out in valid_outputs.items():
+        if not bool(torch.isfinite(out).all()) or float(out.abs().max()) > 1e6:
+            continue  # an adaptation that diverged is never the best
         losses = []
         for e, episode in enumerate(data.valid_episodes):
             _, _, _, yq = data.episode_arrays(episode)

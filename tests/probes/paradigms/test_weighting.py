@@ -106,4 +106,4 @@ def test_uncertainty_weighting_down_weights_a_task_it_believes_noisy() -> None:
         opt.zero_grad()
         strategy.combine(torch.tensor([4.0]), s).backward()
         opt.step()
-    assert float(s) == pytest.approx(np.log(4.0), abs=0.05)
+    assert s.item() == pytest.approx(np.log(4.0), abs=0.05)
