@@ -145,6 +145,7 @@ def make_scenario(
     missing_labels: float = 0.0,
     goal: Literal["all_tasks", "target_task", "new_tasks"] = "all_tasks",
     target_rows: int | None = None,
+    target_linear: bool = False,
     loud_sources: int = 0,
     loud_amplitude: float = 4.0,
     loud_frequency: float = 4.0,
@@ -181,6 +182,9 @@ def make_scenario(
         Multi-target: share of each target's values removed (partial labels).
     goal, target_rows:
         ``target_task`` makes the first task the target; ``target_rows`` gives it fewer rows.
+    target_linear:
+        The first task follows a random linear function of the informative inputs instead: an
+        easy target, on which an unhelpful shared representation shows (DESIGN.md §9).
     loud_sources:
         How many tasks (the last ones) follow loud unrelated sinusoids.
     n_categorical:
@@ -216,9 +220,14 @@ def make_scenario(
                 if signs[a] != signs[b]:
                     conflicts.append((a, b))
 
+    linear = rng.normal(size=d_inf)
+    linear /= np.linalg.norm(linear)
+
     def signal(task: str, x: np.ndarray) -> np.ndarray:
         if task in loud_fns:
             return loud_fns[task](x)
+        if target_linear and task == names[0]:
+            return signs[task] * (x[:, :d_inf] @ linear)
         values = basis(x)
         mixed = (
             np.sqrt(relatedness) * values[:, cluster_of[task]] + np.sqrt(1 - relatedness) * values[:, own_index[task]]
@@ -303,7 +312,7 @@ def make_scenario(
 _PARAM_NAMES = {
     "layout", "task_kind", "n_tasks", "rows_per_task", "imbalance", "n_features", "n_informative", "relatedness",
     "n_clusters", "conflict_fraction", "shift", "shifted_fraction", "noise", "n_classes", "positive_rate",
-    "missing_labels", "goal", "target_rows", "loud_sources", "loud_amplitude", "loud_frequency", "n_categorical",
+    "missing_labels", "goal", "target_rows", "target_linear", "loud_sources", "loud_amplitude", "loud_frequency", "n_categorical",
     "shots", "seed",
 }  # fmt: skip
 

@@ -45,16 +45,17 @@ def test_c_scarce_target_with_related_sources_transfer_beats_stl() -> None:
 
 
 def test_d_loud_unrelated_sources_transfer_below_stl() -> None:
-    """Negative transfer: frozen features from loud unrelated sources lose to STL on the target.
+    """Negative transfer from loud, high-frequency unrelated sources onto an easy scarce target.
 
-    Measured here (seed 0): stl/mlp 0.543, transfer/head 0.404, transfer/finetune 0.542,
-    mtl/hard 0.529 — fine-tuning every layer with early stopping on the target recovers to
-    STL's level, hard sharing loses about a point and a half.
+    Measured here (seed 0, fast preset): stl/mlp 0.924, transfer/finetune 0.890,
+    transfer/head 0.570 (frozen source features collapse), mtl/hard 0.898 (hard sharing loses
+    about 2.5 points, as DESIGN.md §9 found).
     """
     r = _run("scarce_target_loud", ["stl/mlp", "mtl/hard", "transfer/finetune", "transfer/head"])
-    assert r["transfer/head"].score < r["stl/mlp"].score - 0.05
-    assert r["transfer/finetune"].score < r["stl/mlp"].score + 0.02  # no gain from unrelated sources
-    assert r["mtl/hard"].score < r["stl/mlp"].score + 0.02
+    stl = r["stl/mlp"].score
+    assert r["transfer/finetune"].score < stl - 0.01
+    assert r["transfer/head"].score < stl - 0.2
+    assert r["mtl/hard"].score < stl
 
 
 TINY = BudgetPreset("tiny", n_folds=2, n_repeats=1, max_epochs=3, patience=2, n_trials=0)
