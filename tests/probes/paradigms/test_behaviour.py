@@ -47,15 +47,21 @@ def test_c_scarce_target_with_related_sources_transfer_beats_stl() -> None:
 def test_d_loud_unrelated_sources_transfer_below_stl() -> None:
     """Negative transfer from loud, high-frequency unrelated sources onto an easy scarce target.
 
-    Measured here (seed 0, fast preset): stl/mlp 0.924, transfer/finetune 0.890,
-    transfer/head 0.570 (frozen source features collapse), mtl/hard 0.898 (hard sharing loses
-    about 2.5 points, as DESIGN.md §9 found).
+    Measured over scenario seeds 0-5 (fast preset): transfer with frozen source features
+    (transfer/head) loses 21-33 R² points to STL, in every fold of every seed; fine-tuning every
+    layer with early stopping on the target (transfer/finetune, -1.4 to +3.5 points) and hard
+    sharing (mtl/hard, -2.4 to +2.8 points) stay within noise of STL: the target's own
+    validation rows protect them. Seed 0: stl/mlp 0.913, transfer/head 0.695,
+    transfer/finetune 0.948, mtl/hard 0.941.
     """
     r = _run("scarce_target_loud", ["stl/mlp", "mtl/hard", "transfer/finetune", "transfer/head"])
-    stl = r["stl/mlp"].score
-    assert r["transfer/finetune"].score < stl - 0.01
-    assert r["transfer/head"].score < stl - 0.2
-    assert r["mtl/hard"].score < stl
+    stl = r["stl/mlp"]
+    head = r["transfer/head"]
+    assert head.score < stl.score - 0.15
+    assert all(h.aggregate < s.aggregate for h, s in zip(head.folds, stl.folds, strict=True))
+    for name in ("transfer/finetune", "mtl/hard"):
+        gain = compare(r[name].folds, stl.folds)
+        assert not (gain.significant and gain.mean_difference > 0), name  # unrelated sources never help
 
 
 TINY = BudgetPreset("tiny", n_folds=2, n_repeats=1, max_epochs=3, patience=2, n_trials=0)
