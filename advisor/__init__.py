@@ -9,11 +9,24 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["AdvisorError", "DataProfile", "DatasetSpec", "Goal", "__version__", "exceptions", "inspect_data", "schemas"]
+__all__ = [
+    "Advisor",
+    "AdvisorError",
+    "DataProfile",
+    "DatasetSpec",
+    "Goal",
+    "Recommendation",
+    "__version__",
+    "exceptions",
+    "inspect_data",
+    "schemas",
+]
 
 __version__ = "0.1.0"
 
 _LAZY = {
+    "Advisor": ("advisor._sdk", "Advisor"),
+    "Recommendation": ("advisor.schemas", "Recommendation"),
     "AdvisorError": ("advisor.exceptions", "AdvisorError"),
     "DataProfile": ("advisor.schemas", "DataProfile"),
     "DatasetSpec": ("advisor.schemas", "DatasetSpec"),
@@ -26,8 +39,9 @@ _LAZY = {
 if TYPE_CHECKING:
     from advisor import exceptions, schemas
     from advisor._inspect import inspect_data
+    from advisor._sdk import Advisor
     from advisor.exceptions import AdvisorError
-    from advisor.schemas import DataProfile, DatasetSpec, Goal
+    from advisor.schemas import DataProfile, DatasetSpec, Goal, Recommendation
 
 
 def __getattr__(name: str) -> Any:

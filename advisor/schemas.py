@@ -5,6 +5,32 @@ and produces them (imports only point down) and re-exported here, so users and t
 import every schema from this one place.
 """
 
+from advisor._recommendation import (
+    SCHEMA_VERSION,
+    BudgetUsed,
+    Evidence,
+    LearningCurve,
+    RankingEntry,
+    Recommendation,
+    Relatedness,
+    TaskGroup,
+    TaskReport,
+)
 from probes.data import DataProfile, DatasetSpec, Goal, Layout, TaskProfile
 
-__all__ = ["DataProfile", "DatasetSpec", "Goal", "Layout", "TaskProfile"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "BudgetUsed",
+    "DataProfile",
+    "DatasetSpec",
+    "Evidence",
+    "Goal",
+    "Layout",
+    "LearningCurve",
+    "RankingEntry",
+    "Recommendation",
+    "Relatedness",
+    "TaskGroup",
+    "TaskProfile",
+    "TaskReport",
+]

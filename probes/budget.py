@@ -96,7 +96,7 @@ class BudgetPreset:
 
 
 BUDGETS: dict[str, BudgetPreset] = {
-    "fast": BudgetPreset("fast", n_folds=3, n_repeats=1, max_epochs=60, patience=8, n_trials=0, max_rows_per_task=400, seconds=50.0),
+    "fast": BudgetPreset("fast", n_folds=3, n_repeats=1, max_epochs=60, patience=8, n_trials=0, max_rows_per_task=400, seconds=45.0),
     "standard": BudgetPreset("standard", n_folds=5, n_repeats=1, max_epochs=150, patience=15, n_trials=4, max_rows_per_task=1500, seconds=300.0),
     "thorough": BudgetPreset("thorough", n_folds=5, n_repeats=2, max_epochs=300, patience=25, n_trials=12, episodes_per_task=2, seconds=1800.0),
     "oracle": BudgetPreset("oracle", n_folds=5, n_repeats=1, max_epochs=400, patience=30, n_trials=10, episodes_per_task=3, seconds=None),

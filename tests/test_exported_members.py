@@ -7,8 +7,21 @@ import importlib
 import pytest
 
 EXPECTED = {
-    "advisor": {"AdvisorError", "DataProfile", "DatasetSpec", "Goal", "__version__", "exceptions", "inspect_data", "schemas"},
-    "advisor.schemas": {"DataProfile", "DatasetSpec", "Goal", "Layout", "TaskProfile"},
+    "advisor": {
+        "Advisor", "AdvisorError", "DataProfile", "DatasetSpec", "Goal", "Recommendation", "__version__",
+        "exceptions", "inspect_data", "schemas",
+    },
+    "advisor.schemas": {
+        "SCHEMA_VERSION", "BudgetUsed", "DataProfile", "DatasetSpec", "Evidence", "Goal", "Layout", "LearningCurve",
+        "RankingEntry", "Recommendation", "Relatedness", "TaskGroup", "TaskProfile", "TaskReport",
+    },
+    "advisor.report": {"render_html"},
+    "probes.signals": {
+        "AffinitySignal", "LabelSignal", "LearningCurvePoint", "LearningCurveSignal", "ShiftSignal",
+        "TransferabilitySignal", "extrapolate", "fit_power_law", "h_score", "harmful_sources", "input_shift",
+        "knn_score", "label_relatedness", "learning_curve", "logme", "source_transferability", "suggest_groups",
+        "task_affinity",
+    },
     "probes": {
         "DatasetSpec", "Goal", "Layout", "Limits", "Task", "TaskSet", "co_winners", "compare", "exceptions",
         "fold_matrix", "load_taskset", "make_folds", "profile_taskset", "read_table",

@@ -12,6 +12,8 @@ from advisor.cli._common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, BadOption
 from advisor.cli._demo import demo_command
 from advisor.cli._inspect import inspect_command
 from advisor.cli._probe import probe_command
+from advisor.cli._recommend import recommend_command
+from advisor.cli._schema import schema_command
 
 __all__ = ["app", "main"]
 
@@ -63,7 +65,9 @@ def _root(
 
 app.command("inspect", no_args_is_help=True)(inspect_command)
 app.command("probe", no_args_is_help=True)(probe_command)
+app.command("recommend", no_args_is_help=True)(recommend_command)
 app.command("demo")(demo_command)
+app.command("schema")(schema_command)
 
 
 def _fail(message: str, code: int) -> int:
@@ -102,7 +106,7 @@ def run(argv: list[str] | None = None) -> int:
         return _fail(f"error: {exc}", EXIT_USAGE)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
-    except Exception as exc:
+    except Exception as exc:  # the CLI's last line of defence: one line, exit 1
         if debug:
             traceback.print_exc()
         return _fail(

@@ -9,20 +9,24 @@ from typing import Annotated
 
 import typer
 
-OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Folder for the example data and outputs.")]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Folder for the example data and the report.")]
 
 EXAMPLE = "related_tasks.csv.gz"
 
 
-def demo_command(out: OutOpt = Path("advisor-demo")) -> None:
-    """Copy the embedded example (12 related regression tasks, 40 rows each) to OUT and inspect it.
+def demo_command(
+    out: OutOpt = Path("advisor-demo"),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+) -> None:
+    """Recommend a paradigm for an embedded example (12 related regression tasks, 40 rows each).
 
-    Rerun any command on OUT/related_tasks.csv.gz afterwards.
+    Copies the example to OUT, probes every paradigm on it with the fast budget, prints the
+    recommendation and writes OUT/report.html and OUT/recommendation.json.
     """
     from rich.console import Console
 
-    from advisor._inspect import inspect_data
-    from advisor.cli._inspect import render_profile
+    from advisor._sdk import Advisor
+    from advisor.cli._progress import stderr_progress
 
     console = Console(highlight=False)
     out.mkdir(parents=True, exist_ok=True)
@@ -30,5 +34,10 @@ def demo_command(out: OutOpt = Path("advisor-demo")) -> None:
     with resources.as_file(resources.files("advisor.examples") / EXAMPLE) as source:
         shutil.copyfile(source, path)
     console.print(f"example data: {path} (12 related regression tasks with 40 rows each)\n")
-    render_profile(inspect_data(path, targets=["y"], task_column="task"), console)
-    console.print(f"\nnext: advisor inspect {path} --target y --task-column task --json -")
+    with stderr_progress(enabled=not quiet) as progress:
+        rec = Advisor(budget="fast", seed=0, progress=progress).recommend(path, targets="y", task_column="task")
+    console.print(rec.summary())
+    rec.to_html(out / "report.html")
+    rec.to_json(out / "recommendation.json")
+    console.print(f"\nwrote {out / 'report.html'} and {out / 'recommendation.json'}")
+    console.print(f"next: advisor recommend {path} --target y --task-column task --html report.html")

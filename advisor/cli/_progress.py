@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 __all__ = ["stderr_progress"]
 
@@ -12,25 +13,35 @@ Callback = Callable[[str, float, str], None]
 
 @contextmanager
 def stderr_progress(enabled: bool) -> Iterator[Callback]:
-    """Yield a progress callback that draws a transient bar on stderr (a no-op when disabled)."""
+    """Yield a progress callback drawing a transient bar on stderr (a no-op when disabled).
+
+    The bar starts at the first update, so input errors found before any work starts are
+    reported on a clean, single stderr line.
+    """
     if not enabled:
         yield lambda phase, fraction, message: None
         return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    state: dict[str, Any] = {}
 
-    console = Console(stderr=True)
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("starting", total=1.0)
+    def update(phase: str, fraction: float, message: str) -> None:
+        if "bar" not in state:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        def update(phase: str, fraction: float, message: str) -> None:
-            bar.update(task, completed=max(0.0, min(1.0, fraction)), description=f"{phase}: {message}")
+            bar = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            bar.start()
+            state["bar"], state["task"] = bar, bar.add_task("starting", total=1.0)
+        state["bar"].update(state["task"], completed=max(0.0, min(1.0, fraction)), description=f"{phase}: {message}")
 
+    try:
         yield update
+    finally:
+        if "bar" in state:
+            state["bar"].stop()

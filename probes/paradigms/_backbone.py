@@ -132,8 +132,10 @@ class SharedTrunkNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.features(x)
-        out = self.heads(h.unsqueeze(0).expand(self.heads.copies, -1, -1))
-        return out.permute(1, 0, 2)
+        tasks, width, out = self.heads.weight.shape
+        # Every head at once: one (batch, width) x (width, tasks*out) product, not `tasks` tiny ones.
+        weight = self.heads.weight.permute(1, 0, 2).reshape(width, tasks * out)
+        return (h @ weight + self.heads.bias.reshape(1, tasks * out)).reshape(-1, tasks, out)
 
 
 class CrossStitchMLP(nn.Module):

@@ -35,6 +35,7 @@ __all__ = [
     "TrainConfig",
     "predict_multitask",
     "predict_stacked",
+    "predict_tasks",
     "stacked_arrays",
     "task_losses",
     "torch_session",
@@ -47,6 +48,8 @@ _CHUNK = 8192
 #: An "epoch" (the period between validation checks) takes at least this many optimiser steps,
 #: so learners on tiny data get as many updates as learners on pooled data.
 MIN_STEPS_PER_EPOCH = 10
+#: Stacked training stops when no more than this share of its copies still improves.
+STRAGGLER_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -226,7 +229,12 @@ class EarlyStopping:
         self.waited[improved] = 0
         self.waited[~improved] += 1
         watched = ~unwatched if unwatched is not None else np.ones(self.units, dtype=bool)
-        return bool(watched.any() and (self.waited[watched] >= self.patience).all())
+        if not watched.any():
+            return False
+        # A stack of many copies stops once at most 5% of them still improve: each copy keeps its
+        # own best weights, and one straggler should not hold a hundred finished ones to the cap.
+        still_improving = int(np.sum(self.waited[watched] < self.patience))
+        return still_improving <= int(STRAGGLER_SHARE * int(watched.sum()))
 
     def restore(self, module: nn.Module) -> None:
         module.load_state_dict(self.best)
@@ -360,6 +368,25 @@ def predict_multitask(model: nn.Module, X: np.ndarray, t: int, space: LabelSpace
     return space.decode(t, out)
 
 
+def predict_tasks(
+    model: nn.Module, X: np.ndarray, rows: dict[int, np.ndarray], space: LabelSpace, device: torch.device
+) -> dict[int, np.ndarray]:
+    """Predictions of several tasks, ``rows[t]`` being task ``t``'s rows of ``X``, in one pass over their union."""
+    if not rows:
+        return {}
+    union = np.unique(np.concatenate(list(rows.values())))
+    model.eval()
+    outs = []
+    with torch.no_grad():
+        for start in range(0, len(union), _CHUNK):
+            outs.append(model(torch.as_tensor(X[union[start : start + _CHUNK]], device=device)))
+    out = torch.cat(outs) if outs else torch.zeros(0, space.n_tasks, space.out_dim)
+    return {
+        t: space.decode(t, out[torch.as_tensor(np.searchsorted(union, r), device=out.device), t, :])
+        for t, r in rows.items()
+    }
+
+
 # ---------------------------------------------------------------------- stacked (one net per task)
 
 
@@ -423,7 +450,10 @@ def train_stacked(
     rng = np.random.default_rng(ctx.seed)
     stopper = EarlyStopping(model, units=copies, patience=cfg.patience)
     n_max = int(train.n.max())
-    batch = max(1, min(cfg.batch_size, n_max))
+    # Every copy draws the same batch size; sized to the typical task, so small tasks are not
+    # padded out to a big task's batch (which would multiply the work for nothing).
+    typical = int(np.median(train.n)) if len(train.n) else n_max
+    batch = max(1, min(cfg.batch_size, n_max, max(8, typical // 2)))
     steps = max(int(np.ceil(n_max / batch)), MIN_STEPS_PER_EPOCH)
     rows = torch.arange(copies, device=train.X.device).unsqueeze(1)
     has_valid = bool(valid.n.sum() > 0)

@@ -81,6 +81,8 @@ ROW_CHECKPOINTS = (0, 1, 2, 5, 10, 20, 40, 80, 160, 320)
 #: Multiples of the inner learning rate tried at test time (few-shot; row folds).
 EPISODE_LR_FACTORS = (0.5, 1.0, 2.0)
 ROW_LR_FACTORS = (1.0, 3.0, 9.0)
+#: Tasks the row-fold adaptation learning rate is chosen on.
+LR_TASKS = 16
 #: SGD steps of the validation adaptation in row folds (a whole training part needs more than a few shots).
 ROW_VALID_STEPS = 20
 #: Extra support/query draws per validation episode (see :func:`redrawn_validation`).
@@ -579,44 +581,53 @@ def _adapt_rows(
     """Fine-tune the initialisation on each scored task's training rows, one stacked copy per task.
 
     All step counts are read off the same runs. The learning rate is shared, chosen on the
-    validation rows of every scored task together (a task's few validation rows would pick
-    among so many pairs by chance); each task then keeps the step count with the lowest loss on
-    its own validation rows (without validation rows: ``ROW_VALID_STEPS``).
+    validation rows of up to ``LR_TASKS`` scored tasks together (a task's few validation rows
+    would pick among so many pairs by chance); each task then keeps the step count with the
+    lowest loss on its own validation rows (without validation rows: ``ROW_VALID_STEPS``).
     """
     views = [data.tasks[t] for t in scored]
     classification = views[0].is_classification
-    supports = [(data.X[v.rows_train], space.encode(t, v.y_train)) for t, v in zip(scored, views, strict=True)]
-    queries = [data.X[np.concatenate([v.rows_valid, v.rows_test])] for v in views]
     default_steps = min(ROW_CHECKPOINTS, key=lambda s: abs(s - ROW_VALID_STEPS))
-    losses: dict[float, np.ndarray] = {}  # lr -> (tasks, checkpoints) validation losses
-    outputs: dict[float, dict[int, torch.Tensor]] = {}
-    for factor in ROW_LR_FACTORS:
-        lr = cfg.inner_lr * factor
-        outputs[lr] = finetune_episodes(
+
+    def adapt(tasks: list[int], lr: float) -> tuple[dict[int, torch.Tensor], np.ndarray]:
+        """Adapted outputs at every checkpoint, and each task's validation loss there."""
+        sub = [data.tasks[t] for t in tasks]
+        supports = [(data.X[v.rows_train], space.encode(t, v.y_train)) for t, v in zip(tasks, sub, strict=True)]
+        queries = [data.X[np.concatenate([v.rows_valid, v.rows_test])] for v in sub]
+        outputs = finetune_episodes(
             model, supports, queries, classification=classification, checkpoints=ROW_CHECKPOINTS, lr=lr, ctx=ctx
         )
-        losses[lr] = np.array(
+        losses = np.array(
             [
                 [
-                    _mean_loss(outputs[lr][s][k, : len(v.rows_valid)], space.encode(t, v.y_valid), classification)
-                    if len(v.rows_valid) and _sane(outputs[lr][s][k])
+                    _mean_loss(outputs[s][k, : len(v.rows_valid)], space.encode(t, v.y_valid), classification)
+                    if len(v.rows_valid) and _sane(outputs[s][k])
                     else np.inf
                     for s in ROW_CHECKPOINTS
                 ]
-                for k, (t, v) in enumerate(zip(scored, views, strict=True))
+                for k, (t, v) in enumerate(zip(tasks, sub, strict=True))
             ]
         )
-    n_valid = np.array([len(v.rows_valid) for v in views])
-    pooled = {
-        lr: float(np.sum(n_valid * np.where(n_valid > 0, value.min(axis=1), 0.0))) for lr, value in losses.items()
-    }
+        return outputs, losses
+
+    # The learning rate is chosen on at most LR_TASKS tasks (it is shared by all of them); only
+    # the chosen one then adapts every task, which keeps many-task data sets affordable.
+    rng = np.random.default_rng([ctx.seed, 3])
+    probe = sorted(rng.choice(scored, size=min(LR_TASKS, len(scored)), replace=False).tolist())
+    n_valid = np.array([len(data.tasks[t].rows_valid) for t in probe])
+    pooled, trials = {}, {}
+    for factor in ROW_LR_FACTORS:
+        lr = cfg.inner_lr * factor
+        trials[lr] = adapt(probe, lr)
+        pooled[lr] = float(np.sum(n_valid * np.where(n_valid > 0, trials[lr][1].min(axis=1), 0.0)))
     lr = min(pooled, key=lambda key: (pooled[key], key))
+    outputs, losses = trials[lr] if probe == list(scored) else adapt(list(scored), lr)
     preds, chosen = {}, []
     for k, (t, v) in enumerate(zip(scored, views, strict=True)):
-        row = losses[lr][k]
+        row = losses[k]
         steps = ROW_CHECKPOINTS[int(np.argmin(row))] if np.isfinite(row).any() else default_steps
         n = len(v.rows_valid)
-        preds[t] = space.decode(t, outputs[lr][steps][k, n : n + len(v.rows_test)])
+        preds[t] = space.decode(t, outputs[steps][k, n : n + len(v.rows_test)])
         chosen.append(f"{v.name}={steps}")
     return preds, f"lr={lr:g}, steps " + ", ".join(chosen[:10]) + (", ..." if len(chosen) > 10 else "")
 
@@ -641,7 +652,11 @@ def _gradient_fit_predict(algorithm: str) -> Callable[[FoldData, dict[str, Any],
                 n_out,
             )
             support = max(1, min(cfg.support_rows, min(len(v.rows_train) for v in views) // 2))
-            supports, queries = _row_episodes(data, [t for t in scored if len(data.tasks[t].rows_valid)], space, rng)
+            # Validation rounds adapt to at most LR_TASKS tasks: enough to rank initialisations.
+            watched = [t for t in scored if len(data.tasks[t].rows_valid)]
+            if len(watched) > LR_TASKS:
+                watched = sorted(rng.choice(watched, size=LR_TASKS, replace=False).tolist())
+            supports, queries = _row_episodes(data, watched, space, rng)
             with torch_session(ctx.seed, _threads(ctx)):
                 model = build_mlp(d, config, n_out).to(ctx.device)
                 loss = make_loss(model, kind == "classification")

@@ -35,8 +35,8 @@ from probes.paradigms._training import (
     MultiTaskArrays,
     RunContext,
     StepFn,
-    predict_multitask,
     predict_stacked,
+    predict_tasks,
     stacked_arrays,
     torch_session,
     train_multitask,
@@ -140,10 +140,8 @@ def _hard(strategy: str):
             model, space = fit_hard_sharing(
                 data.X, list(data.tasks), params, ctx, strategy=strategy, watched=_watched(data)
             )
-        return {
-            t: predict_multitask(model, data.X[data.tasks[t].rows_test], t, space, ctx.device)
-            for t in data.scored_tasks()
-        }
+        rows = {t: data.tasks[t].rows_test for t in data.scored_tasks()}
+        return predict_tasks(model, data.X, rows, space, ctx.device)
 
     return fit_predict
 
@@ -285,7 +283,7 @@ def _cross_stitch_fit_predict(data: FoldData, params: dict[str, Any], ctx: RunCo
         valid = MultiTaskArrays.build(data.X, _watched(data), space, "valid", ctx.device)
         model = CrossStitchMLP(data.n_features, config, len(views), space.out_dim).to(ctx.device)
         train_multitask(model, train, valid, space, cfg, ctx, where="mtl/cross_stitch")
-    return {t: predict_multitask(model, data.X[views[t].rows_test], t, space, ctx.device) for t in data.scored_tasks()}
+    return predict_tasks(model, data.X, {t: views[t].rows_test for t in data.scored_tasks()}, space, ctx.device)
 
 
 # --------------------------------------------------------------------------------------- pooled
@@ -386,10 +384,6 @@ def _groups_fit_predict(data: FoldData, params: dict[str, Any], ctx: RunContext)
     return preds
 
 
-def _groups_applicable(taskset: TaskSet) -> str | None:
-    return None
-
-
 def _pcgrad_applicable(taskset: TaskSet) -> str | None:
     if taskset.n_tasks > MAX_PCGRAD_TASKS:
         return f"PCGrad costs a backward pass per task per step; skipped above {MAX_PCGRAD_TASKS} tasks"
@@ -473,7 +467,6 @@ MTL_GROUPS = Variant(
     description="hard sharing inside each group of a task grouping (param 'groups')",
     fit_predict=_groups_fit_predict,
     search_space=_neural_space,
-    applicable_to=_groups_applicable,
     min_tasks=2,
     citation="Standley et al. 2020; Fifty et al. 2021",
 )

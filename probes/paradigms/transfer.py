@@ -5,7 +5,8 @@
 
 Sources are never the target. Under ``target_task`` they are every other task, or the subset
 named by the ``sources`` param; the trunk pretrains on them with hard sharing. Under
-``all_tasks`` every task is a target in turn: tasks are dealt into ``min(T, 4)`` groups, and for
+``all_tasks`` every task is a target in turn: tasks are dealt into ``min(T, 4)`` groups (the
+``source_groups`` param), and for
 each group a trunk pretrains on the other groups' tasks and is fine-tuned on each task of the
 group (all of a group's targets fine-tune as one stacked computation). Under ``new_tasks`` one
 network pretrains on the meta-training tasks' rows pooled together, and each new task
@@ -15,6 +16,7 @@ chosen on validation tasks (DESIGN.md §9: untuned fine-tuning on 5 shots collap
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -42,10 +44,10 @@ __all__ = ["MAX_SOURCE_GROUPS", "TRANSFER_FINETUNE", "TRANSFER_HEAD", "source_gr
 MAX_SOURCE_GROUPS = 4
 
 
-def source_groups(n_tasks: int, seed: int) -> list[list[int]]:
-    """Tasks dealt into ``min(n_tasks, MAX_SOURCE_GROUPS)`` groups (shuffled by ``seed``)."""
+def source_groups(n_tasks: int, seed: int, n_groups: int = MAX_SOURCE_GROUPS) -> list[list[int]]:
+    """Tasks dealt into ``min(n_tasks, n_groups)`` groups (shuffled by ``seed``)."""
     order = np.random.default_rng(seed).permutation(n_tasks)
-    k = min(n_tasks, MAX_SOURCE_GROUPS)
+    k = max(2, min(n_tasks, n_groups))
     return [sorted(int(t) for t in order[g::k]) for g in range(k)]
 
 
@@ -79,7 +81,9 @@ def _finetune_targets(
 ) -> None:
     """Fine-tune ``trunk`` on each target (stacked by output shape) and predict its test rows."""
     X, d = data.X, data.n_features
-    cfg = ctx.train_config({**params, "lr": params.get("finetune_lr", 1e-3)})
+    base = ctx.train_config({**params, "lr": params.get("finetune_lr", 1e-3)})
+    # Fine-tuning starts from trained weights: half the epochs of training from scratch.
+    cfg = replace(base, max_epochs=max(10, base.max_epochs // 2))
     shapes: dict[tuple[str, int], list[int]] = {}
     for t in targets:
         shapes.setdefault((data.tasks[t].kind, data.tasks[t].n_out), []).append(t)
@@ -123,7 +127,7 @@ def _fit_predict(head_only: bool):
                 _finetune_targets(data, [data.target], trunk, space, params, ctx, head_only, preds)
                 return preds
             scored = set(data.scored_tasks())
-            for group in source_groups(data.n_tasks, ctx.seed):
+            for group in source_groups(data.n_tasks, ctx.seed, int(params.get("source_groups", MAX_SOURCE_GROUPS))):
                 targets = [t for t in group if t in scored]
                 if not targets:
                     continue

@@ -8,9 +8,20 @@ correction inflates the variance of the mean difference to ``(1/J + n_test/n_tra
 The interval is ``mean(d) ± t_{J-1, 1-α/2} · sqrt(that)``; the difference is significant when
 the interval excludes zero (two-sided, α = 0.05 by default).
 
+Under ``new_tasks`` the units are the held-out tasks instead: new tasks arrive from a
+population, and every held-out task is scored by models that never saw it. The pooled score is
+the weighted mean of the tasks' scores (weights: their query SST for R²), so the test is a
+weighted paired t-test over held-out tasks — far more units than folds.
+
+Row folds (``all_tasks``, ``target_task``) keep their out-of-fold predictions, and paradigms
+are compared with a **paired bootstrap over test rows** (see :mod:`probes.protocol._bootstrap`):
+resample every (fold, task) cell's test rows, recompute the exact goal score for both
+paradigms on the same rows, and read the interval off the 1,000 replicated differences. The
+fold-level t-test below is used only when predictions were not kept.
+
 Co-winners: the best paradigm by mean score, plus every paradigm whose difference to it is not
-significant. Among co-winners the simplest wins: stl < transfer < mtl < meta in deployment
-complexity.
+significant. Among co-winners the simplest wins (stl < transfer < mtl < meta in deployment
+complexity), unless a simpler paradigm scores higher on average than that co-winner.
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from probes.protocol._bootstrap import bootstrap_aggregates
 from probes.protocol._scores import FoldResult
 
 __all__ = ["COMPLEXITY", "Comparison", "Decision", "co_winners", "compare", "score_interval"]
@@ -30,6 +42,8 @@ __all__ = ["COMPLEXITY", "Comparison", "Decision", "co_winners", "compare", "sco
 COMPLEXITY: dict[str, int] = {"stl": 0, "transfer": 1, "mtl": 2, "meta": 3}
 
 TEST_NAME = "corrected resampled t-test (Nadeau & Bengio 2003)"
+TASK_TEST_NAME = "paired t-test over held-out tasks, weighted as in the pooled score"
+ROW_TEST_NAME = "paired bootstrap over test rows (1,000 replicates)"
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,60 @@ class Comparison:
     def significant(self) -> bool:
         """Whether the interval excludes zero."""
         return bool(self.ci_low > 0 or self.ci_high < 0)
+
+
+def _task_units(a: Sequence[FoldResult], b: Sequence[FoldResult]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Paired per-held-out-task differences and weights (``new_tasks``), or ``None`` for row folds."""
+    if not a or not b or any(f.task_weights is None for f in (*a, *b)):
+        return None
+    by_key = {f.key: f for f in b}
+    diffs, weights = [], []
+    for fold in a:
+        other = by_key.get(fold.key)
+        if other is None:
+            continue
+        for task, weight in (fold.task_weights or {}).items():
+            x, y = fold.task_scores.get(task, math.nan), other.task_scores.get(task, math.nan)
+            if weight > 0 and math.isfinite(x) and math.isfinite(y):
+                diffs.append(x - y)
+                weights.append(weight)
+    return np.asarray(diffs, dtype=float), np.asarray(weights, dtype=float)
+
+
+def _weighted_interval(values: np.ndarray, weights: np.ndarray, alpha: float) -> tuple[float, float, float, float]:
+    """Weighted mean of independent units, its t interval and p-value against zero."""
+    n = len(values)
+    if n < 2 or weights.sum() <= 0:
+        mean = float(np.average(values, weights=weights)) if n else float("nan")
+        return mean, -math.inf, math.inf, 1.0
+    w = weights / weights.sum()
+    mean = float(np.sum(w * values))
+    se = math.sqrt(float(np.sum(w**2 * (values - mean) ** 2)) * n / (n - 1))
+    if se == 0.0:
+        return mean, mean, mean, 1.0 if mean == 0.0 else 0.0
+    t_crit = float(stats.t.ppf(1 - alpha / 2, df=n - 1))
+    p = float(2 * stats.t.sf(abs(mean / se), df=n - 1))
+    return mean, mean - t_crit * se, mean + t_crit * se, p
+
+
+def _row_bootstrap(a: Sequence[FoldResult], b: Sequence[FoldResult], alpha: float) -> Comparison | None:
+    """The paired test-row bootstrap of ``a - b`` on the folds both scored with kept predictions."""
+    by_key = {f.key: f for f in b if f.predictions}
+    pairs = [(f, by_key[f.key]) for f in a if f.predictions and f.key in by_key]
+    if not pairs:
+        return None
+    ra, rb = bootstrap_aggregates([x.predictions for x, _ in pairs], [y.predictions for _, y in pairs])  # type: ignore[misc]
+    assert rb is not None
+    diffs = ra - rb
+    diffs = diffs[np.isfinite(diffs)]
+    observed = float(np.mean([x.aggregate - y.aggregate for x, y in pairs]))
+    if not len(diffs) or not math.isfinite(observed):
+        return Comparison(observed, -math.inf, math.inf, 1.0, 0, alpha, ROW_TEST_NAME)
+    diffs = diffs - (np.mean(diffs) - observed)  # centred: resampled metrics are biased on small test sets
+    low, high = (float(v) for v in np.quantile(diffs, [alpha / 2, 1 - alpha / 2]))
+    p = float(min(1.0, 2 * min(np.mean(diffs <= 0), np.mean(diffs >= 0))))
+    units = sum(len(cell.y) for x, _ in pairs for cell in (x.predictions or {}).values())
+    return Comparison(observed, low, high, p, units, alpha, ROW_TEST_NAME)
 
 
 def _paired(a: Sequence[FoldResult], b: Sequence[FoldResult]) -> tuple[np.ndarray, float]:
@@ -88,6 +156,14 @@ def compare(a: Sequence[FoldResult], b: Sequence[FoldResult], *, alpha: float = 
     >>> c.mean_difference, c.significant  # doctest: +SKIP
     (0.031, True)
     """
+    rows = _row_bootstrap(a, b, alpha)
+    if rows is not None:
+        return rows
+    units = _task_units(a, b)
+    if units is not None:
+        diffs, weights = units
+        mean, low, high, p = _weighted_interval(diffs, weights, alpha)
+        return Comparison(mean, low, high, p, len(diffs), alpha, TASK_TEST_NAME)
     diffs, ratio = _paired(a, b)
     mean, low, high, p = _corrected_interval(diffs, ratio, alpha)
     return Comparison(mean, low, high, p, len(diffs), alpha)
@@ -95,6 +171,22 @@ def compare(a: Sequence[FoldResult], b: Sequence[FoldResult], *, alpha: float = 
 
 def score_interval(results: Sequence[FoldResult], *, alpha: float = 0.05) -> tuple[float, float, float]:
     """Mean goal score over folds and its (1 - alpha) interval, with the same correction."""
+    if results and all(r.predictions for r in results):
+        replicates, _ = bootstrap_aggregates([r.predictions for r in results])  # type: ignore[misc]
+        replicates = replicates[np.isfinite(replicates)]
+        mean = float(np.mean([r.aggregate for r in results]))
+        if len(replicates):
+            replicates = replicates - (np.mean(replicates) - mean)  # centred on the observed score
+            low, high = (float(v) for v in np.quantile(replicates, [alpha / 2, 1 - alpha / 2]))
+            return mean, low, high
+        return mean, -math.inf, math.inf
+    if results and all(r.task_weights is not None for r in results):
+        scores = [(s, w) for r in results for t, w in (r.task_weights or {}).items()
+                  if w > 0 and math.isfinite(s := r.task_scores.get(t, math.nan))]  # fmt: skip
+        if scores:
+            values, weights = (np.asarray(x, dtype=float) for x in zip(*scores, strict=True))
+            mean, low, high, _ = _weighted_interval(values, weights, alpha)
+            return mean, low, high
     values = np.asarray([r.aggregate for r in results if not math.isnan(r.aggregate)], dtype=float)
     ratios = [r.n_test / r.n_train for r in results if r.n_train > 0]
     mean, low, high, _ = _corrected_interval(values, float(np.mean(ratios)) if ratios else 0.0, alpha)
@@ -120,10 +212,7 @@ class Decision:
 
 def co_winners(results: Mapping[str, Sequence[FoldResult]], *, alpha: float = 0.05) -> Decision:
     """Apply the co-winner rule to paradigms' fold results (keys are paradigm or variant ids)."""
-    means = {
-        name: float(np.nanmean([r.aggregate for r in folds])) if folds else float("nan")
-        for name, folds in results.items()
-    }
+    means = {name: score_interval(folds)[0] if folds else float("nan") for name, folds in results.items()}
     scored = {n: m for n, m in means.items() if not math.isnan(m)}
     if not scored:
         raise ValueError("no candidate has a finite score")
@@ -131,4 +220,7 @@ def co_winners(results: Mapping[str, Sequence[FoldResult]], *, alpha: float = 0.
     comparisons = {name: compare(results[best], results[name], alpha=alpha) for name in scored if name != best}
     tied = [best] + [name for name, c in comparisons.items() if not c.significant]
     tied.sort(key=lambda n: (complexity(n), -scored[n]))
-    return Decision(best=best, winner=tied[0], co_winners=tuple(tied), means=means, comparisons=comparisons)
+    # The simplest co-winner wins, unless a simpler candidate outscores it on average (a
+    # co-winner worse than simpler options is never the better choice).
+    winner = next(n for n in tied if not any(complexity(o) < complexity(n) and scored[o] > scored[n] for o in scored))
+    return Decision(best=best, winner=winner, co_winners=tuple(tied), means=means, comparisons=comparisons)

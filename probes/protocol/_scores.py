@@ -7,7 +7,8 @@
 * ``target_task``: the target task's score.
 * ``new_tasks``: regression with R² is pooled over every query row of the fold,
   ``1 - ΣSSE / ΣSST`` (SST about each task's own mean), so tasks whose target barely varies
-  cannot blow the mean up; other metrics average over episodes.
+  cannot blow the mean up; other metrics average over episodes. Equivalently, the aggregate
+  is the weighted mean of the held-out tasks' scores (weights: their SST, or episode counts).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from probes.protocol._bootstrap import TaskPredictions
 from probes.protocol._metrics import METRICS, pooled_r2_parts
 
 if TYPE_CHECKING:
@@ -30,12 +32,15 @@ __all__ = ["R2_FLOOR", "FoldResult", "aggregate_task_scores", "score_fold", "sco
 R2_FLOOR = -1.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FoldResult:
     """Scores of one paradigm on one fold: per task, and the goal's aggregate.
 
     ``n_train`` and ``n_test`` (rows, or tasks under ``new_tasks``) feed the variance
-    correction of the paired test.
+    correction of the paired test. ``task_weights`` is set under ``new_tasks``: each held-out
+    task's weight in the aggregate (its query SST for pooled R², its episode count otherwise),
+    so the aggregate is the weighted mean of ``task_scores`` and the paired test can use the
+    held-out tasks as its units.
     """
 
     repeat: int
@@ -44,6 +49,9 @@ class FoldResult:
     aggregate: float
     n_train: int
     n_test: int
+    task_weights: dict[str, float] | None = None
+    predictions: dict[str, TaskPredictions] | None = None
+    """Out-of-fold labels and predictions per task (row folds), for the paired bootstrap."""
 
     @property
     def key(self) -> tuple[int, int]:
@@ -73,41 +81,52 @@ def score_fold(taskset: TaskSet, fold: Fold, predictions: Mapping[int, np.ndarra
     Tasks without predictions (sources under ``target_task``) are skipped.
     """
     scores: dict[str, float] = {}
+    kept: dict[str, TaskPredictions] = {}
     n_train = n_test = 0
     for t, task in enumerate(taskset.tasks):
         split = fold.splits[t]
         if t not in predictions or len(split.test) == 0:
             continue
-        scores[task.name] = METRICS[task.metric](task.y[split.test], predictions[t])
+        y, pred = task.y[split.test], np.asarray(predictions[t])
+        scores[task.name] = METRICS[task.metric](y, pred)
+        kept[task.name] = TaskPredictions(
+            y, pred, task.metric, task.near_constant, key=(fold.repeat, fold.index, task.name)
+        )
         n_train += len(split.train) + len(split.valid)
         n_test += len(split.test)
-    return FoldResult(fold.repeat, fold.index, scores, aggregate_task_scores(taskset, scores), n_train, n_test)
+    return FoldResult(
+        fold.repeat, fold.index, scores, aggregate_task_scores(taskset, scores), n_train, n_test, predictions=kept
+    )
 
 
 def score_meta_fold(taskset: TaskSet, fold: MetaFold, predictions: Sequence[np.ndarray]) -> FoldResult:
     """Score few-shot predictions: ``predictions[e]`` is aligned with ``fold.test_episodes[e].query``."""
     if len(predictions) != len(fold.test_episodes):
         raise ValueError(f"expected {len(fold.test_episodes)} episode predictions, got {len(predictions)}")
-    per_task: dict[str, list[float]] = {}
-    sse = sst = 0.0
-    pooled = True
+    # Per held-out task: pooled over its episodes (SSE, SST) for R², else the episode scores.
+    parts: dict[str, list[tuple[float, float]]] = {}
+    scores: dict[str, list[float]] = {}
     for episode, pred in zip(fold.test_episodes, predictions, strict=True):
         task = taskset.tasks[episode.task]
         y = task.y[episode.query]
-        per_task.setdefault(task.name, []).append(METRICS[task.metric](y, pred))
         if task.metric == "r2":
-            e, s = pooled_r2_parts(y, pred)
-            sse, sst = sse + e, sst + s
+            parts.setdefault(task.name, []).append(pooled_r2_parts(y, pred))
         else:
-            pooled = False
-    task_scores = {
-        name: float(np.nanmean(v)) if not np.all(np.isnan(v)) else float("nan") for name, v in per_task.items()
-    }
-    if pooled and sst > 0:
-        aggregate = 1.0 - sse / sst
-    else:
-        episode_scores = [s for v in per_task.values() for s in v if not np.isnan(s)]
-        aggregate = float(np.mean(episode_scores)) if episode_scores else float("nan")
+            scores.setdefault(task.name, []).append(METRICS[task.metric](y, pred))
+    task_scores: dict[str, float] = {}
+    weights: dict[str, float] = {}
+    for name, pairs in parts.items():
+        sse, sst = (float(sum(x)) for x in zip(*pairs, strict=True))
+        task_scores[name] = 1.0 - sse / sst if sst > 0 else float("nan")
+        weights[name] = sst
+    for name, values in scores.items():
+        finite = [v for v in values if not np.isnan(v)]
+        task_scores[name] = float(np.mean(finite)) if finite else float("nan")
+        weights[name] = float(len(finite))
+    usable = {n: w for n, w in weights.items() if w > 0 and not np.isnan(task_scores[n])}
+    total = sum(usable.values())
+    # Pooled R² over every query row equals the SST-weighted mean of the tasks' R².
+    aggregate = sum(task_scores[n] * w for n, w in usable.items()) / total if total > 0 else float("nan")
     return FoldResult(
         fold.repeat,
         fold.index,
@@ -115,4 +134,5 @@ def score_meta_fold(taskset: TaskSet, fold: MetaFold, predictions: Sequence[np.n
         float(aggregate),
         n_train=len(fold.train_tasks) + len(fold.valid_tasks),
         n_test=len(fold.test_tasks),
+        task_weights=weights,
     )

@@ -82,7 +82,7 @@ def test_help_lists_only_working_commands(capsys: pytest.CaptureFixture[str]) ->
     from advisor.cli import app
 
     registered = set(typer.main.get_command(app).commands)
-    assert registered == {"inspect", "probe", "demo"}
+    assert registered == {"inspect", "probe", "recommend", "demo", "schema"}
     assert run(["--help"]) == 0
     out = capsys.readouterr().out
     for name in registered:
@@ -90,11 +90,13 @@ def test_help_lists_only_working_commands(capsys: pytest.CaptureFixture[str]) ->
         assert run([name, "--help"]) == 0
 
 
-def test_demo_writes_and_inspects_the_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(["demo", "--out", str(tmp_path / "demo")]) == 0
+def test_demo_recommends_and_writes_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["demo", "--out", str(tmp_path / "demo"), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert (tmp_path / "demo" / "related_tasks.csv.gz").exists()
-    assert "12 task(s)" in out
+    assert (tmp_path / "demo" / "report.html").stat().st_size > 10_000
+    payload = json.loads((tmp_path / "demo" / "recommendation.json").read_text())
+    assert payload["paradigm"] in {"mtl", "transfer"} and "Recommendation:" in out
 
 
 def test_console_script_runs_and_help_does_not_import_torch(data_file: Path) -> None:

@@ -1,0 +1,122 @@
+"""The SDK front door: ``Advisor(...).recommend(data, ...)`` returns a :class:`Recommendation`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from advisor._recommendation import Recommendation
+from probes.data import DataProfile, DatasetSpec, Limits, load_taskset, profile_taskset
+
+__all__ = ["Advisor"]
+
+Progress = Callable[[str, float, str], None]
+
+
+class Advisor:
+    """Recommend a learning paradigm from budgeted probe trainings on your data.
+
+    Parameters
+    ----------
+    budget:
+        ``"fast"`` (about a minute), ``"standard"`` or ``"thorough"``: folds, epochs, search trials.
+    time_limit:
+        Wall-time limit in seconds for the probes (default: the budget's).
+    seed:
+        Same data, spec and seed give the same recommendation.
+    progress:
+        ``callable(phase, fraction, message)`` called as the probes advance.
+    limits:
+        Caps on the input (file size, rows, columns).
+
+    Examples
+    --------
+    >>> from advisor import Advisor
+    >>> rec = Advisor(budget="fast", seed=0).recommend("school.csv.gz", targets="exam_score", task_column="school_id")  # doctest: +SKIP
+    >>> rec.paradigm, rec.confidence  # doctest: +SKIP
+    ('mtl', 0.81)
+    >>> print(rec.summary())  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        *,
+        budget: str = "fast",
+        time_limit: float | None = None,
+        seed: int = 0,
+        progress: Progress | None = None,
+        limits: Limits | None = None,
+        device: str | None = None,
+    ) -> None:
+        self.budget = budget
+        self.time_limit = time_limit
+        self.seed = seed
+        self.progress = progress
+        self.limits = limits
+        self.device = device
+
+    def __repr__(self) -> str:
+        return f"Advisor(budget={self.budget!r}, time_limit={self.time_limit!r}, seed={self.seed!r})"
+
+    def inspect(
+        self, data: str | os.PathLike[str] | pd.DataFrame, spec: DatasetSpec | None = None, **spec_fields: Any
+    ) -> DataProfile:
+        """Load and validate ``data`` and return its profile (no training)."""
+        return profile_taskset(load_taskset(data, spec, limits=self.limits, **spec_fields))
+
+    def recommend(
+        self,
+        data: str | os.PathLike[str] | pd.DataFrame,
+        spec: DatasetSpec | None = None,
+        *,
+        targets: str | list[str] | None = None,
+        task_column: str | None = None,
+        goal: str = "all_tasks",
+        target_task: str | None = None,
+        shots: int | None = None,
+        features: list[str] | None = None,
+        ignore: list[str] | None = None,
+        task_types: Any = None,
+        metric: str | None = None,
+    ) -> Recommendation:
+        """Probe every applicable paradigm on ``data`` and recommend one, with its evidence.
+
+        Pass a :class:`DatasetSpec` or its fields. Bad input raises an
+        :class:`~advisor.exceptions.AdvisorError` subclass naming the problem.
+        """
+        from advisor._recommender import recommend_from_report, versions
+        from probes.budget import budget_preset
+        from probes.runner import run_probes
+
+        if self.budget == "oracle":
+            raise ValueError("budget 'oracle' is for the benchmark suite; use fast, standard or thorough")
+        preset = budget_preset(self.budget)
+        if spec is None:
+            fields = {
+                "targets": targets,
+                "task_column": task_column,
+                "goal": goal,
+                "target_task": target_task,
+                "shots": shots,
+                "features": features,
+                "ignore": ignore,
+                "task_types": task_types,
+                "metric": metric,
+            }
+            spec_kwargs = {k: v for k, v in fields.items() if v is not None}
+            taskset = load_taskset(data, limits=self.limits, **spec_kwargs)
+        else:
+            taskset = load_taskset(data, spec, limits=self.limits)
+        profile = profile_taskset(taskset)
+        report = run_probes(
+            taskset,
+            budget=preset,
+            time_limit=self.time_limit,
+            seed=self.seed,
+            progress=self.progress,
+            device=self.device,
+        )
+        return recommend_from_report(report, profile, versions=versions())

@@ -1,0 +1,105 @@
+"""``advisor recommend``: the advice, as a readable summary, JSON and an HTML report, with exit-code gates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from advisor.cli._common import (
+    EXIT_GATE,
+    EXIT_OK,
+    BadOption,
+    DataArg,
+    JsonOpt,
+    MaxFileOpt,
+    with_spec_options,
+    write_json,
+)
+from advisor.cli._probe import BudgetOpt, QuietOpt, SeedOpt, TimeLimitOpt
+
+if TYPE_CHECKING:
+    from advisor._recommendation import Recommendation
+
+HtmlOpt = Annotated[Path | None, typer.Option("--html", help="Write the self-contained HTML report to PATH.")]
+RiskGateOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--fail-on-risk",
+        help="Exit with code 3 when some task's negative-transfer risk exceeds X (0-1): a gate for pipelines.",
+    ),
+]
+
+
+@with_spec_options
+def recommend_command(
+    data: DataArg,
+    fields: dict[str, Any],
+    budget: BudgetOpt = "fast",
+    time_limit: TimeLimitOpt = None,
+    seed: SeedOpt = 0,
+    json_out: JsonOpt = None,
+    html: HtmlOpt = None,
+    fail_on_risk: RiskGateOpt = None,
+    quiet: QuietOpt = False,
+    max_file_mb: MaxFileOpt = 2048.0,
+) -> int:
+    """Recommend STL, MTL, transfer or meta-learning for DATA, from probe trainings on it.
+
+    Prints a summary (the choice, the ranking with intervals, the main reasons), writes JSON
+    and an HTML report on request. Exit codes: 0 ok; 2 bad input or usage; 1 internal error;
+    3 a gate failed (--fail-on-risk).
+    """
+    from advisor._sdk import Advisor
+    from advisor.cli._progress import stderr_progress
+    from probes.data import Limits
+
+    if budget not in {"fast", "standard", "thorough"}:
+        raise BadOption(f"--budget must be fast, standard or thorough (got {budget!r})")
+    if time_limit is not None and time_limit <= 0:
+        raise BadOption(f"--time-limit must be positive (got {time_limit})")
+    if fail_on_risk is not None and not 0.0 <= fail_on_risk <= 1.0:
+        raise BadOption(f"--fail-on-risk must be between 0 and 1 (got {fail_on_risk})")
+    with stderr_progress(enabled=not quiet and json_out != "-") as progress:
+        advisor = Advisor(
+            budget=budget, time_limit=time_limit, seed=seed, progress=progress, limits=Limits(max_file_mb=max_file_mb)
+        )
+        rec = advisor.recommend(data, **fields)
+    if html is not None:
+        try:
+            rec.to_html(html)
+        except OSError as exc:
+            raise BadOption(f"cannot write the HTML report to '{html}': {exc.strerror or exc}") from None
+    if json_out is not None:
+        write_json(rec.to_json(), json_out)
+    if json_out != "-" and not quiet:
+        render_recommendation(rec, html)
+    elif json_out != "-":
+        typer.echo(rec.headline)
+    return risk_gate(rec, fail_on_risk)
+
+
+def risk_gate(rec: Recommendation, threshold: float | None) -> int:
+    """Exit code of ``--fail-on-risk``: 3 when a task's risk (its best-ranked sharing paradigm's) exceeds it."""
+    if threshold is None:
+        return EXIT_OK
+    over = [t for t in rec.tasks if t.negative_transfer_risk is not None and t.negative_transfer_risk > threshold]
+    if not over:
+        return EXIT_OK
+    import sys
+
+    names = ", ".join(f"{t.name} ({t.negative_transfer_risk:.2f})" for t in over[:5])
+    sys.stderr.write(
+        f"advisor: gate failed: negative-transfer risk above {threshold} for {len(over)} task(s): {names}\n"
+    )
+    return EXIT_GATE
+
+
+def render_recommendation(rec: Recommendation, html: Path | None) -> None:
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    console.print(rec.summary())
+    if html is not None:
+        console.print(f"\nHTML report: {html}")

@@ -1,0 +1,22 @@
+"""``advisor schema``: the JSON Schema of the recommendation (the contract pipelines validate against)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Write the schema to PATH instead of stdout.")]
+
+
+def schema_command(out: OutOpt = None) -> None:
+    """Print the JSON Schema of the Recommendation that `recommend --json` emits."""
+    from advisor.schemas import Recommendation
+
+    text = json.dumps(Recommendation.json_schema(), indent=2, sort_keys=True) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")

@@ -1,0 +1,11 @@
+"""The HTML report of a recommendation: one self-contained file, readable offline.
+
+``render_html(rec)`` returns the page; ``Recommendation.to_html(path)`` writes it. Plots are inline
+SVG made with matplotlib (imported only when a report is rendered).
+"""
+
+from __future__ import annotations
+
+from advisor.report._html import render_html
+
+__all__ = ["render_html"]

@@ -1,0 +1,593 @@
+"""The report page: one self-contained HTML document built from a ``Recommendation``.
+
+Every user-provided string (task, column and variant names, warnings, reasons) goes through
+``html.escape``; unmeasured numbers are shown as "not measured", never guessed.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from advisor.report import _plots
+from advisor.report._style import CSS
+
+if TYPE_CHECKING:
+    from advisor._recommendation import (
+        BudgetUsed,
+        Evidence,
+        LearningCurve,
+        RankingEntry,
+        Recommendation,
+        Relatedness,
+        TaskReport,
+    )
+    from probes.data import DataProfile
+
+__all__ = ["render_html"]
+
+HIGH_RISK = 0.8
+MEDIUM_RISK = 0.5
+# Longer task tables scroll inside their own box, so the sections after them stay close.
+_SCROLL_ROWS = 15
+# Harmful sources listed inline before the rest fold away.
+_INLINE_SOURCES = 2
+_NA = '<span class="na">not measured</span>'
+_DASH = '<span class="na" title="not measured">—</span>'
+# No scripts, no network: even a string that escaped escaping could not load or run anything.
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+def render_html(rec: Recommendation) -> str:
+    """Render ``rec`` as one self-contained HTML page (inline CSS and SVG, no scripts, no network).
+
+    Parameters
+    ----------
+    rec
+        The recommendation to report. Fields that were not measured (``None``) are shown as
+        "not measured".
+
+    Returns
+    -------
+    str
+        The HTML document. ``rec.to_html(path)`` writes it to a file.
+
+    Examples
+    --------
+    >>> page = render_html(rec)  # doctest: +SKIP
+    >>> Path("report.html").write_text(page, encoding="utf-8")  # doctest: +SKIP
+    """
+    sections = [
+        _header(rec),
+        _rationale(rec.rationale),
+        _ranking(rec),
+        _relatedness(rec.relatedness),
+        _tasks(rec.tasks),
+        _groups(rec),
+        _curves(rec.learning_curves),
+        _warnings(rec.warnings),
+        _data(rec.data),
+        _footer(rec),
+    ]
+    title = f"Paradigm advice: {rec.headline}"
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
+        f"<title>{_e(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
+        + "\n".join(sections)
+        + "\n</main>\n</body>\n</html>\n"
+    )
+
+
+# --- formatting -------------------------------------------------------------------------------
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _num(value: float | None, digits: int = 3, *, na: str = _NA) -> str:
+    if not _finite(value):
+        return na
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:.{digits}f}"
+
+
+def _interval(low: float | None, high: float | None, *, na: str = _NA) -> str:
+    if not (_finite(low) and _finite(high)):
+        return na
+    return f"[{low:.3f}, {high:.3f}]"
+
+
+def _value(value: Any) -> str:
+    """Any JSON-like value as escaped HTML: numbers formatted, ``None`` as "not measured"."""
+    if value is None:
+        return _NA
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return _num(value)
+    if isinstance(value, Mapping):
+        return "; ".join(f"{_e(k)}: {_value(v)}" for k, v in value.items()) or '<span class="na">none</span>'
+    if isinstance(value, list | tuple):
+        return ", ".join(_value(v) for v in value) or '<span class="na">none</span>'
+    return _e(value)
+
+
+def _rows(value: float | None) -> str:
+    """A row count; medians may be halves."""
+    if not _finite(value):
+        return _NA
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def _facts(rows: Iterable[tuple[str, str]]) -> str:
+    """A definition list; values are HTML already escaped by the caller."""
+    items = "".join(f"<dt>{_e(label)}</dt><dd>{value}</dd>" for label, value in rows)
+    return f'<dl class="facts">{items}</dl>'
+
+
+def _figure(plot_id: str, draw: Callable[[], str | None], caption: str, *, empty: str) -> str:
+    """A ``<figure class="plot">`` with the drawn SVG, or a sentence saying why there is none."""
+    try:
+        svg = draw()
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("matplotlib"):
+            raise
+        return '<p class="na">Plot not drawn: matplotlib is not installed (<code>pip install matplotlib</code>).</p>'
+    if svg is None:
+        return f'<p class="na">{_e(empty)}</p>'
+    return f'<figure class="plot" id="plot-{plot_id}">{svg}<figcaption>{caption}</figcaption></figure>'
+
+
+def _section(section_id: str, title: str, body: str) -> str:
+    return f'<section id="{section_id}">\n<h2>{_e(title)}</h2>\n{body}\n</section>'
+
+
+def _table(head: Sequence[str], rows: Iterable[str], *, numeric: Iterable[int] = ()) -> str:
+    numeric = set(numeric)
+    cells = "".join(f'<th{" class=num" if i in numeric else ""} scope="col">{_e(h)}</th>' for i, h in enumerate(head))
+    return f'<div class="wide"><table><thead><tr>{cells}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+
+
+# --- sections ---------------------------------------------------------------------------------
+
+
+def _budget(budget: BudgetUsed) -> str:
+    used = f"{budget.seconds_used:.1f} s"
+    limit = f" of {budget.seconds_limit:.0f} s" if _finite(budget.seconds_limit) else " (no time limit)"
+    parts = [f"<code>{_e(budget.name)}</code>: {used}{limit}", f"{budget.folds} folds"]
+    if budget.max_rows_per_task is not None:
+        parts.append(f"at most {budget.max_rows_per_task:,} rows per task")
+    if budget.subsampled:
+        parts.append("rows subsampled")
+    text = ", ".join(parts)
+    if budget.partial:
+        text += ' <span class="badge warn">partial: the time limit cut some probes short</span>'
+    if budget.phases:
+        keys: list[str] = []
+        for phase in budget.phases:
+            keys += [k for k in phase if k not in keys]
+        rows = ("<tr>" + "".join(f"<td>{_value(p.get(k))}</td>" for k in keys) + "</tr>" for p in budget.phases)
+        text += f"<details><summary>phases</summary>{_table(keys, rows)}</details>"
+    return text
+
+
+def _header(rec: Recommendation) -> str:
+    name = rec.data.source.get("name")
+    dataset = _e(name) if name else '<span class="na">unnamed</span>'
+    dataset += (
+        f" — {rec.data.n_rows:,} rows, {rec.data.n_tasks} task{'s' if rec.data.n_tasks != 1 else ''}, "
+        f"{rec.data.n_features} features"
+    )
+    variant = f" variant <code>{_e(rec.variant)}</code>" if rec.variant else ""
+    choice = (
+        f'Recommended: <span class="badge chosen">{_e(rec.paradigm.upper())}</span>{variant} — '
+        f"confidence <strong>{rec.confidence:.2f}</strong> "
+        f'<span class="muted">({_e(rec.confidence_method)})</span>'
+    )
+    versions = ", ".join(f"{_e(k)} {_e(v)}" for k, v in rec.versions.items()) or '<span class="na">none recorded</span>'
+    facts = _facts(
+        [
+            ("Goal", _e(rec.goal)),
+            ("Layout", _e(rec.layout)),
+            ("Target task", _e(rec.target_task) if rec.target_task else '<span class="na">none (all tasks)</span>'),
+            ("Dataset", dataset),
+            ("Budget used", _budget(rec.budget)),
+            ("Seed", _e(rec.seed)),
+            ("Versions", versions),
+        ]
+    )
+    nav = (
+        "<nav>"
+        + "".join(
+            f'<a href="#{i}">{t}</a>'
+            for i, t in [
+                ("rationale", "Rationale"),
+                ("ranking", "Ranking"),
+                ("affinity", "Relatedness"),
+                ("tasks", "Tasks"),
+                ("groups", "Groups"),
+                ("curves", "Learning curves"),
+                ("warnings", f"Warnings ({len(rec.warnings)})"),
+                ("data", "Data"),
+            ]
+        )
+        + "</nav>"
+    )
+    return (
+        f'<header id="summary">\n<h1>Paradigm recommendation</h1>\n<p class="headline">{_e(rec.headline)}</p>\n'
+        f'<p class="choice">{choice}</p>\n{facts}\n{nav}\n</header>'
+    )
+
+
+def _evidence(item: Evidence) -> str:
+    meta = [f"rule <code>{_e(item.rule)}</code>"]
+    if item.supports:
+        meta.insert(0, f'supports <span class="badge">{_e(item.supports)}</span>')
+    chips = "".join(f"<li>{_e(k)} = {_value(v)}</li>" for k, v in item.numbers.items())
+    numbers = f'<ul class="chips">{chips}</ul>' if chips else ""
+    return f'<li>{_e(item.statement)}<div class="small muted">{" · ".join(meta)}</div>{numbers}</li>'
+
+
+def _rationale(items: Sequence[Evidence]) -> str:
+    if not items:
+        return _section("rationale", "Rationale", '<p class="na">No rationale was recorded.</p>')
+    return _section("rationale", "Rationale", f'<ol class="rationale">{"".join(map(_evidence, items))}</ol>')
+
+
+def _ranking_row(entry: RankingEntry, chosen: str) -> str:
+    classes = []
+    if entry.paradigm == chosen:
+        classes.append("chosen")
+    if not entry.applicable:
+        classes.append("inapplicable")
+    css = f' class="{" ".join(classes)}"' if classes else ""
+    name = f"<strong>{_e(entry.paradigm)}</strong>" if entry.paradigm == chosen else _e(entry.paradigm)
+    variant = f"<code>{_e(entry.variant)}</code>" if entry.variant else _DASH
+    if not entry.applicable:
+        reason = f": {_e(entry.reason)}" if entry.reason else ""
+        return f"<tr{css}><td>{name}</td><td>{variant}</td><td colspan=9>not applicable{reason}</td></tr>"
+    else:
+        if entry.probe_score is None:
+            note = f"not scored: {_e(entry.reason or 'no fold finished')}"
+        else:
+            note = "incomplete" if not entry.complete else ""
+            if entry.reason:
+                note = f"{note} {_e(entry.reason)}".strip()
+        delta = _num(entry.delta_vs_stl, na=_DASH)
+        if _finite(entry.delta_vs_stl):
+            delta = f"{entry.delta_vs_stl:+.3f} {_interval(entry.delta_ci_low, entry.delta_ci_high, na='')}"
+        cells = [
+            name,
+            variant,
+            _num(entry.probe_score, na=_DASH),
+            _interval(entry.ci_low, entry.ci_high, na=_DASH),
+            delta,
+            _num(entry.predicted_score, na=_DASH),
+            f"{entry.p_best:.2f}",
+            "★ yes" if entry.co_winner else "no",
+            str(entry.folds),
+            f"{entry.seconds:.1f}",
+            note,
+        ]
+    numeric = {2, 3, 4, 5, 6, 8, 9}
+    tds = "".join(f"<td{' class=num' if i in numeric else ''}>{c}</td>" for i, c in enumerate(cells))
+    return f"<tr{css}>{tds}</tr>"
+
+
+def _ranking(rec: Recommendation) -> str:
+    head = [
+        "Paradigm", "Variant", "Probe score", "95 % interval", "Δ vs STL [95 %]", "Predicted at full size",
+        "P(best)", "Co-winner", "Folds", "Seconds", "Note",
+    ]  # fmt: skip
+    table = _table(head, (_ranking_row(e, rec.paradigm) for e in rec.ranking), numeric={2, 3, 4, 5, 6, 8, 9})
+    figure = _figure(
+        "ranking",
+        lambda: _plots.ranking_svg(rec.ranking, chosen=rec.paradigm, goal=rec.goal),
+        "Probe score per paradigm with its 95 % interval (bars). Filled markers are co-winners (not "
+        "significantly worse than the best); the highlighted row is the recommendation; diamonds are the "
+        "score predicted at the full data size from the learning curve.",
+        empty="No paradigm was scored, so there is no ranking plot.",
+    )
+    skipped = [e for e in rec.ranking if not e.applicable]
+    listing = ""
+    if skipped:
+        items = "".join(
+            f"<li><strong>{_e(e.paradigm)}</strong>: {_e(e.reason) if e.reason else '<span class=na>no reason given</span>'}</li>"
+            for e in skipped
+        )
+        listing = f"<h3>Not applicable</h3><ul>{items}</ul>"
+    legend = '<p class="small muted">— : not measured. ★ : co-winner.</p>'
+    return _section("ranking", "Paradigm ranking", table + legend + figure + listing)
+
+
+# (field, title, colour bar label, diverging, colormap, limits, caption)
+_MATRICES: list[tuple[str, str, str, bool, str, tuple[float, float] | None, str]] = [
+    ("gradient_cosine", "Gradient cosine", "cosine", True, "RdBu", (-1.0, 1.0),
+     "Cosine between task gradients on the shared trunk; negative (red) = the tasks pull the trunk apart."),
+    ("conflict_share", "Gradient conflict share", "share of steps in conflict", False, "YlOrRd", (0.0, 1.0),
+     "Share of training steps whose task gradients point against each other."),
+    ("label_correlation", "Label correlation", "correlation", True, "RdBu", (-1.0, 1.0),
+     "Correlation between targets on the rows they share."),
+    ("mutual_information", "Mutual information", "mutual information", False, "Purples", None,
+     "Mutual information between targets on the rows they share."),
+    ("input_shift", "Input shift", "proxy A-distance", False, "YlOrRd", (0.0, 2.0),
+     "Proxy A-distance between tasks' inputs: 0 = same distribution, 2 = perfectly separable."),
+]  # fmt: skip
+
+
+def _relatedness(rel: Relatedness) -> str:
+    n = len(rel.tasks)
+    parts = []
+    if n < 2:
+        parts.append('<p class="na">Fewer than two tasks: there is no relatedness to measure.</p>')
+    step = _plots.label_step(n)
+    crowd = f" With {n} tasks only every {step}-th task is labelled." if step > 1 else ""
+    method = f" Method: <code>{_e(rel.affinity_method)}</code>." if rel.affinity_method else ""
+    if n >= 2:
+        draw = partial(
+            _plots.heatmap_svg,
+            rel.affinity or [],
+            rel.tasks,
+            colorbar_label="affinity (relative loss drop)",
+            xlabel="target task j (loss measured)",
+            ylabel="source task i (step taken)",
+            diverging=True,
+            cmap="RdBu",
+            scale_off_diagonal=True,
+        )
+        caption = (
+            "Task affinity: row i, column j is the relative drop of task j's loss after a training step on "
+            "task i. Blue = the step helps task j, red = it hurts; grey = not measured. The colour scale is "
+            f"set by the off-diagonal cells (self-affinity may be clipped).{method}{crowd}"
+        )
+        parts.append(_figure("affinity", draw, caption, empty="Task affinity was not measured."))
+    others = []
+    for field, title, bar_label, diverging, cmap, limits, caption in _MATRICES:
+        matrix = getattr(rel, field)
+        if matrix is None:
+            continue
+        draw = partial(
+            _plots.heatmap_svg,
+            matrix,
+            rel.tasks,
+            colorbar_label=bar_label,
+            xlabel="task",
+            ylabel="task",
+            diverging=diverging,
+            cmap=cmap,
+            limits=limits,
+        )
+        empty = f"{title}: no cell was measured (or the matrix does not match the {n} tasks)."
+        figure = _figure(field.replace("_", "-"), draw, _e(caption) + crowd, empty=empty)
+        others.append(f"<div><h3>{_e(title)}</h3>{figure}</div>")
+    if others:
+        # Small matrices sit side by side; large ones need the full width to stay readable.
+        parts.append(f'<div class="matrices">{"".join(others)}</div>' if n <= 20 else "".join(others))
+    if rel.transferability:
+        rows = (
+            f"<tr><td>{_e(k)}</td><td class=num>{_num(v, na=_DASH)}</td></tr>" for k, v in rel.transferability.items()
+        )
+        parts.append("<h3>Transferability</h3>" + _table(["Source set", "LogME"], rows, numeric={1}))
+    if rel.notes:
+        parts.append("<h3>Notes</h3><ul>" + "".join(f"<li>{_e(note)}</li>" for note in rel.notes) + "</ul>")
+    return _section("affinity", "Task relatedness", "\n".join(parts))
+
+
+def _risk_class(risk: float | None) -> str:
+    if not _finite(risk):
+        return ""
+    if risk > HIGH_RISK:
+        return "risk-high"
+    return "risk-mid" if risk >= MEDIUM_RISK else "risk-low"
+
+
+_PARADIGM_ORDER = ("stl", "mtl", "transfer", "meta")
+
+
+def _keys(mappings: Iterable[Mapping[str, object]], *, skip: str = "") -> list[str]:
+    """Keys present in any mapping: known paradigms first, in their usual order, then the rest."""
+    seen = {k for m in mappings for k in m if k != skip}
+    return [p for p in _PARADIGM_ORDER if p in seen] + sorted(seen.difference(_PARADIGM_ORDER))
+
+
+def _sources(names: Sequence[str]) -> str:
+    if not names:
+        return '<span class="muted">none</span>'
+    return _names(names, _INLINE_SOURCES, code=False)
+
+
+def _risk_cell(risk: float | None) -> str:
+    return f'<td class="num {_risk_class(risk)}">{_num(risk, 2, na=_DASH)}</td>'
+
+
+def _task_row(index: int, task: TaskReport, score_keys: Sequence[str], risk_keys: Sequence[str]) -> str:
+    name = _e(task.name)
+    if task.near_constant:
+        name += ' <span class="badge warn">near-constant target</span>'
+    cells = [
+        f"<td class=num>{index}</td>",
+        f'<td class="name">{name}</td>',
+        f"<td>{_e(task.kind)}</td>",
+        f"<td class=num>{task.n_rows:,}</td>",
+        f"<td>{_e(task.metric)}</td>",
+        f"<td class=num>{_num(task.stl_score, na=_DASH)}</td>",
+        *(f"<td class=num>{_num(task.scores.get(k), na=_DASH)}</td>" for k in score_keys),
+        f"<td>{_e(task.best_paradigm) if task.best_paradigm else _DASH}</td>",
+        _risk_cell(task.negative_transfer_risk),
+        *(_risk_cell(task.risk_by_paradigm.get(k)) for k in risk_keys),
+        f'<td class="small sources">{_sources(task.harmful_sources)}</td>',
+    ]
+    return f"<tr>{''.join(cells)}</tr>"
+
+
+def _tasks(tasks: Sequence[TaskReport]) -> str:
+    if not tasks:
+        return _section("tasks", "Tasks", '<p class="na">No per-task results were recorded.</p>')
+    risky = [t.name for t in tasks if _finite(t.negative_transfer_risk) and t.negative_transfer_risk > HIGH_RISK]
+    unmeasured = sum(t.negative_transfer_risk is None for t in tasks)
+    summary = f"{len(tasks)} task{'s' if len(tasks) != 1 else ''}. "
+    if risky:
+        names = ", ".join(_e(n) for n in risky[:10]) + (f" and {len(risky) - 10} more" if len(risky) > 10 else "")
+        summary += (
+            f'<strong class="bad">{len(risky)} at high negative-transfer risk (&gt; {HIGH_RISK}):</strong> {names}. '
+        )
+    else:
+        summary += f"None at high negative-transfer risk (&gt; {HIGH_RISK}). "
+    if unmeasured:
+        summary += f"Risk not measured for {unmeasured}."
+    # STL has its own column; every other paradigm scored or risk-rated on some task gets one.
+    score_keys = _keys((t.scores for t in tasks), skip="stl")
+    risk_keys = _keys(t.risk_by_paradigm for t in tasks)
+    lead = "".join(
+        f'<th rowspan=2 scope="col"{" class=num" if h in ("#", "Rows") else ""}>{h}</th>'
+        for h in ("#", "Task", "Kind", "Rows", "Metric")
+    )
+    top = (
+        f'<tr>{lead}<th colspan={1 + len(score_keys)} scope="colgroup" class="group">Probe score</th>'
+        '<th rowspan=2 scope="col">Best paradigm</th>'
+        f'<th colspan={1 + len(risk_keys)} scope="colgroup" class="group">Negative-transfer risk</th>'
+        '<th rowspan=2 scope="col">Harmful sources</th></tr>'
+    )
+    second = "".join(
+        f'<th scope="col" class=num>{_e(h)}</th>' for h in ("STL", *score_keys, "best sharing", *risk_keys)
+    )
+    body = "".join(_task_row(i, t, score_keys, risk_keys) for i, t in enumerate(tasks, 1))
+    table = f'<table class="tasks"><thead>{top}<tr>{second}</tr></thead><tbody>{body}</tbody></table>'
+    table = f'<div class="{"scroll" if len(tasks) > _SCROLL_ROWS else "wide"}">{table}</div>'
+    legend = (
+        '<p class="small muted">Risk = probability that the paradigm scores below single-task learning on the '
+        "task (bootstrap over paired folds); “best sharing” is the best-ranked sharing paradigm. Red above "
+        f"{HIGH_RISK}, amber from {MEDIUM_RISK}. — : not measured.</p>"
+    )
+    return _section("tasks", "Tasks", f"<p>{summary}</p>{table}{legend}")
+
+
+def _groups(rec: Recommendation) -> str:
+    parts = []
+    if rec.groups:
+        rows = (
+            f"<tr><td class=num>{i}</td><td class=num>{len(g.tasks)}</td><td>{_names(g.tasks, code=False)}</td>"
+            f"<td class=num>{_num(g.mean_affinity, na=_DASH)}</td></tr>"
+            for i, g in enumerate(rec.groups, 1)
+        )
+        parts.append(_table(["Group", "Size", "Tasks", "Mean affinity"], rows, numeric={0, 1, 3}))
+    else:
+        parts.append('<p class="na">No task groups were suggested.</p>')
+    parts.append("<h3>Group check</h3>")
+    if rec.group_check:
+        parts.append(_facts((str(k), _value(v)) for k, v in rec.group_check.items()))
+    else:
+        parts.append('<p class="na">The grouping was not checked.</p>')
+    return _section("groups", "Suggested task groups", "\n".join(parts))
+
+
+def _curves(curves: Sequence[LearningCurve]) -> str:
+    if not curves:
+        return _section("curves", "Learning curves", '<p class="na">Learning curves were not measured.</p>')
+    figure = _figure(
+        "curves",
+        lambda: _plots.curves_svg(curves),
+        "Probe score against the number of training rows per variant (log scale), the fitted power law "
+        "score(n) = a − b·n<sup>−c</sup> (dashed) and its value extrapolated to the full data size (star).",
+        empty="No learning-curve point was measured.",
+    )
+    rows = []
+    for c in curves:
+        points = ", ".join(f"{n:,}: {_num(s, na=_DASH)}" for n, s in zip(c.n_train, c.scores, strict=False)) or _DASH
+        fit = (
+            ", ".join(f"{_e(k)} = {_num(v)}" for k, v in c.fit.items())
+            if c.fit
+            else '<span class="na">did not fit</span>'
+        )
+        full = f"{c.full_size:,}" if c.full_size is not None else _DASH
+        rows.append(
+            f"<tr><td><code>{_e(c.variant)}</code></td><td class=small>{points}</td><td class=small>{fit}</td>"
+            f"<td class=num>{full}</td><td class=num>{_num(c.extrapolated, na=_DASH)}</td></tr>"
+        )
+    table = _table(["Variant", "Rows: score", "Fit", "Full size", "Extrapolated"], rows, numeric={3, 4})
+    return _section("curves", "Learning curves", figure + table)
+
+
+def _warnings(warnings: Sequence[str]) -> str:
+    if not warnings:
+        return _section("warnings", "Warnings", '<p class="muted">No warnings.</p>')
+    items = "".join(f"<li>{_e(w)}</li>" for w in warnings)
+    return _section("warnings", "Warnings", f'<ul class="warnings">{items}</ul>')
+
+
+def _names(names: Sequence[str], limit: int = 12, *, code: bool = True) -> str:
+    """Names separated by commas; past ``limit`` the rest fold into a ``<details>``."""
+    wrap = "<code>{}</code>" if code else "{}"
+    shown = ", ".join(wrap.format(_e(n)) for n in names[:limit])
+    if len(names) > limit:
+        rest = ", ".join(wrap.format(_e(n)) for n in names[limit:])
+        shown += f"<details><summary>+{len(names) - limit} more</summary>{rest}</details>"
+    return shown
+
+
+def _data(data: DataProfile) -> str:
+    source = "; ".join(f"{_e(k)}: {_value(v)}" for k, v in data.source.items() if v is not None)
+    features = "".join(
+        f"<div><strong>{_e(kind)}</strong> ({len(cols)}): {_names(cols)}</div>" for kind, cols in data.features.items()
+    )
+    rpt = data.rows_per_task
+    rows_per_task = ", ".join(f"{_e(k)} {_rows(v)}" for k, v in rpt.items()) or _NA
+    facts = [
+        ("Source", source or '<span class="na">unknown</span>'),
+        ("Layout", _e(data.layout)),
+        ("Goal", _e(data.goal)),
+        ("Target task", _e(data.target_task) if data.target_task else '<span class="na">none</span>'),
+        ("Shots", _e(data.shots) if data.shots is not None else '<span class="na">none</span>'),
+        ("Rows", f"{data.n_rows:,}"),
+        ("Tasks", str(data.n_tasks)),
+        ("Rows per task", rows_per_task),
+        ("Features", f"{data.n_features}{features}"),
+        ("Missing cells", f"{data.missing_rate:.1%}" if _finite(data.missing_rate) else _NA),
+    ]
+    if data.dropped_tasks:
+        dropped = "".join(f"<li><code>{_e(k)}</code>: {_e(v)}</li>" for k, v in data.dropped_tasks.items())
+        facts.append(("Dropped tasks", f"<ul>{dropped}</ul>"))
+    if data.warnings:
+        facts.append(("Profile warnings", "<ul>" + "".join(f"<li>{_e(w)}</li>" for w in data.warnings) + "</ul>"))
+    rows = []
+    for t in data.tasks:
+        if t.label_balance:
+            shape = ", ".join(f"{_e(k)} {v:.0%}" for k, v in list(t.label_balance.items())[:6])
+            if len(t.label_balance) > 6:
+                shape += f", … ({len(t.label_balance)} classes)"
+        elif t.target_spread:
+            shape = ", ".join(f"{_e(k)} {_num(v, 3, na=_DASH)}" for k, v in t.target_spread.items())
+        else:
+            shape = _DASH
+        rows.append(
+            f"<tr><td>{_e(t.name)}</td><td>{_e(t.kind)}</td><td class=num>{t.n_rows:,}</td><td>{_e(t.metric)}</td>"
+            f"<td class=num>{t.missing_rate:.1%}</td><td class=small>{shape}</td></tr>"
+        )
+    per_task = ""
+    if rows:
+        table = _table(
+            ["Task", "Kind", "Rows", "Metric", "Missing", "Label balance / target spread"], rows, numeric={2, 4}
+        )
+        if len(rows) > _SCROLL_ROWS:
+            table = f'<div class="scroll">{table}</div>'
+        per_task = f"<details><summary>Per-task profile ({len(rows)} tasks)</summary>{table}</details>"
+    return _section("data", "Data profile", _facts(facts) + per_task)
+
+
+def _footer(rec: Recommendation) -> str:
+    return (
+        f"<footer>Recommendation schema {_e(rec.schema_version)}. This page is self-contained: "
+        "no scripts, no fonts or images from the network.</footer>"
+    )

@@ -1,0 +1,69 @@
+"""``advisor recommend`` and ``advisor schema``: output, JSON, HTML, the risk gate and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from advisor.cli import run
+from advisor.schemas import Recommendation
+from benchmarks.scenarios import make_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    s = make_scenario(n_tasks=3, rows_per_task=60, relatedness=0.9, seed=6)
+    path = tmp_path_factory.mktemp("rec") / "tasks.csv"
+    s.frame.to_csv(path, index=False)
+    return path
+
+
+ARGS = ["--target", "y", "--task-column", "task", "--time-limit", "25"]
+
+
+def test_json_only_on_stdout_and_valid(data_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    html = tmp_path / "report.html"
+    assert run(["recommend", str(data_file), *ARGS, "--json", "-", "--html", str(html)]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    jsonschema.validate(payload, Recommendation.json_schema())
+    assert payload["paradigm"] in {"stl", "mtl", "transfer", "meta"}
+    assert html.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_summary_on_stdout_and_gate(data_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["recommend", str(data_file), *ARGS, "--quiet", "--fail-on-risk", "1.0"]) == 0
+    assert "Recommendation:" in capsys.readouterr().out
+    code = run(["recommend", str(data_file), *ARGS, "--quiet", "--fail-on-risk", "0.0", "--json", "-"])
+    out, err = capsys.readouterr()
+    payload = json.loads(out)
+    risks = [t["negative_transfer_risk"] for t in payload["tasks"] if t["negative_transfer_risk"] is not None]
+    assert code == (3 if any(r > 0.0 for r in risks) else 0)
+    if code == 3:
+        assert err.startswith("advisor: gate failed: negative-transfer risk above 0.0")
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--fail-on-risk", "1.5"], "--fail-on-risk must be between 0 and 1"),
+        (["--budget", "oracle"], "--budget must be fast, standard or thorough"),
+        (["--task-column", "nope"], "'nope'"),
+    ],
+)
+def test_bad_options_exit_2(data_file: Path, args: list[str], fragment: str, capsys) -> None:
+    base = ["--target", "y", "--time-limit", "25"] + ([] if "--task-column" in args else ["--task-column", "task"])
+    assert run(["recommend", str(data_file), *base, *args]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and err.count("\n") == 1
+
+
+def test_schema_command_matches_the_committed_docs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["schema"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    committed = json.loads((ROOT / "docs" / "recommendation.schema.json").read_text())
+    assert printed == committed == json.loads(json.dumps(Recommendation.json_schema()))

@@ -1,0 +1,127 @@
+"""Recommendations on generated clear-cut scenarios, the JSON contract, and determinism."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from advisor import Advisor, Recommendation
+from benchmarks.scenarios import preset
+
+_CACHE: dict[str, Recommendation] = {}
+
+
+def recommend(name: str, **kwargs) -> Recommendation:
+    """One fast-budget recommendation per scenario, shared by the tests below."""
+    if name not in _CACHE:
+        s = preset(name)
+        _CACHE[name] = Advisor(budget="fast", seed=0, **kwargs).recommend(s.frame, s.spec)
+    return _CACHE[name]
+
+
+def test_single_task_gets_stl() -> None:
+    rec = recommend("single_task")
+    assert rec.paradigm == "stl" and rec.confidence == 1.0
+    assert {e.paradigm: e.applicable for e in rec.ranking} == {
+        "stl": True,
+        "mtl": False,
+        "transfer": False,
+        "meta": False,
+    }
+    assert any(e.rule == "R1-one-task" for e in rec.rationale)
+
+
+def test_many_related_low_data_tasks_get_sharing() -> None:
+    rec = recommend("related_small")
+    assert rec.paradigm in {"mtl", "transfer"}
+    stl = next(e for e in rec.ranking if e.paradigm == "stl")
+    assert not stl.co_winner  # sharing is significantly better than single-task learning
+
+
+def test_unrelated_data_rich_tasks_get_stl() -> None:
+    assert recommend("unrelated_rich").paradigm == "stl"
+
+
+def test_scarce_target_with_related_sources_gets_transfer_or_mtl() -> None:
+    rec = recommend("scarce_target_related")
+    assert rec.paradigm in {"transfer", "mtl"} and rec.target_task == "t00"
+    assert [t.name for t in rec.tasks] == ["t00"]
+    assert any(e.rule == "R4-scarce-target" for e in rec.rationale)
+
+
+def test_loud_unrelated_sources_keep_stl_and_flag_transfer_risk() -> None:
+    rec = recommend("scarce_target_loud")
+    mtl = next(e for e in rec.ranking if e.paradigm == "mtl")
+    assert rec.paradigm == "stl" or (rec.paradigm == "mtl" and (mtl.delta_vs_stl or 0) >= 0)
+    target = rec.tasks[0]
+    # Frozen source features lose in every fold: the risk is measured, named and explained.
+    assert target.risk_by_variant["transfer/head"] >= 0.8
+    assert any(e.rule == "R3-risk" and "transfer/head" in e.statement for e in rec.rationale)
+
+
+def test_sinusoid_family_of_new_tasks_gets_meta() -> None:
+    rec = recommend("sinusoids")
+    assert rec.paradigm == "meta" and rec.variant == "meta/maml"
+    assert any(e.rule == "R5-new-tasks" and e.supports == "meta" for e in rec.rationale)
+
+
+def test_json_has_the_contract_fields_and_validates_against_the_schema() -> None:
+    rec = recommend("related_small")
+    payload = json.loads(rec.to_json())
+    jsonschema.validate(payload, Recommendation.json_schema())
+    for key in ("schema_version", "paradigm", "variant", "confidence", "ranking", "rationale", "tasks",
+                "relatedness", "groups", "warnings", "budget", "seed", "versions"):  # fmt: skip
+        assert key in payload, key
+    assert {"paradigm", "probe_score", "ci_low", "ci_high", "p_best", "applicable", "reason"} <= set(
+        payload["ranking"][0]
+    )
+    assert {"statement"} <= set(payload["rationale"][0])
+    assert {"name", "kind", "n_rows", "stl_score", "best_paradigm", "negative_transfer_risk",
+            "risk_by_paradigm", "harmful_sources"} <= set(payload["tasks"][0])  # fmt: skip
+    assert set(payload["tasks"][0]["risk_by_paradigm"]) == {"mtl", "transfer", "meta"}
+    assert {"tasks", "affinity"} <= set(payload["relatedness"]) and payload["relatedness"]["affinity"]
+    assert "seconds_used" in payload["budget"]
+    assert abs(sum(e["p_best"] for e in payload["ranking"]) - 1.0) < 1e-6
+
+
+def _without_timings(value):
+    if isinstance(value, dict):
+        return {k: _without_timings(v) for k, v in value.items() if k not in {"seconds", "seconds_used"}}
+    if isinstance(value, list):
+        return [_without_timings(v) for v in value]
+    return value
+
+
+def test_same_data_spec_and_seed_give_the_same_recommendation() -> None:
+    s = preset("classification")
+    a = Advisor(budget="fast", seed=3).recommend(s.frame, s.spec)
+    b = Advisor(budget="fast", seed=3).recommend(s.frame, s.spec)
+    assert not a.budget.partial
+    assert _without_timings(json.loads(a.to_json())) == _without_timings(json.loads(b.to_json()))
+
+
+def test_progress_is_reported(tmp_path) -> None:
+    seen = []
+    s = preset("single_task")
+    Advisor(budget="fast", progress=lambda *event: seen.append(event)).recommend(s.frame, s.spec)
+    phases = [e[0] for e in seen]
+    assert phases[0] == "prepare" and phases[-1] == "done" and "probe" in phases
+    assert all(0.0 <= e[1] <= 1.0 for e in seen)
+
+
+def test_bad_budget_is_rejected() -> None:
+    s = preset("single_task")
+    with pytest.raises(ValueError, match="unknown budget"):
+        Advisor(budget="huge").recommend(s.frame, s.spec)
+
+
+def test_summary_and_html(tmp_path) -> None:
+    rec = recommend("related_small")
+    text = rec.summary()
+    assert rec.headline in text and "p(best)" in text
+    html = rec.to_html(tmp_path / "r.html")
+    assert (tmp_path / "r.html").read_text() == html
+    for section in ('id="ranking"', 'id="affinity"', 'id="tasks"', 'id="curves"', 'id="rationale"'):
+        assert section in html

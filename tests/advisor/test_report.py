@@ -1,0 +1,532 @@
+"""The HTML report: sections, figures, escaping, no network, unmeasured fields, size and a real render."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import time
+from collections import Counter
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import advisor.report
+from advisor._recommendation import (
+    BudgetUsed,
+    Evidence,
+    LearningCurve,
+    RankingEntry,
+    Recommendation,
+    Relatedness,
+    TaskGroup,
+    TaskReport,
+)
+from advisor.report import render_html
+from probes.data import DataProfile
+from probes.data._profile import TaskProfile
+
+SECTIONS = ["summary", "rationale", "ranking", "affinity", "tasks", "groups", "curves", "warnings", "data"]
+XSS = "<script>alert(1)</script>"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+# --- builders -------------------------------------------------------------------------------------
+
+
+def _profile(names: list[str], rows: list[int], *, goal: str = "all_tasks", target: str | None = None) -> DataProfile:
+    tasks = [
+        TaskProfile(
+            name=name,
+            kind="classification" if i % 3 == 2 else "regression",
+            n_rows=n,
+            metric="roc_auc" if i % 3 == 2 else "r2",
+            label_balance={"yes": 0.3, "no": 0.7} if i % 3 == 2 else None,
+            target_spread=None if i % 3 == 2 else {"mean": 1.2, "std": 0.8, "min": -1.5, "max": 4.1},
+            missing_rate=0.02,
+        )
+        for i, (name, n) in enumerate(zip(names, rows, strict=True))
+    ]
+    return DataProfile(
+        source={
+            "name": "sales_regions.csv.gz",
+            "format": "csv",
+            "compressed": True,
+            "encoding": "utf-8",
+            "bytes": 48213,
+        },
+        layout="task_column",
+        goal=goal,
+        target_task=target,
+        shots=None,
+        n_rows=sum(rows),
+        n_tasks=len(names),
+        rows_per_task={"min": min(rows), "median": float(np.median(rows)), "max": max(rows)},
+        tasks=tasks,
+        features={"numeric": ["x1", "x2", "price"], "categorical": ["colour"], "boolean": ["flag"]},
+        n_features=5,
+        missing_rate=0.02,
+        dropped_tasks={"tiny": "3 rows; at least 10 are needed"},
+        warnings=["column 'id' looks like an identifier and was dropped"],
+    )
+
+
+def _budget(*, partial: bool = False) -> BudgetUsed:
+    return BudgetUsed(
+        name="quick",
+        seconds_limit=60.0,
+        seconds_used=48.7,
+        folds=5,
+        max_rows_per_task=2000,
+        subsampled=True,
+        partial=partial,
+        phases=[{"phase": "probes", "seconds": 40.1}, {"phase": "signals", "seconds": 8.6}],
+    )
+
+
+def _ranking() -> list[RankingEntry]:
+    return [
+        RankingEntry(
+            paradigm="mtl", variant="mtl/pcgrad", applicable=True, probe_score=0.812, ci_low=0.79, ci_high=0.83,
+            delta_vs_stl=0.021, delta_ci_low=0.004, delta_ci_high=0.038, predicted_score=0.823, p_best=0.71,
+            co_winner=True, folds=5, complete=True, seconds=31.2,
+        ),
+        RankingEntry(
+            paradigm="stl", variant="stl/gbdt", applicable=True, probe_score=0.791, ci_low=0.77, ci_high=0.81,
+            delta_vs_stl=0.0, predicted_score=0.797, p_best=0.22, co_winner=True, folds=5, complete=True,
+            seconds=9.8,
+        ),
+        RankingEntry(
+            paradigm="transfer", variant="transfer/finetune", applicable=True, probe_score=0.774, ci_low=0.75,
+            ci_high=0.80, delta_vs_stl=-0.017, delta_ci_low=-0.035, delta_ci_high=0.001, p_best=0.07, folds=4,
+            complete=False, seconds=7.5,
+        ),
+        RankingEntry(
+            paradigm="meta", applicable=False,
+            reason="goal is all_tasks; meta-learning needs goal new_tasks with shots",
+        ),
+    ]  # fmt: skip
+
+
+def _rationale() -> list[Evidence]:
+    return [
+        Evidence(
+            statement="MTL beats STL by 0.021 (95 % interval 0.004 to 0.038) on the same folds.",
+            rule="R3-gain",
+            supports="mtl",
+            numbers={"delta": 0.021, "ci_low": 0.004, "ci_high": 0.038, "folds": 5},
+        ),
+        Evidence(
+            statement="Task 'east-coast' is hurt by sharing (risk 0.91): train it alone.",
+            rule="R4-risk",
+            supports="stl",
+            numbers={"risk": 0.91, "harmful": "north"},
+        ),
+        Evidence(statement="Input shift between tasks was not measured.", rule="signal/shift", numbers={"shift": None}),
+    ]
+
+
+def _curve(variant: str, fit: dict[str, float], noise: list[float | None]) -> LearningCurve:
+    """Probe points scattered around a power law, extrapolated to 1,950 rows from that law."""
+    n_train = [195, 390, 780]
+
+    def law(n: int) -> float:
+        return fit["a"] - fit["b"] * n ** (-fit["c"])
+
+    return LearningCurve(
+        variant=variant,
+        fractions=[0.25, 0.5, 1.0],
+        n_train=n_train,
+        scores=[None if e is None else round(law(n) + e, 4) for n, e in zip(n_train, noise, strict=True)],
+        fit=fit,
+        full_size=1950,
+        extrapolated=round(law(1950), 4),
+    )
+
+
+def make_rich(names: list[str] | None = None) -> Recommendation:
+    """Three related tasks with every signal measured (one at high risk)."""
+    names = names or ["north", "south", "east-coast"]
+    rows = [1200, 950, 310]
+    affinity = [[0.31, 0.12, -0.08], [0.10, 0.27, None], [-0.15, -0.02, 0.22]]
+    cosine = [[1.0, 0.42, -0.31], [0.42, 1.0, 0.05], [-0.31, 0.05, 1.0]]
+    tasks = [
+        TaskReport(
+            name=names[0], kind="regression", n_rows=rows[0], metric="r2", stl_score=0.84,
+            scores={"stl": 0.84, "mtl": 0.86, "transfer": 0.83}, best_paradigm="mtl", negative_transfer_risk=0.08,
+            risk_by_paradigm={"mtl": 0.08, "transfer": 0.41},
+        ),
+        TaskReport(
+            name=names[1], kind="regression", n_rows=rows[1], metric="r2", stl_score=0.79,
+            scores={"stl": 0.79, "mtl": 0.81, "transfer": None}, best_paradigm="mtl", negative_transfer_risk=0.22,
+            risk_by_paradigm={"mtl": 0.22, "transfer": None},
+        ),
+        TaskReport(
+            name=names[2], kind="classification", n_rows=rows[2], metric="roc_auc", stl_score=0.74,
+            scores={"stl": 0.74, "mtl": 0.70, "transfer": 0.71}, best_paradigm="stl", negative_transfer_risk=0.91,
+            risk_by_paradigm={"mtl": 0.91, "transfer": 0.86}, harmful_sources=[names[0]],
+        ),
+    ]  # fmt: skip
+    return Recommendation(
+        paradigm="mtl",
+        variant="mtl/pcgrad",
+        confidence=0.78,
+        confidence_method="calibrated classifier (isotonic)",
+        headline="Train north and south together (MTL, PCGrad); keep east-coast single-task.",
+        goal="all_tasks",
+        layout="task_column",
+        ranking=_ranking(),
+        rationale=_rationale(),
+        tasks=tasks,
+        relatedness=Relatedness(
+            tasks=names,
+            affinity=affinity,
+            affinity_method="tag-lookahead",
+            gradient_cosine=cosine,
+            conflict_share=[[0.0, 0.21, 0.64], [0.21, 0.0, 0.45], [0.64, 0.45, 0.0]],
+            label_correlation=[[1.0, 0.55, -0.2], [0.55, 1.0, 0.1], [-0.2, 0.1, 1.0]],
+            input_shift=[[0.0, 0.3, 1.6], [0.3, 0.0, 1.4], [1.6, 1.4, 0.0]],
+            transferability={f"{names[0]}+{names[1]}": 1.23, names[0]: None},
+            notes=["affinity measured over 40 lookahead steps"],
+        ),
+        groups=[TaskGroup(tasks=names[:2], mean_affinity=0.11), TaskGroup(tasks=[names[2]])],
+        group_check={"score_grouped": 0.815, "score_all_shared": 0.812, "better": True, "folds": 3},
+        learning_curves=[
+            _curve("mtl/pcgrad", {"a": 0.86, "b": 2.4, "c": 0.55}, noise=[0.004, -0.006, 0.003]),
+            _curve("stl/gbdt", {"a": 0.84, "b": 1.9, "c": 0.5}, noise=[-0.003, None, 0.005]),
+        ],
+        warnings=[
+            "Task 'east-coast' has only 310 rows; its scores are noisy.",
+            "Budget subsampled rows to 2000 per task.",
+        ],
+        budget=_budget(),
+        data=_profile(names, rows),
+        seed=0,
+        versions={"paradigm-advisor": "0.1.0", "python": "3.11.9", "torch": "2.3.1", "scikit-learn": "1.7.0"},
+    )
+
+
+def make_minimal() -> Recommendation:
+    """One task: nothing relatedness-like was measured and only STL applies."""
+    ranking = [
+        RankingEntry(paradigm="stl", variant="stl/ridge", applicable=True, probe_score=0.63, ci_low=None,
+                     ci_high=None, p_best=1.0, co_winner=True, folds=2, complete=False, seconds=3.1),
+        RankingEntry(paradigm="mtl", applicable=False, reason="only one task"),
+        RankingEntry(paradigm="transfer", applicable=False, reason="no source task"),
+        RankingEntry(paradigm="meta", applicable=False, reason=None),
+    ]  # fmt: skip
+    return Recommendation(
+        paradigm="stl",
+        variant="stl/ridge",
+        confidence=0.97,
+        confidence_method="rule R1-one-task",
+        headline="One task: train it alone (STL).",
+        goal="all_tasks",
+        layout="multi_target",
+        ranking=ranking,
+        rationale=[Evidence(statement="There is a single task.", rule="R1-one-task", supports="stl")],
+        tasks=[TaskReport(name="y", kind="regression", n_rows=80, metric="r2")],
+        relatedness=Relatedness(tasks=["y"]),
+        budget=BudgetUsed(name="tiny", seconds_limit=None, seconds_used=3.4, folds=2, partial=True),
+        data=_profile(["y"], [80]),
+        seed=7,
+        versions={},
+    )
+
+
+def make_many(n: int = 139, seed: int = 0) -> Recommendation:
+    """``n`` tasks with a dense affinity matrix, as in a large task-column dataset."""
+    rng = np.random.default_rng(seed)
+    names = [f"store_{i:03d}_region_{'abcdefg'[i % 7]}" for i in range(n)]
+    rows = [int(r) for r in rng.integers(40, 900, size=n)]
+    affinity = rng.normal(0, 0.1, size=(n, n))
+    np.fill_diagonal(affinity, 0.4)
+    affinity_list = [
+        [None if (i * j) % 97 == 5 else float(v) for j, v in enumerate(row)] for i, row in enumerate(affinity)
+    ]
+    risks = rng.random(n)
+    tasks = [
+        TaskReport(
+            name=name, kind="regression", n_rows=r, metric="r2", stl_score=float(rng.uniform(0.2, 0.9)),
+            scores={"stl": 0.5, "mtl": 0.52}, best_paradigm="mtl" if risk < 0.5 else "stl",
+            negative_transfer_risk=None if k % 50 == 3 else float(risk), risk_by_paradigm={"mtl": float(risk)},
+            harmful_sources=list(names[k + 1 : k + 1 + k % 9]),
+        )
+        for k, (name, r, risk) in enumerate(zip(names, rows, risks, strict=True))
+    ]  # fmt: skip
+    rec = make_rich()
+    return rec.model_copy(
+        update={
+            "tasks": tasks,
+            "relatedness": Relatedness(tasks=names, affinity=affinity_list, affinity_method="first-order",
+                                       gradient_cosine=affinity_list),
+            "groups": [TaskGroup(tasks=names[:70], mean_affinity=0.05), TaskGroup(tasks=names[70:])],
+            "data": _profile(names, rows),
+        }
+    )  # fmt: skip
+
+
+# --- a tiny HTML checker --------------------------------------------------------------------------
+
+
+class _Page(HTMLParser):
+    """Collects what the tests look at: ids, tags, URLs, figures and their children, text per section."""
+
+    CONTAINERS = (
+        "html",
+        "head",
+        "body",
+        "main",
+        "section",
+        "header",
+        "figure",
+        "table",
+        "tr",
+        "div",
+        "ul",
+        "ol",
+        "svg",
+    )
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.ids: list[str] = []
+        self.section_ids: list[str] = []
+        self.starts: Counter[str] = Counter()
+        self.ends: Counter[str] = Counter()
+        self.urls: list[tuple[str, str, str]] = []
+        self.figures: dict[str, Counter[str]] = {}
+        self.rows_in: Counter[str] = Counter()
+        self.event_handlers: list[str] = []
+        self._figure: str | None = None
+        self._section: str | None = None
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        self.starts[tag] += 1
+        if a.get("id"):
+            self.ids.append(a["id"])
+        if tag in ("section", "header") and a.get("id"):
+            self.section_ids.append(a["id"])
+            self._section = a["id"]
+        if tag == "tr" and self._section:
+            self.rows_in[self._section] += 1
+        self.event_handlers += [k for k in a if k.startswith("on")]
+        for key in ("src", "href", "xlink:href", "action", "srcset", "poster", "data"):
+            if a.get(key) is not None:
+                self.urls.append((tag, key, a[key]))
+        if tag == "figure":
+            self._figure = a.get("id") or "?"
+            self.figures[self._figure] = Counter()
+        elif self._figure is not None:
+            self.figures[self._figure][tag] += 1
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        self.ends[tag] += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        self.ends[tag] += 1
+        if tag == "figure":
+            self._figure = None
+
+    def unbalanced(self) -> dict[str, tuple[int, int]]:
+        return {t: (self.starts[t], self.ends[t]) for t in self.CONTAINERS if self.starts[t] != self.ends[t]}
+
+
+def _assert_offline(page: _Page, text: str) -> None:
+    assert page.starts["script"] == 0
+    assert page.starts["link"] == 0
+    assert page.starts["iframe"] == 0
+    for tag, key, url in page.urls:
+        assert url.startswith(("#", "data:")), f"<{tag} {key}={url[:60]!r}> leaves the page"
+    lowered = text.lower()
+    assert "@import" not in lowered
+    assert "url(http" not in lowered
+    assert "<script" not in lowered
+
+
+# --- tests ----------------------------------------------------------------------------------------
+
+
+def test_all_is_pinned() -> None:
+    assert advisor.report.__all__ == ["render_html"]
+
+
+@pytest.fixture(scope="module")
+def rich_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The three-task report, written once through ``to_html`` and shared (matplotlib is the slow part)."""
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    return path, make_rich().to_html(path)
+
+
+def test_rich_report_has_every_section_and_figure(rich_report: tuple[Path, str]) -> None:
+    _, text = rich_report
+    page = _Page(text)
+
+    assert text.startswith("<!DOCTYPE html>")
+    assert page.unbalanced() == {}
+    assert page.section_ids == SECTIONS
+    for plot in (
+        "ranking",
+        "affinity",
+        "curves",
+        "gradient-cosine",
+        "conflict-share",
+        "label-correlation",
+        "input-shift",
+    ):
+        children = page.figures[f"plot-{plot}"]
+        assert children["svg"] == 1, plot
+        assert children["path"] + children["use"] + children["image"] > 10, f"plot-{plot} is empty"
+    assert "plot-mutual-information" not in page.figures  # not measured, so not drawn
+    page_ids = [i for i in page.ids if i in SECTIONS or i.startswith("plot-")]
+    assert len(page_ids) == len(set(page_ids))
+    # the numbers a reader checks
+    for needle in (
+        "0.812",
+        "[0.790, 0.830]",
+        "+0.021",
+        "R3-gain",
+        "tag-lookahead",
+        "48.7 s of 60 s",
+        "calibrated classifier",
+    ):
+        assert needle in text, needle
+    assert 'class="num risk-high">0.91<' in text  # east-coast at high risk is highlighted
+    assert "goal is all_tasks; meta-learning needs goal new_tasks with shots" in text
+    assert page.rows_in["tasks"] == 2 + 3  # two header rows, one row per task
+    _assert_offline(page, text)
+
+
+def test_minimal_report_says_not_measured_instead_of_inventing() -> None:
+    rec = make_minimal()
+    text = render_html(rec)
+    page = _Page(text)
+
+    assert page.unbalanced() == {}
+    assert page.section_ids == SECTIONS
+    assert set(page.figures) == {"plot-ranking"}
+    assert page.figures["plot-ranking"]["svg"] == 1
+    assert "not measured" in text
+    assert "Learning curves were not measured." in text
+    assert "Fewer than two tasks" in text
+    assert "No task groups were suggested." in text
+    assert "The grouping was not checked." in text
+    assert "only one task" in text and "no source task" in text
+    assert "partial: the time limit cut some probes short" in text
+    assert "nan" not in text.lower().replace("nanoseconds", "")
+    _assert_offline(page, text)
+
+
+def test_unmeasured_or_malformed_matrices_do_not_break_the_page() -> None:
+    rec = make_rich()
+    rel = rec.relatedness.model_copy(
+        update={
+            "affinity": [[None, None, None]] * 3,
+            "gradient_cosine": [[1.0, 0.2], [0.2, 1.0]],  # wrong shape for 3 tasks
+            "input_shift": [[0.0, math.nan, 1.0], [math.nan, 0.0, 1.0], [1.0, 1.0, 0.0]],
+        }
+    )
+    text = render_html(
+        rec.model_copy(
+            update={
+                "relatedness": rel,
+                "learning_curves": [
+                    rec.learning_curves[0].model_copy(
+                        update={"scores": [None, None, None], "fit": None, "extrapolated": None}
+                    )
+                ],
+            }
+        )
+    )
+    page = _Page(text)
+
+    assert "Task affinity was not measured." in text
+    assert "plot-affinity" not in page.figures
+    assert "plot-gradient-cosine" not in page.figures
+    assert "Gradient cosine: no cell was measured" in text
+    assert page.figures["plot-input-shift"]["svg"] == 1
+    assert "No learning-curve point was measured." in text
+    assert "did not fit" in text
+
+
+def test_user_strings_are_escaped() -> None:
+    names = [XSS, "price $ usd $", 'quote" onload="x']
+    rec = make_rich(names)
+    relatedness = Relatedness(tasks=names, affinity=rec.relatedness.affinity, notes=[XSS])
+    rec = rec.model_copy(update={"warnings": [f"column {XSS} is constant"], "variant": XSS, "relatedness": relatedness})
+    text = render_html(rec)
+    page = _Page(text)
+
+    assert page.starts["script"] == 0
+    assert "<script>" not in text.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert not page.event_handlers  # the quote in a name did not open an attribute
+    assert page.section_ids == SECTIONS  # the injected names did not break the structure
+    assert page.unbalanced() == {}
+    assert page.figures["plot-affinity"]["svg"] == 1  # '$' in a name is not read as mathtext
+
+
+def test_139_tasks_render_fast_and_compact() -> None:
+    rec = make_many(139)
+    start = time.perf_counter()
+    text = render_html(rec)
+    seconds = time.perf_counter() - start
+    page = _Page(text)
+
+    assert seconds < 5.0
+    assert len(text) < 3_000_000
+    assert page.rows_in["tasks"] == 2 + 139
+    # the cells are one raster image inside the SVG (the colour bar is another), not 19,321 paths
+    assert page.figures["plot-affinity"]["image"] <= 2
+    assert page.figures["plot-affinity"]["path"] < 2000
+    assert 'class="scroll"' in text
+    assert "only every 4-th task is labelled" in text
+    _assert_offline(page, text)
+
+
+def test_report_without_matplotlib_still_renders(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    text = render_html(make_rich())
+    page = _Page(text)
+
+    assert page.section_ids == SECTIONS
+    assert page.figures == {}
+    assert "matplotlib is not installed" in text
+    assert page.rows_in["tasks"] == 2 + 3
+
+
+def test_to_html_writes_the_file(rich_report: tuple[Path, str]) -> None:
+    path, returned = rich_report
+
+    written = path.read_text(encoding="utf-8")
+    assert written == returned
+    assert _Page(written).section_ids == SECTIONS
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="headless render needs /usr/bin/chromium (apt-get install chromium)")
+def test_headless_chromium_renders_a_non_blank_page(rich_report: tuple[Path, str], tmp_path: Path) -> None:
+    from PIL import Image, ImageStat
+
+    page, _ = rich_report
+    shot = tmp_path / "report.png"
+    command = [
+        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
+        f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1280,3000", page.as_uri(),
+    ]  # fmt: skip
+    subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+    assert shot.exists() and shot.stat().st_size > 20_000
+    with Image.open(shot) as image:
+        assert image.size == (1280, 3000)
+        grey = image.convert("L")
+        assert ImageStat.Stat(grey).stddev[0] > 20  # text, tables and plots, not a blank page
+        # plots are drawn: some clearly coloured pixels (heatmap and markers), not only black on white
+        hsv = np.asarray(image.convert("HSV"))
+        assert ((hsv[..., 1] > 100) & (hsv[..., 2] > 80)).mean() > 0.005

@@ -1,0 +1,64 @@
+"""The probe runner: anytime order, time shares, partial results, subsampling."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from benchmarks.scenarios import make_scenario, preset
+from probes.budget import BudgetPreset
+from probes.data import load_taskset
+from probes.runner import run_probes, subsample_taskset
+
+TINY = BudgetPreset(
+    "tiny", n_folds=3, n_repeats=1, max_epochs=5, patience=3, n_trials=0, max_rows_per_task=50, seconds=60
+)
+
+
+def test_runner_probes_every_paradigm_and_reports_phases() -> None:
+    s = make_scenario(n_tasks=4, rows_per_task=80, seed=2)
+    ts = load_taskset(s.frame, s.spec)
+    seen = []
+    report = run_probes(ts, budget=TINY, signals=False, progress=lambda *a: seen.append(a))
+    assert {"stl", "mtl", "transfer", "meta"} <= {r.paradigm for r in report.results.values()}
+    assert all(report.representative(p) is not None for p in ("stl", "mtl", "transfer", "meta"))
+    assert [p.name for p in report.phases][:3] == ["prepare folds", "stl/mlp", "mtl/hard"]
+    assert seen[0][0] == "prepare" and seen[-1] == ("done", 1.0, "probes finished")
+    assert not report.partial and report.n_folds == 3
+
+
+def test_goal_decides_which_sharing_paradigm_runs_first() -> None:
+    sin = preset("sinusoids")
+    report = run_probes(load_taskset(sin.frame, sin.spec), budget=TINY, signals=False, paradigms=("stl", "meta", "mtl"))
+    assert [p.name for p in report.phases][1:3] == ["stl/mlp", "meta/maml"]
+    target = make_scenario(n_tasks=3, rows_per_task=60, target_rows=20, goal="target_task", seed=1)
+    report = run_probes(load_taskset(target.frame, target.spec), budget=TINY, signals=False)
+    assert [p.name for p in report.phases][2] == "transfer/finetune"
+
+
+def test_time_limit_flags_partial_work_and_keeps_an_answer() -> None:
+    s = make_scenario(n_tasks=6, rows_per_task=300, seed=3)
+    ts = load_taskset(s.frame, s.spec)
+    slow = BudgetPreset("slow", n_folds=5, n_repeats=2, max_epochs=300, patience=300, n_trials=0)
+    started = time.monotonic()
+    report = run_probes(ts, budget=slow, time_limit=6.0, signals=False)
+    assert time.monotonic() - started < 6.0 + 3.0
+    assert report.partial
+    assert any(p.status in {"partial", "skipped"} for p in report.phases)
+    assert report.representative("stl") is not None  # the baseline always gets its share first
+
+
+def test_subsampling_caps_rows_and_keeps_classes() -> None:
+    s = make_scenario(n_tasks=3, rows_per_task=500, task_kind="classification", positive_rate=0.1, seed=4)
+    ts = load_taskset(s.frame, s.spec)
+    small = subsample_taskset(ts, 100, seed=0)
+    for big, cut in zip(ts.tasks, small.tasks, strict=True):
+        assert cut.n_rows <= 101 and set(cut.rows) <= set(big.rows)
+        assert abs(cut.y.mean() - big.y.mean()) < 0.05 and cut.y.sum() >= 5
+    multi = make_scenario(layout="multi_target", n_tasks=3, rows_per_task=400, missing_labels=0.2, seed=5)
+    mts = subsample_taskset(load_taskset(multi.frame, multi.spec), 120, seed=0)
+    union = np.unique(np.concatenate([t.rows for t in mts.tasks]))
+    assert len(union) <= 120  # shared rows stay shared
+    report = run_probes(load_taskset(multi.frame, multi.spec), budget=TINY, signals=False)
+    assert report.subsampled and any("subsampled" in w for w in report.warnings)
