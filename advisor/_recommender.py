@@ -74,28 +74,16 @@ def _mean_task(result: ParadigmResult, task: str) -> float | None:
 def _confidence(candidates: dict[str, list], chosen: str) -> float:
     """P(the chosen paradigm is not worse than any rival by more than ``CONFIDENCE_TOLERANCE``).
 
-    For each rival, the paired difference ``chosen - rival`` over folds has the corrected
-    resampled t distribution of the protocol's test; the probabilities that it exceeds
-    ``-CONFIDENCE_TOLERANCE`` are multiplied (rivals treated as independent). Uncalibrated: a
-    learned model replaces it once benchmark scenarios with known full-budget winners exist.
+    For each rival, the probability that ``chosen - rival`` exceeds ``-CONFIDENCE_TOLERANCE``
+    under the protocol comparison's own sampling distribution (the paired bootstrap's
+    replicates, or the t distribution of the task-level test); the probabilities are multiplied
+    (rivals treated as independent). Uncalibrated: a learned model replaces it once benchmark
+    scenarios with known full-budget winners exist.
     """
-    from scipy import stats
-
     confidence = 1.0
     for rival, folds in candidates.items():
-        if rival == chosen:
-            continue
-        c = compare(candidates[chosen], folds)
-        if c.n_pairs < 2 or not math.isfinite(c.ci_high - c.ci_low):
-            confidence *= 0.5
-            continue
-        half = (c.ci_high - c.ci_low) / 2
-        t_crit = float(stats.t.ppf(1 - c.alpha / 2, df=c.n_pairs - 1))
-        se = half / t_crit
-        if se <= 0:
-            confidence *= 1.0 if c.mean_difference > -CONFIDENCE_TOLERANCE else 0.0
-            continue
-        confidence *= float(stats.t.cdf((c.mean_difference + CONFIDENCE_TOLERANCE) / se, df=c.n_pairs - 1))
+        if rival != chosen:
+            confidence *= compare(candidates[chosen], folds).probability_above(-CONFIDENCE_TOLERANCE)
     return confidence
 
 
@@ -158,11 +146,17 @@ def recommend_from_report(report: ProbeReport, profile: DataProfile, *, versions
         closest = min(margins, key=lambda p: margins[p].mean_difference) if margins else None
         if closest is not None:
             c = margins[closest]
+            verdict = (
+                f"beats the runner-up {closest} by {c.mean_difference:+.3f}"
+                if c.significant
+                else f"leads the runner-up {closest} by {c.mean_difference:+.3f}, within noise (both are co-winners; "
+                f"{chosen} is the simpler or the better-scoring one)"
+            )
             evidence.append(
                 Evidence(
                     statement=(
-                        f"{chosen} scored highest ({decision.means[chosen]:.3f}) and beats the runner-up {closest} by "
-                        f"{c.mean_difference:+.3f} (95% interval [{c.ci_low:+.3f}, {c.ci_high:+.3f}], {c.test})."
+                        f"{chosen} scored highest ({decision.means[chosen]:.3f}) and {verdict} "
+                        f"(95% interval [{c.ci_low:+.3f}, {c.ci_high:+.3f}], {c.test})."
                     ),
                     rule="R2-noise",
                     supports=chosen,  # type: ignore[arg-type]
@@ -353,8 +347,8 @@ def recommend_from_report(report: ProbeReport, profile: DataProfile, *, versions
         variant=variant,
         confidence=round(confidence, 4),
         confidence_method=(
-            "P(no rival beats the choice by more than 0.01), from the corrected resampled t distribution of "
-            "the paired fold differences; uncalibrated (recommender v1)"
+            "P(no rival beats the choice by more than 0.01) under the protocol's paired comparisons "
+            "(bootstrap over test rows, or over held-out tasks); uncalibrated (recommender v1)"
         ),
         headline=headline,
         goal=ts.goal.value,
@@ -424,7 +418,7 @@ def _ranking(report, reps, decision, p_best, deltas, extrapolated) -> list[Ranki
                 delta_vs_stl=_num(d.mean_difference) if d else (0.0 if p == "stl" else None),
                 delta_ci_low=_num(d.ci_low) if d else None,
                 delta_ci_high=_num(d.ci_high) if d else None,
-                predicted_score=_num(extrapolated.get(r.variant)),
+                predicted_score=_num(extrapolated.get(r.variant)) if report.subsampled else None,
                 p_best=round(p_best.get(p, 0.0), 4),
                 co_winner=p in decision.co_winners,
                 folds=len(r.folds),

@@ -57,6 +57,20 @@ class Comparison:
     n_pairs: int
     alpha: float
     test: str = TEST_NAME
+    replicates: np.ndarray | None = field(default=None, repr=False, compare=False)
+    """Centred bootstrap replicates of the difference (row folds), when that test was used."""
+
+    def probability_above(self, threshold: float) -> float:
+        """P(true difference > ``threshold``) under this comparison's sampling distribution."""
+        if self.replicates is not None and len(self.replicates):
+            return float(np.mean(self.replicates > threshold))
+        if self.n_pairs < 2 or not math.isfinite(self.ci_high - self.ci_low):
+            return 0.5
+        df = self.n_pairs - 1
+        se = (self.ci_high - self.ci_low) / 2 / float(stats.t.ppf(1 - self.alpha / 2, df=df))
+        if se <= 0:
+            return float(self.mean_difference > threshold)
+        return float(stats.t.cdf((self.mean_difference - threshold) / se, df=df))
 
     @property
     def significant(self) -> bool:
@@ -115,7 +129,7 @@ def _row_bootstrap(a: Sequence[FoldResult], b: Sequence[FoldResult], alpha: floa
     low, high = (float(v) for v in np.quantile(diffs, [alpha / 2, 1 - alpha / 2]))
     p = float(min(1.0, 2 * min(np.mean(diffs <= 0), np.mean(diffs >= 0))))
     units = sum(len(cell.y) for x, _ in pairs for cell in (x.predictions or {}).values())
-    return Comparison(observed, low, high, p, units, alpha, ROW_TEST_NAME)
+    return Comparison(observed, low, high, p, units, alpha, ROW_TEST_NAME, replicates=diffs)
 
 
 def _paired(a: Sequence[FoldResult], b: Sequence[FoldResult]) -> tuple[np.ndarray, float]:
