@@ -27,7 +27,7 @@ __all__ = [
     "TaskReport",
 ]
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 
 ParadigmId = Literal["stl", "mtl", "transfer", "meta"]
 
@@ -54,6 +54,10 @@ class RankingEntry(_Model):
     )
     p_best: float = Field(0.0, description="Bootstrap probability (over folds) of having the best probe score.")
     co_winner: bool = Field(False, description="Not significantly worse than the best (corrected resampled t-test).")
+    p_cowinner: float | None = Field(
+        None,
+        description="Learned model's probability that the paradigm is a full-budget co-winner (schema 1.1).",
+    )
     folds: int = 0
     complete: bool = False
     seconds: float = 0.0

@@ -1,0 +1,102 @@
+"""Meta-features of a probe run, read off the rules' :class:`Recommendation`.
+
+The learned recommender (DESIGN.md §6) sees the same numbers the rules see: each paradigm's
+probe delta against STL with its interval, its bootstrap probability of being best, its
+negative-transfer risk, the learning-curve extrapolation, and the data profile and relatedness
+signals. Computing them from the recommendation (not from the probe internals) means the
+benchmark's cached recommendations give exactly the features the shipped model sees at run time.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from advisor._recommendation import Recommendation
+
+__all__ = ["CASE_FEATURES", "PARADIGM_FEATURES", "meta_features"]
+
+SHARING = ("mtl", "transfer", "meta")
+
+#: Case-level features (one value per recommendation).
+CASE_FEATURES = (
+    "goal_all_tasks", "goal_target_task", "goal_new_tasks", "multi_target", "classification",
+    "log_tasks", "log_rows_per_task", "log_features", "subsampled", "partial",
+    "affinity_mean", "conflict_mean", "shift_mean", "label_corr_mean", "transferability_gain",
+)  # fmt: skip
+#: Per-paradigm features (prefixed ``<paradigm>_``), for each sharing paradigm.
+PARADIGM_FEATURES = (
+    "applicable", "scored", "delta", "delta_low", "delta_high", "delta_z", "p_best",
+    "probe_cowinner", "rules_choice", "risk_mean", "risk_high_share", "curve_delta",
+)  # fmt: skip
+
+
+def _f(x: Any) -> float:
+    """A finite float, or NaN."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return math.nan
+    return v if math.isfinite(v) else math.nan
+
+
+def _offdiag_mean(matrix: list[list[float | None]] | None) -> float:
+    if not matrix:
+        return math.nan
+    values = [_f(v) for i, row in enumerate(matrix) for j, v in enumerate(row) if i != j]
+    finite = [v for v in values if not math.isnan(v)]
+    return float(np.mean(finite)) if finite else math.nan
+
+
+def meta_features(rec: Recommendation) -> dict[str, float]:
+    """Numbers describing the probe run behind ``rec`` (NaN where not measured)."""
+    out: dict[str, float] = {}
+    for goal in ("all_tasks", "target_task", "new_tasks"):
+        out[f"goal_{goal}"] = float(rec.goal == goal)
+    out["multi_target"] = float(rec.layout == "multi_target")
+    kinds = [t.kind for t in rec.data.tasks] if rec.data.tasks else []
+    out["classification"] = float(np.mean([k == "classification" for k in kinds])) if kinds else 0.0
+    out["log_tasks"] = math.log(max(1, rec.data.n_tasks))
+    rows = [t.n_rows for t in rec.data.tasks] if rec.data.tasks else [rec.data.n_rows]
+    out["log_rows_per_task"] = math.log(max(1.0, float(np.median(rows))))
+    out["log_features"] = math.log(max(1, rec.data.n_features))
+    out["subsampled"] = float(rec.budget.subsampled)
+    out["partial"] = float(rec.budget.partial)
+    rel = rec.relatedness
+    out["affinity_mean"] = _offdiag_mean(rel.affinity)
+    out["conflict_mean"] = _offdiag_mean(rel.conflict_share)
+    out["shift_mean"] = _offdiag_mean(rel.input_shift)
+    corr = rel.label_correlation
+    out["label_corr_mean"] = (
+        _offdiag_mean([[abs(v) if v is not None else None for v in row] for row in corr]) if corr else math.nan
+    )
+    # LogME of source-trained features minus LogME of random features (You et al. 2021).
+    out["transferability_gain"] = _f((rel.transferability or {}).get("logme_gain"))
+
+    ranking = {e.paradigm: e for e in rec.ranking}
+    stl = ranking.get("stl")
+    stl_curve = _f(stl.predicted_score) if stl is not None else math.nan
+    for p in SHARING:
+        e = ranking.get(p)
+        scored = e is not None and e.applicable and e.probe_score is not None
+        out[f"{p}_applicable"] = float(e is not None and e.applicable)
+        out[f"{p}_scored"] = float(scored)
+        delta, low, high = (_f(e.delta_vs_stl), _f(e.delta_ci_low), _f(e.delta_ci_high)) if scored else (math.nan,) * 3
+        out[f"{p}_delta"], out[f"{p}_delta_low"], out[f"{p}_delta_high"] = delta, low, high
+        half = (high - low) / 2 if not (math.isnan(high) or math.isnan(low)) else math.nan
+        out[f"{p}_delta_z"] = delta / half if half and half > 0 and not math.isnan(delta) else math.nan
+        out[f"{p}_p_best"] = _f(e.p_best) if scored else 0.0
+        out[f"{p}_probe_cowinner"] = float(bool(scored and e.co_winner))
+        out[f"{p}_rules_choice"] = float(rec.paradigm == p)
+        risks = [_f(t.risk_by_paradigm.get(p)) for t in rec.tasks]
+        risks = [r for r in risks if not math.isnan(r)]
+        out[f"{p}_risk_mean"] = float(np.mean(risks)) if risks else math.nan
+        out[f"{p}_risk_high_share"] = float(np.mean([r > 0.8 for r in risks])) if risks else math.nan
+        curve = _f(e.predicted_score) if scored else math.nan
+        out[f"{p}_curve_delta"] = curve - stl_curve if not (math.isnan(curve) or math.isnan(stl_curve)) else math.nan
+    out["stl_p_best"] = _f(stl.p_best) if stl is not None else math.nan
+    out["stl_probe_cowinner"] = float(bool(stl is not None and stl.co_winner))
+    out["stl_rules_choice"] = float(rec.paradigm == "stl")
+    return {k: (round(v, 6) if not math.isnan(v) else math.nan) for k, v in out.items()}

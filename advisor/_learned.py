@@ -1,0 +1,214 @@
+"""The learned recommender: P(paradigm is a full-budget co-winner | probe meta-features).
+
+A logistic regression (scikit-learn, fitted by ``benchmarks/train_recommender.py`` on generated
+scenarios whose oracle results are known) over one row per (case, paradigm): the paradigm's own
+probe evidence — its delta against STL with the interval, bootstrap probability of being best,
+risk — the best rival's delta, and the data profile, each crossed with the paradigm so every
+paradigm gets its own slopes. It corrects the probes' small-budget bias (sharing looks better on
+small subsampled data than at full budget, and a hyper-parameter search changes the picture),
+and its probability is the recommendation's ``confidence``. Platt (1999) for why a logistic
+output over a score is a calibrated probability; Niculescu-Mizil & Caruana (2005) for checking it.
+
+The artifact is plain JSON (feature names, scaler, coefficients): nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ALL_PARADIGMS", "LearnedModel", "load_model", "row_features"]
+
+ALL_PARADIGMS = ("stl", "mtl", "transfer", "meta")
+SHARING = ("mtl", "transfer", "meta")
+
+#: Per-paradigm evidence (for STL: zero delta, its own p_best and probe co-winner flag).
+OWN = ("delta", "delta_z", "delta_low", "p_best", "probe_cowinner", "rules_choice", "risk_mean", "best_rival_delta")
+#: Data profile and relatedness (crossed with the paradigm).
+CASE = (
+    "goal_all_tasks", "goal_target_task", "goal_new_tasks", "classification", "log_tasks",
+    "log_rows_per_task", "subsampled", "affinity_mean", "conflict_mean",
+)  # fmt: skip
+
+
+def _v(features: dict[str, float], key: str, default: float = 0.0) -> float:
+    x = features.get(key, math.nan)
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return default
+    return x if math.isfinite(x) else default
+
+
+def _own(features: dict[str, float], paradigm: str) -> dict[str, float]:
+    deltas = {p: _v(features, f"{p}_delta", -1.0) for p in SHARING if _v(features, f"{p}_scored") > 0}
+    if paradigm == "stl":
+        rival = max(deltas.values(), default=0.0)
+        return {
+            "delta": 0.0,
+            "delta_z": 0.0,
+            "delta_low": 0.0,
+            "p_best": _v(features, "stl_p_best"),
+            "probe_cowinner": _v(features, "stl_probe_cowinner"),
+            "rules_choice": _v(features, "stl_rules_choice"),
+            "risk_mean": 0.0,
+            "best_rival_delta": rival,
+        }
+    others = [d for p, d in deltas.items() if p != paradigm]
+    return {
+        "delta": _v(features, f"{paradigm}_delta"),
+        "delta_z": max(-5.0, min(5.0, _v(features, f"{paradigm}_delta_z"))),
+        "delta_low": _v(features, f"{paradigm}_delta_low"),
+        "p_best": _v(features, f"{paradigm}_p_best"),
+        "probe_cowinner": _v(features, f"{paradigm}_probe_cowinner"),
+        "rules_choice": _v(features, f"{paradigm}_rules_choice"),
+        "risk_mean": _v(features, f"{paradigm}_risk_mean", 0.5),
+        "best_rival_delta": max([0.0, *others]),
+    }
+
+
+def feature_names() -> list[str]:
+    names = [f"is_{p}" for p in ALL_PARADIGMS]
+    names += [f"{p}:{k}" for p in ALL_PARADIGMS for k in OWN]
+    names += [f"{p}:{k}" for p in ALL_PARADIGMS for k in CASE]
+    return names
+
+
+def row_features(features: dict[str, float], paradigm: str) -> np.ndarray:
+    """The model's input row for ``paradigm`` given a case's :func:`~advisor._features.meta_features`."""
+    own = _own(features, paradigm)
+    case = {k: _v(features, k) for k in CASE}
+    row = [float(p == paradigm) for p in ALL_PARADIGMS]
+    row += [own[k] if p == paradigm else 0.0 for p in ALL_PARADIGMS for k in OWN]
+    row += [case[k] if p == paradigm else 0.0 for p in ALL_PARADIGMS for k in CASE]
+    return np.asarray(row, dtype=float)
+
+
+@dataclass(frozen=True)
+class LearnedModel:
+    """A fitted logistic regression in plain numbers."""
+
+    feature_names: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    meta: dict[str, Any]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LearnedModel:
+        names = tuple(data["feature_names"])
+        if list(names) != feature_names():
+            raise ValueError(
+                "model artifact was built for other features; rebuild it with benchmarks/train_recommender.py"
+            )
+        arrays = [np.asarray(data[k], dtype=float) for k in ("mean", "scale", "coef")]
+        if any(a.shape != (len(names),) for a in arrays):
+            raise ValueError("model artifact arrays do not match its feature names")
+        return cls(names, *arrays, float(data["intercept"]), dict(data.get("meta", {})))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "logistic_regression",
+            "feature_names": list(self.feature_names),
+            "mean": [round(float(x), 10) for x in self.mean],
+            "scale": [round(float(x), 10) for x in self.scale],
+            "coef": [round(float(x), 10) for x in self.coef],
+            "intercept": round(float(self.intercept), 10),
+            "meta": self.meta,
+        }
+
+    def probability(self, features: dict[str, float], paradigm: str) -> float:
+        """P(``paradigm`` is a full-budget co-winner)."""
+        x = (row_features(features, paradigm) - self.mean) / self.scale
+        z = float(x @ self.coef + self.intercept)
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def probabilities(self, features: dict[str, float], applicable: list[str]) -> dict[str, float]:
+        return {p: self.probability(features, p) for p in applicable}
+
+
+def choose(probabilities: dict[str, float]) -> str:
+    """The paradigm most likely to be a co-winner; ties go to the simpler paradigm."""
+    order = {p: i for i, p in enumerate(ALL_PARADIGMS)}
+    return max(probabilities, key=lambda p: (round(probabilities[p], 6), -order[p]))
+
+
+@cache
+def load_model() -> LearnedModel | None:
+    """The shipped model (``advisor/models/recommender.json``), or ``None`` when none is shipped."""
+    try:
+        text = resources.files("advisor").joinpath("models/recommender.json").read_text()
+    except (FileNotFoundError, ModuleNotFoundError):
+        return None
+    return LearnedModel.from_dict(json.loads(text))
+
+
+def refine(rec: Any, model: LearnedModel | None = None) -> Any:
+    """The rules' recommendation re-ranked by the learned model, with its calibrated confidence.
+
+    The rules keep their veto (a paradigm that is not applicable, or that the probes could not
+    score, is never chosen) and their evidence; the model ranks the rest by P(full-budget
+    co-winner), the top one is the choice and its probability the ``confidence``. Without a
+    shipped model, ``rec`` is returned unchanged.
+    """
+    from advisor._features import meta_features
+    from advisor._recommendation import Evidence
+
+    model = model or load_model()
+    if model is None:
+        return rec
+    applicable = [e.paradigm for e in rec.ranking if e.applicable and e.probe_score is not None]
+    if not applicable:
+        return rec
+    features = meta_features(rec)
+    probs = model.probabilities(features, applicable) if len(applicable) > 1 else {applicable[0]: 1.0}
+    chosen = choose(probs)
+    ranking = [
+        e.model_copy(update={"p_cowinner": round(probs[e.paradigm], 4) if e.paradigm in probs else None})
+        for e in rec.ranking
+    ]
+    entry = next(e for e in ranking if e.paradigm == chosen)
+    cases = model.meta.get("cases", "?")
+    listed = ", ".join(f"{p} {probs[p]:.2f}" for p in sorted(probs, key=lambda p: -probs[p]))
+    if chosen == rec.paradigm:
+        statement = (
+            f"The learned recommender (trained on {cases} benchmark cases with known full-budget winners) agrees: "
+            f"probability of being a full-budget co-winner {listed}."
+        )
+    else:
+        statement = (
+            f"The learned recommender (trained on {cases} benchmark cases with known full-budget winners) overrides the "
+            f"rules' {rec.paradigm}: probability of being a full-budget co-winner {listed}. Probe gains on small "
+            "budgets often change at full budget."
+        )
+    evidence = Evidence(statement=statement, rule="M1-learned", supports=chosen,  # type: ignore[arg-type]
+                        numbers={f"p_{p}": round(v, 4) for p, v in probs.items()})  # fmt: skip
+    headline = rec.headline
+    if chosen != rec.paradigm:
+        headline = (
+            f"Recommendation: {chosen} ({entry.variant}): the learned recommender ranks it first "
+            f"(P(full-budget co-winner) {probs[chosen]:.2f}); the rules alone chose {rec.paradigm}."
+        )
+    else:
+        headline = headline.rsplit(" Confidence ", 1)[0] + f" Confidence {probs[chosen]:.2f}."
+    return rec.model_copy(
+        update={
+            "paradigm": chosen,
+            "variant": entry.variant,
+            "confidence": round(probs[chosen], 4),
+            "confidence_method": (
+                f"learned recommender: logistic regression over probe meta-features, trained on {cases} generated "
+                "benchmark cases, P(choice is a full-budget co-winner)"
+            ),
+            "headline": headline,
+            "ranking": ranking,
+            "rationale": [*rec.rationale, evidence],
+        }
+    )

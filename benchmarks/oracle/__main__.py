@@ -1,0 +1,31 @@
+"""``python -m benchmarks.oracle run|report|train`` — see :mod:`benchmarks.oracle`."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.oracle", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="probe and oracle every case without a valid cached result")
+    run.add_argument("--kind", choices=["real", "generated", "all"], default="all")
+    run.add_argument("--case", action="append", help="only this case id (repeatable; a trailing * matches a prefix)")
+    run.add_argument("--workers", type=int, default=1)
+    run.add_argument("--force", action="store_true", help="recompute even when a valid cached result exists")
+    run.add_argument("--probes-only", action="store_true", help="run the advisor's probes, not the oracle")
+    report = sub.add_parser("report", help="meta-dataset, RESULTS.md and results.json from the cache (minutes)")
+    report.add_argument("--no-refresh", action="store_true", help="use the committed meta-dataset as it is")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        from benchmarks.oracle._run import run_suite
+
+        run_suite(args.kind, only=args.case, workers=args.workers, force=args.force, oracle=not args.probes_only)
+    elif args.command == "report":
+        from benchmarks.oracle._report import report as make_report
+
+        make_report(refresh=not args.no_refresh)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+"""The benchmark suite's cases: real datasets with the specs their READMEs support, and generated scenarios.
+
+A :class:`Case` knows how to build its data and spec, and carries a stable ``key`` — a hash of
+what defines it (file contents or generator parameters, and the spec) — so cached oracle and
+probe results are reused only for exactly the same case.
+
+The generated cases sweep every knob of :func:`benchmarks.scenarios.make_scenario` (task count,
+rows and imbalance, features, relatedness, clusters, conflicts, covariate shift, noise,
+classification, multi-target with partial labels, categorical columns, scarce targets with
+related or loud sources, new tasks) plus the sinusoid family, each drawn from a seeded
+generator within ranges small enough that one oracle run stays well under a minute.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.datasets import REAL_CASES, shared_data_dir
+
+__all__ = ["Case", "generated_cases", "real_cases", "suite_cases"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark case: data + spec, real or generated."""
+
+    id: str
+    kind: str
+    """``real`` or ``generated``."""
+    spec: dict[str, Any]
+    path: str | None = None
+    """Real data: relative to the shared data folder."""
+    params: dict[str, Any] = field(default_factory=dict)
+    """Generated data: the generator and its arguments."""
+
+    def load(self) -> tuple[str | pd.DataFrame, dict[str, Any]]:
+        """The data (a path or a frame) and the spec fields."""
+        if self.kind == "real":
+            root = shared_data_dir()
+            if root is None:
+                raise FileNotFoundError("../shared/data is not present; real cases need it")
+            return str(root / str(self.path)), dict(self.spec)
+        scenario = _generate(self.params)
+        spec = scenario.spec.model_dump(mode="json", exclude_none=True)
+        return scenario.frame, spec
+
+    @property
+    def key(self) -> str:
+        """Hash of the data's identity and the spec (cache key)."""
+        if self.kind == "real":
+            root = shared_data_dir()
+            ident: Any = _file_digest(str(root / str(self.path))) if root is not None else self.path
+        else:
+            ident = self.params
+        blob = json.dumps({"data": ident, "spec": self.spec}, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    @property
+    def slug(self) -> str:
+        return self.id.replace("/", "__")
+
+
+@cache
+def _file_digest(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _generate(params: dict[str, Any]) -> Any:
+    from benchmarks.scenarios import make_scenario, make_sinusoids
+
+    kwargs = dict(params)
+    generator = kwargs.pop("generator", "make_scenario")
+    make: Callable[..., Any] = make_sinusoids if generator == "make_sinusoids" else make_scenario
+    return make(**kwargs)
+
+
+# ---------------------------------------------------------------------------------------- real
+
+
+#: Extra specs the READMEs support beyond the catalogue's (scarce or single-domain targets).
+_EXTRA_REAL: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("landmine/target_task", "landmine/landmine.csv.gz",
+     {"targets": ["label"], "task_column": "task_id", "goal": "target_task", "target_task": "16"}),
+    ("amazon/target_books", "amazon_sentiment_msda400/amazon_reviews_400.csv.gz",
+     {"targets": ["label"], "task_column": "domain", "goal": "target_task", "target_task": "books"}),
+    ("amazon/target_kitchen", "amazon_sentiment_msda400/amazon_reviews_400.csv.gz",
+     {"targets": ["label"], "task_column": "domain", "goal": "target_task", "target_task": "kitchen"}),
+    ("office_caltech/target_dslr", "office_caltech10_surf/office_caltech10_surf800.csv.gz",
+     {"targets": ["label"], "task_column": "domain", "task_types": "classification", "goal": "target_task",
+      "target_task": "dslr"}),
+    ("office_caltech/target_webcam", "office_caltech10_surf/office_caltech10_surf800.csv.gz",
+     {"targets": ["label"], "task_column": "domain", "task_types": "classification", "goal": "target_task",
+      "target_task": "webcam"}),
+)  # fmt: skip
+
+
+def real_cases() -> list[Case]:
+    """Every real dataset with the specs its README supports (22 cases over 15 datasets)."""
+    cases = [Case(c.name, "real", dict(c.spec), path=c.path) for c in REAL_CASES]
+    cases += [Case(name, "real", spec, path=path) for name, path, spec in _EXTRA_REAL]
+    return cases
+
+
+# ----------------------------------------------------------------------------------- generated
+
+
+def _family_params(family: str, rng: np.random.Generator, seed: int) -> dict[str, Any]:
+    """Knob settings for one generated case of ``family``."""
+    u, i = rng.uniform, rng.integers
+    base: dict[str, Any] = {
+        "name": family,
+        "n_tasks": int(i(3, 8)),
+        "rows_per_task": int(i(30, 150)),
+        "n_features": int(i(5, 13)),
+        "relatedness": round(float(u(0.0, 1.0)), 2),
+        "noise": round(float(u(0.05, 0.6)), 2),
+        "seed": seed,
+    }
+    if family == "relatedness":
+        pass
+    elif family == "clusters":
+        base.update(n_tasks=int(i(6, 9)), n_clusters=int(i(2, 4)), relatedness=round(float(u(0.6, 1.0)), 2))
+    elif family == "conflicting":
+        base.update(conflict_fraction=round(float(u(0.25, 1.0)), 2), relatedness=round(float(u(0.7, 1.0)), 2))
+    elif family == "shifted":
+        base.update(shift=round(float(u(1.0, 4.0)), 2), shifted_fraction=round(float(u(0.3, 1.0)), 2))
+    elif family == "imbalanced":
+        base.update(imbalance=round(float(u(2.0, 10.0)), 1), rows_per_task=int(i(60, 200)))
+    elif family == "many_small":
+        base.update(n_tasks=int(i(10, 17)), rows_per_task=int(i(20, 50)))
+    elif family == "few_rich":
+        base.update(n_tasks=int(i(2, 5)), rows_per_task=int(i(200, 400)))
+    elif family == "classification":
+        base.update(task_kind="classification", positive_rate=round(float(u(0.2, 0.5)), 2))
+    elif family == "multiclass":
+        base.update(task_kind="classification", n_classes=int(i(3, 5)), rows_per_task=int(i(80, 200)))
+    elif family == "multi_target":
+        base.update(layout="multi_target", n_tasks=int(i(2, 6)), missing_labels=round(float(u(0.0, 0.4)), 2))
+    elif family == "categorical":
+        base.update(n_categorical=int(i(1, 4)))
+    elif family == "target_related":
+        base.update(goal="target_task", rows_per_task=int(i(100, 300)), target_rows=int(i(20, 60)),
+                    relatedness=round(float(u(0.5, 1.0)), 2))  # fmt: skip
+    elif family == "target_loud":
+        base.update(goal="target_task", rows_per_task=int(i(100, 300)), target_rows=int(i(30, 80)),
+                    target_linear=True, relatedness=0.0, n_clusters=base["n_tasks"],
+                    loud_sources=base["n_tasks"] - 1, loud_amplitude=round(float(u(2.0, 5.0)), 1))  # fmt: skip
+    elif family == "target_rich":
+        base.update(goal="target_task", rows_per_task=int(i(100, 250)), target_rows=int(i(150, 300)))
+    elif family == "new_tasks":
+        base.update(goal="new_tasks", n_tasks=int(i(12, 21)), rows_per_task=int(i(20, 50)), shots=int(i(3, 9)))
+    elif family == "sinusoids":
+        return {"generator": "make_sinusoids", "name": family, "n_tasks": int(i(15, 31)),
+                "rows_per_task": int(i(20, 40)), "shots": int(i(3, 11)),
+                "noise": round(float(u(0.0, 0.3)), 2), "seed": seed}  # fmt: skip
+    elif family == "single_task":
+        base.update(n_tasks=1, rows_per_task=int(i(60, 400)))
+    else:
+        raise ValueError(f"unknown family {family!r}")
+    return base
+
+
+#: Families of generated cases and how many of each (150 in all).
+FAMILIES: dict[str, int] = {
+    "relatedness": 12, "clusters": 10, "conflicting": 10, "shifted": 10, "imbalanced": 10,
+    "many_small": 10, "few_rich": 8, "classification": 10, "multiclass": 6, "multi_target": 10,
+    "categorical": 6, "target_related": 10, "target_loud": 8, "target_rich": 6, "new_tasks": 10,
+    "sinusoids": 10, "single_task": 4,
+}  # fmt: skip
+
+
+def generated_cases() -> list[Case]:
+    """The generated cases: :data:`FAMILIES`, knobs drawn from a fixed seed (the list never changes).
+
+    Ordered round-robin over families, so that a partly finished run covers every family.
+    """
+    by_family = []
+    for f, (family, count) in enumerate(FAMILIES.items()):
+        rng = np.random.default_rng([2026, f])
+        cases = []
+        for k in range(count):
+            params = _family_params(family, rng, seed=1000 * f + k)
+            spec_hint = {"goal": params.get("goal", "new_tasks" if family == "sinusoids" else "all_tasks")}
+            cases.append(Case(f"gen/{family}/{k:02d}", "generated", spec_hint, params=params))
+        by_family.append(cases)
+    longest = max(len(c) for c in by_family)
+    return [cases[k] for k in range(longest) for cases in by_family if k < len(cases)]
+
+
+def suite_cases(kind: str = "all") -> list[Case]:
+    """``real``, ``generated`` or ``all`` cases."""
+    if kind == "real":
+        return real_cases()
+    if kind == "generated":
+        return generated_cases()
+    return real_cases() + generated_cases()
+
+
+def cache_dir() -> Path:
+    """Where cached results live (committed): ``benchmarks/cache``."""
+    return Path(__file__).resolve().parents[1] / "cache"

@@ -1,0 +1,156 @@
+"""The oracle: every applicable paradigm at full budget under the one protocol (DESIGN.md §7).
+
+All rows, full training with early stopping (up to 400 epochs, patience 30), an optuna search
+of ``n_trials`` trials per variant on the first fold's validation rows, then the chosen
+hyper-parameters scored on every fold (3 by default). Each paradigm is represented by its best
+variant; the co-winner rule of DESIGN.md §3 (paired comparison, the simpler paradigm when gains
+are inside noise) names the winners. The result is a plain JSON-able dict, cached by the caller.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from probes.budget import BUDGETS, Budget, BudgetPreset
+from probes.data import TaskSet
+from probes.paradigms import PARADIGMS, VARIANTS, ParadigmResult, prepare_folds, run_variant
+from probes.protocol import co_winners, compare, score_interval
+from probes.runner import paradigm_variants
+
+__all__ = ["ORACLE_VERSION", "oracle_preset", "oracle_variants", "run_oracle"]
+
+#: Bump when the oracle's protocol or configuration changes: cached results of another version are recomputed.
+ORACLE_VERSION = "2"
+
+Progress = Callable[[str], None]
+
+
+def oracle_preset(n_folds: int = 3, n_trials: int = 10, *, max_epochs: int = 400, patience: int = 30) -> BudgetPreset:
+    """The oracle's budget: all rows, long training, a real search (``n_trials`` per variant)."""
+    return replace(
+        BUDGETS["oracle"], n_folds=n_folds, n_trials=n_trials, max_epochs=max_epochs, patience=patience,
+        max_rows_per_task=None, seconds=None,
+    )  # fmt: skip
+
+
+def oracle_variants(taskset: TaskSet, paradigm: str) -> list[str]:
+    """Variants the oracle tries for ``paradigm``: those the default (fast) probe runs, so the two compare like with like."""
+    return [v.id for v in paradigm_variants(taskset, paradigm, BUDGETS["fast"])]
+
+
+def _variant_record(result: ParadigmResult) -> dict[str, Any]:
+    mean, low, high = score_interval(result.folds) if result.folds else (math.nan, math.nan, math.nan)
+    return {
+        "variant": result.variant,
+        "score": _num(mean),
+        "ci_low": _num(low),
+        "ci_high": _num(high),
+        "fold_scores": [_num(f.aggregate) for f in result.folds],
+        "task_scores": _task_means(result),
+        "seconds": round(result.seconds, 3),
+        "trials": result.trials,
+        "params": {k: v for k, v in result.params.items() if isinstance(v, (int, float, str, bool)) or v is None},
+        "complete": result.complete,
+        "skipped": result.skipped,
+    }
+
+
+def _task_means(result: ParadigmResult) -> dict[str, float | None]:
+    out: dict[str, list[float]] = {}
+    for fold in result.folds:
+        for task, value in fold.task_scores.items():
+            if value is not None and math.isfinite(value):
+                out.setdefault(task, []).append(float(value))
+    return {t: _num(sum(v) / len(v)) for t, v in out.items()}
+
+
+def _num(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else round(float(x), 6)
+
+
+def run_oracle(
+    taskset: TaskSet,
+    *,
+    seed: int = 0,
+    n_folds: int = 3,
+    n_trials: int = 10,
+    max_epochs: int = 400,
+    patience: int = 30,
+    variant_params: dict[str, dict[str, Any]] | None = None,
+    time_cap: float | None = None,
+    paradigms: tuple[str, ...] = PARADIGMS,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Score every applicable paradigm at full budget and apply the co-winner rule.
+
+    ``time_cap`` (seconds per variant, ``None`` = no cap) only guards against a runaway
+    variant; a capped variant keeps its finished folds and is flagged ``complete: false``.
+    ``variant_params`` fixes parameters of a variant (e.g. ``transfer/finetune``'s source groups).
+    """
+    say = progress or (lambda message: None)
+    preset = oracle_preset(n_folds, n_trials, max_epochs=max_epochs, patience=patience)
+    started = time.perf_counter()
+    folds = prepare_folds(taskset, preset, seed=seed)
+    variants: dict[str, ParadigmResult] = {}
+    records: list[dict[str, Any]] = []
+    for paradigm in paradigms:
+        for name in oracle_variants(taskset, paradigm):
+            say(f"{name}: {n_trials} trials, {len(folds)} folds")
+            result = run_variant(
+                taskset,
+                VARIANTS[name],
+                folds,
+                budget=Budget(time_cap),
+                seed=seed,
+                preset=preset,
+                n_trials=n_trials,
+                params=(variant_params or {}).get(name),
+            )
+            variants[name] = result
+            records.append(_variant_record(result))
+            say(f"{name}: {records[-1]['score']} in {result.seconds:.1f} s")
+    best_of: dict[str, ParadigmResult] = {}
+    for result in variants.values():
+        if not result.folds or result.skipped:
+            continue
+        mean = score_interval(result.folds)[0]
+        if not math.isfinite(mean):
+            continue
+        current = best_of.get(result.paradigm)
+        if current is None or mean > score_interval(current.folds)[0]:
+            best_of[result.paradigm] = result
+    out: dict[str, Any] = {
+        "oracle_version": ORACLE_VERSION,
+        "config": {"n_folds": n_folds, "n_trials": n_trials, "max_epochs": preset.max_epochs,
+                   "patience": preset.patience, "seed": seed, "time_cap": time_cap,
+                   "variant_params": variant_params or {}},
+        "variants": records,
+        "paradigms": {},
+        "co_winners": [],
+        "winner": None,
+        "best": None,
+    }  # fmt: skip
+    if best_of:
+        decision = co_winners({p: r.folds for p, r in best_of.items()})
+        for p, r in best_of.items():
+            mean, low, high = score_interval(r.folds)
+            entry: dict[str, Any] = {
+                "variant": r.variant,
+                "score": _num(mean),
+                "ci_low": _num(low),
+                "ci_high": _num(high),
+            }
+            if p != decision.best:
+                c = compare(best_of[decision.best].folds, r.folds)
+                entry["gap_to_best"] = {"mean": _num(c.mean_difference), "ci_low": _num(c.ci_low),
+                                        "ci_high": _num(c.ci_high), "significant": bool(c.significant)}  # fmt: skip
+            out["paradigms"][p] = entry
+        out["co_winners"] = list(decision.co_winners)
+        out["winner"] = decision.winner
+        out["best"] = decision.best
+    out["seconds"] = round(time.perf_counter() - started, 3)
+    return out

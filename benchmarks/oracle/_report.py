@@ -1,0 +1,39 @@
+"""``python -m benchmarks.oracle report``: cache -> meta-dataset -> metrics -> RESULTS.md / results.json."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from advisor._learned import load_model
+from benchmarks.oracle._evaluate import evaluate, load_records, meta_dataset, records_from_meta, write_results
+
+__all__ = ["report"]
+
+BENCH = Path(__file__).resolve().parents[1]
+
+
+def report(*, refresh: bool = True, directory: Path = BENCH) -> dict:
+    """Rebuild the meta-dataset from the cache (unless ``refresh`` is false) and write the results."""
+    started = time.perf_counter()
+    meta_path = directory / "meta_dataset.csv"
+    if refresh:
+        frame = meta_dataset(load_records("all"))
+        frame.to_csv(meta_path, index=False, float_format="%.6g")
+    frame = pd.read_csv(meta_path)
+    records = records_from_meta(frame)
+    evaluation = evaluate(records, load_model())
+    write_results(evaluation, directory)
+    m = evaluation["metrics"]
+    for kind in ("real", "generated"):
+        print(f"{kind}: {m[kind]['advisor']['cases']} cases")
+        for method, x in m[kind].items():
+            if not method.startswith("_"):
+                print(
+                    f"  {method:22s} acc {x['accuracy']}  decisive {x['decisive_accuracy']}  regret {x['mean_regret']}/{x['worst_regret']}  cost {x['cost_ratio_median']}  brier {x['brier']}"
+                )
+        print(f"  constant Brier {m[kind]['_constant_brier']}")
+    print(f"wrote {directory / 'RESULTS.md'} and {directory / 'results.json'} in {time.perf_counter() - started:.1f} s")
+    return evaluation

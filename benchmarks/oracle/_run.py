@@ -1,0 +1,178 @@
+"""Run the suite: for each case, the advisor's probes at the default budget and the oracle, cached.
+
+Each case writes two small JSON files under ``benchmarks/cache`` — ``probes/<case>.json`` (the
+advisor's rules-only recommendation, trimmed, with its wall time) and ``oracle/<case>.json`` —
+keyed by the case's data/spec hash and the oracle version, so an interrupted run resumes where it
+stopped and later runs reuse everything still valid. Cases run in worker processes (one torch
+thread each).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+from benchmarks.oracle._cases import Case, cache_dir, suite_cases
+from benchmarks.oracle._oracle import ORACLE_VERSION, run_oracle
+
+__all__ = ["PROBE_VERSION", "load_cached", "run_case", "run_suite"]
+
+#: Bump when the probe runner or the rules change in a way that changes the cached recommendations.
+PROBE_VERSION = "1"
+
+#: The oracle's configuration for each kind of case (recorded in every cached result).
+ORACLE_CONFIG: dict[str, dict[str, Any]] = {
+    "generated": {
+        "n_folds": 3,
+        "n_trials": 10,
+        "max_epochs": 100,
+        "patience": 10,
+        "variant_params": {"transfer/finetune": {"source_groups": 2}},
+    },
+    "real": {
+        "n_folds": 3,
+        "n_trials": 10,
+        "max_epochs": 300,
+        "patience": 25,
+        "variant_params": {"transfer/finetune": {"source_groups": 2}},
+    },
+}
+
+
+def _path(kind: str, case: Case) -> Path:
+    return cache_dir() / kind / f"{case.slug}.json"
+
+
+def load_cached(kind: str, case: Case) -> dict[str, Any] | None:
+    """The cached ``probes`` or ``oracle`` result of ``case`` if it is still valid, else ``None``."""
+    path = _path(kind, case)
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text())
+    if data.get("key") != case.key:
+        return None
+    version = PROBE_VERSION if kind == "probes" else ORACLE_VERSION
+    if data.get("version") != version:
+        return None
+    return data
+
+
+def _write(kind: str, case: Case, payload: dict[str, Any]) -> None:
+    path = _path(kind, case)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
+    tmp.replace(path)
+
+
+def _trim(rec: dict[str, Any]) -> dict[str, Any]:
+    """The recommendation without its bulky matrices and per-task rows (summaries are kept in ``features``)."""
+    out = {k: v for k, v in rec.items() if k not in {"tasks", "relatedness", "learning_curves", "data"}}
+    out["budget"] = {k: v for k, v in rec["budget"].items() if k != "phases"}
+    return out
+
+
+def run_probe_case(case: Case, *, seed: int = 0) -> dict[str, Any]:
+    """The advisor at its default budget on ``case``: rules-only recommendation, meta-features and wall time."""
+    from advisor._features import meta_features
+    from advisor._recommender import recommend_from_report, versions
+    from probes.data import load_taskset, profile_taskset
+    from probes.runner import run_probes
+
+    data, spec = case.load()
+    started = time.perf_counter()
+    taskset = load_taskset(data, **spec)
+    profile = profile_taskset(taskset)
+    report = run_probes(taskset, budget="fast", seed=seed)
+    rec = recommend_from_report(report, profile, versions=versions())
+    seconds = time.perf_counter() - started
+    payload = rec.model_dump(mode="json")
+    return {
+        "key": case.key,
+        "version": PROBE_VERSION,
+        "case": case.id,
+        "kind": case.kind,
+        "spec": spec,
+        "seconds": round(seconds, 3),
+        "features": meta_features(rec),
+        "recommendation": _trim(payload),
+    }
+
+
+def run_oracle_case(case: Case, *, seed: int = 0) -> dict[str, Any]:
+    """The oracle on ``case`` (configuration from :data:`ORACLE_CONFIG`)."""
+    from probes.data import load_taskset
+
+    config = ORACLE_CONFIG[case.kind]
+    data, spec = case.load()
+    started = time.perf_counter()
+    taskset = load_taskset(data, **spec)
+    result = run_oracle(taskset, seed=seed, **config)
+    result["seconds"] = round(time.perf_counter() - started, 3)
+    return {"key": case.key, "version": ORACLE_VERSION, "case": case.id, "kind": case.kind, "spec": spec, **result}
+
+
+def run_case(case: Case, *, force: bool = False, oracle: bool = True) -> dict[str, Any]:
+    """Probe and oracle for one case, reusing valid cached results unless ``force``."""
+    warnings.filterwarnings("ignore")
+    import torch
+
+    torch.set_num_threads(1)
+    status: dict[str, Any] = {"case": case.id}
+    for kind, fn in (("probes", run_probe_case), ("oracle", run_oracle_case)):
+        if kind == "oracle" and not oracle:
+            continue
+        if not force and load_cached(kind, case) is not None:
+            status[kind] = "cached"
+            continue
+        t0 = time.perf_counter()
+        try:
+            _write(kind, case, fn(case))
+            status[kind] = f"{time.perf_counter() - t0:.1f} s"
+        except Exception as exc:  # one broken case must not stop the suite
+            status[kind] = f"failed: {type(exc).__name__}: {exc}"
+            status["trace"] = traceback.format_exc(limit=4)
+    return status
+
+
+def run_suite(
+    kind: str = "all",
+    *,
+    only: list[str] | None = None,
+    workers: int = 1,
+    force: bool = False,
+    oracle: bool = True,
+) -> None:
+    """Run every (or ``only`` the named) case of ``kind`` that has no valid cached result."""
+    cases = suite_cases(kind)
+    if only:
+        wanted = set(only)
+        cases = [
+            c for c in cases if c.id in wanted or any(c.id.startswith(w.rstrip("*")) for w in wanted if w.endswith("*"))
+        ]
+        if not cases:
+            raise SystemExit(f"no case matches {', '.join(only)}")
+    todo = [
+        c for c in cases if force or load_cached("probes", c) is None or (oracle and load_cached("oracle", c) is None)
+    ]
+    print(
+        f"{len(cases)} cases, {len(cases) - len(todo)} cached, {len(todo)} to run with {workers} worker(s)", flush=True
+    )
+    started = time.perf_counter()
+    if workers <= 1:
+        for i, case in enumerate(todo, 1):
+            print(f"[{i}/{len(todo)}] {json.dumps(run_case(case, force=force, oracle=oracle))}", flush=True)
+    else:
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(run_case, c, force=force, oracle=oracle): c for c in todo}
+            for i, future in enumerate(as_completed(futures), 1):
+                print(f"[{i}/{len(todo)}] {json.dumps(future.result())}", flush=True)
+    print(f"done in {time.perf_counter() - started:.0f} s", file=sys.stderr)

@@ -1,0 +1,61 @@
+"""Rebuild the shipped learned recommender from the committed meta-dataset (no oracle is rerun).
+
+    python benchmarks/train_recommender.py            # writes advisor/models/recommender.json
+
+Trains on the generated cases of ``benchmarks/meta_dataset.csv`` only (real datasets stay held
+out for evaluation), chooses the regularisation by out-of-fold log loss, and writes the model as
+plain JSON (see :mod:`advisor._learned`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.oracle._evaluate import fit_model, records_from_meta, training_rows
+
+ROOT = Path(__file__).resolve().parents[1]
+META = ROOT / "benchmarks" / "meta_dataset.csv"
+OUT = ROOT / "advisor" / "models" / "recommender.json"
+GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
+
+
+def _oof_log_loss(records: list, c: float, folds: int = 5) -> float:
+    order = np.random.default_rng(0).permutation(len(records))
+    losses = []
+    for k in range(folds):
+        held = {int(i) for i in order[k::folds]}
+        model = fit_model([r for i, r in enumerate(records) if i not in held], c=c)
+        for i in held:
+            r = records[i]
+            for p in r.applicable:
+                q = min(1 - 1e-6, max(1e-6, model.probability(r.features, p)))
+                y = float(p in r.co_winners)
+                losses.append(-(y * np.log(q) + (1 - y) * np.log(1 - q)))
+    return float(np.mean(losses))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--meta", type=Path, default=META)
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+    records = [r for r in records_from_meta(pd.read_csv(args.meta)) if r.kind == "generated"]
+    if len(records) < 10:
+        raise SystemExit(f"only {len(records)} generated cases in {args.meta}; need at least 10")
+    scores = {c: _oof_log_loss(records, c) for c in GRID}
+    best = min(scores, key=scores.get)
+    x, _ = training_rows(records)
+    model = fit_model(records, c=best, meta={"oof_log_loss": {str(c): round(v, 4) for c, v in scores.items()},
+                                             "trained_on": "generated cases of benchmarks/meta_dataset.csv"})  # fmt: skip
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(model.to_dict(), indent=1) + "\n")
+    print(f"{len(records)} cases, {len(x)} rows; C={best} (out-of-fold log loss {scores[best]:.4f}); wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

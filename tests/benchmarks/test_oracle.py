@@ -1,0 +1,201 @@
+"""The oracle, the suite's cases and cache, the metrics, and the learned recommender's artifact."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from advisor._learned import ALL_PARADIGMS, LearnedModel, choose, feature_names, load_model, refine
+from benchmarks.oracle import run_oracle
+from benchmarks.oracle._cases import FAMILIES, Case, generated_cases, real_cases
+from benchmarks.oracle._evaluate import (
+    Record,
+    decisions,
+    evaluate,
+    fit_model,
+    meta_dataset,
+    method_metrics,
+    records_from_meta,
+)
+from benchmarks.scenarios import make_scenario
+from probes.data import load_taskset
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_oracle_scores_every_applicable_paradigm_and_names_co_winners() -> None:
+    s = make_scenario(n_tasks=2, rows_per_task=40, relatedness=0.9, seed=3)
+    out = run_oracle(load_taskset(s.frame, s.spec), n_trials=2, max_epochs=4, patience=2, paradigms=("stl", "mtl"))
+    assert set(out["paradigms"]) == {"stl", "mtl"}
+    assert out["winner"] in out["co_winners"] and out["best"] in out["co_winners"]
+    variants = {v["variant"]: v for v in out["variants"]}
+    assert set(variants) == {"stl/mlp", "stl/gbdt", "mtl/hard"}
+    assert all(v["trials"] == 2 and len(v["fold_scores"]) == 3 for v in variants.values())
+    # each paradigm is represented by its best variant
+    stl_best = max(variants["stl/mlp"]["score"], variants["stl/gbdt"]["score"])
+    assert out["paradigms"]["stl"]["score"] == pytest.approx(stl_best)
+    json.dumps(out)  # cacheable as it is
+
+
+def test_generated_cases_are_many_stable_and_span_every_knob() -> None:
+    from benchmarks.scenarios import make_sinusoids
+
+    cases = generated_cases()
+    assert len(cases) >= 150 and len({c.id for c in cases}) == len(cases)
+    assert [c.key for c in cases] == [c.key for c in generated_cases()]  # the list never changes
+    assert {c.id.split("/")[1] for c in cases} == set(FAMILIES)
+    used = {k for c in cases for k in c.params}
+    knobs = set(inspect.signature(make_scenario).parameters) - {
+        "name",
+        "seed",
+        "n_informative",
+        "loud_frequency",
+        "shots",
+    }
+    assert knobs - used == set(), f"knobs never varied: {knobs - used}"
+    assert "make_sinusoids" in {c.params.get("generator") for c in cases}
+    assert set(inspect.signature(make_sinusoids).parameters) >= {"n_tasks", "shots"}
+    goals = {c.spec["goal"] for c in cases}
+    assert goals == {"all_tasks", "target_task", "new_tasks"}
+
+
+def test_every_generated_case_loads() -> None:
+    for case in generated_cases()[::7]:
+        data, spec = case.load()
+        assert load_taskset(data, **spec).n_tasks >= 1
+
+
+def test_real_cases_cover_the_readme_specs() -> None:
+    ids = {c.id for c in real_cases()}
+    for needed in ("school/all_tasks", "school/new_tasks", "landmine/target_task", "parkinsons/multi_target",
+                   "parkinsons/per_subject", "amazon/target_books", "office_caltech/target_dslr",
+                   "computer_survey/new_tasks", "radon/new_tasks"):  # fmt: skip
+        assert needed in ids
+    per_dataset: dict[str, int] = {}
+    for c in real_cases():
+        per_dataset[c.path or ""] = per_dataset.get(c.path or "", 0) + 1
+    assert max(per_dataset.values()) <= 3 and len(per_dataset) == 15
+
+
+def test_case_key_changes_with_the_spec() -> None:
+    a = Case("gen/x/00", "generated", {"goal": "all_tasks"}, params={"n_tasks": 3, "seed": 1})
+    b = Case("gen/x/00", "generated", {"goal": "all_tasks"}, params={"n_tasks": 4, "seed": 1})
+    assert (
+        a.key != b.key
+        and a.key == Case("gen/x/00", "generated", {"goal": "all_tasks"}, params={"seed": 1, "n_tasks": 3}).key
+    )
+
+
+# ------------------------------------------------------------------------------------- metrics
+
+
+def _record(
+    case: str, co: list[str], scores: dict[str, float], rules: str = "stl", kind: str = "generated", **features
+) -> Record:
+    return Record(
+        case=case, kind=kind, goal="all_tasks", features=dict(features), rules_choice=rules, rules_confidence=0.6,
+        applicable=list(scores), probe_score=dict(scores), probe_p_best={p: 1.0 / len(scores) for p in scores},
+        oracle_score=dict(scores), co_winners=co, probe_seconds=10.0, oracle_seconds=200.0,
+    )  # fmt: skip
+
+
+def test_metrics_count_co_winners_regret_and_brier() -> None:
+    records = [
+        _record("gen/a/00", ["mtl"], {"stl": 0.5, "mtl": 0.7}, rules="stl"),
+        _record("gen/a/01", ["stl", "mtl"], {"stl": 0.6, "mtl": 0.61}, rules="mtl"),
+    ]
+    m = method_metrics(records, decisions("rules_only", records), uses_probes=True)
+    assert m["accuracy"] == 0.5 and m["decisive_accuracy"] == 0.0 and m["decisive_cases"] == 1
+    assert m["mean_regret"] == pytest.approx(0.1) and m["worst_regret"] == pytest.approx(0.2)
+    assert m["cost_ratio_median"] == pytest.approx(0.05)
+    assert m["brier"] == pytest.approx(((0.6 - 0) ** 2 + (0.6 - 1) ** 2) / 2)
+    r = method_metrics(records, decisions("random", records), uses_probes=False)
+    assert r["accuracy"] == pytest.approx(0.75)  # expected value of a uniform choice
+    assert method_metrics(records, decisions("always_mtl", records), uses_probes=False)["accuracy"] == 1.0
+
+
+def test_meta_dataset_round_trips(tmp_path: Path) -> None:
+    records = [
+        _record("gen/a/00", ["mtl"], {"stl": 0.5, "mtl": 0.7}, mtl_delta=0.1),
+        _record("x/y", ["stl"], {"stl": 0.5}, kind="real"),
+    ]
+    frame = meta_dataset(records)
+    frame.to_csv(tmp_path / "m.csv", index=False)
+    back = records_from_meta(pd.read_csv(tmp_path / "m.csv"))
+    assert [(r.case, r.kind, r.co_winners, r.applicable, r.oracle_score) for r in back] == [
+        (r.case, r.kind, r.co_winners, r.applicable, r.oracle_score) for r in records
+    ]
+    assert back[0].features["mtl_delta"] == 0.1
+
+
+# ---------------------------------------------------------------------------------- the model
+
+
+def _synthetic_records(n: int = 60) -> list[Record]:
+    """MTL is a co-winner exactly when its probe delta is positive: a model must learn that."""
+    rng = np.random.default_rng(0)
+    out = []
+    for i in range(n):
+        d = float(rng.normal(0, 0.1))
+        co = ["mtl"] if d > 0.02 else (["stl"] if d < -0.02 else ["stl", "mtl"])
+        feats = {
+            "mtl_scored": 1.0,
+            "mtl_delta": d,
+            "mtl_delta_z": d / 0.05,
+            "mtl_delta_low": d - 0.05,
+            "goal_all_tasks": 1.0,
+        }
+        out.append(_record(f"gen/s/{i:02d}", co, {"stl": 0.5, "mtl": 0.5 + d}, **feats))
+    return out
+
+
+def test_model_learns_the_signal_and_round_trips_as_json() -> None:
+    records = _synthetic_records()
+    model = fit_model(records)
+    good = {"mtl_scored": 1.0, "mtl_delta": 0.2, "mtl_delta_z": 4.0, "mtl_delta_low": 0.15, "goal_all_tasks": 1.0}
+    bad = {**good, "mtl_delta": -0.2, "mtl_delta_z": -4.0, "mtl_delta_low": -0.25}
+    assert model.probability(good, "mtl") > 0.8 > 0.2 > model.probability(bad, "mtl")
+    assert choose(model.probabilities(good, ["stl", "mtl"])) == "mtl"
+    again = LearnedModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    assert again.probability(good, "mtl") == pytest.approx(model.probability(good, "mtl"))
+    evaluation = evaluate(records, None)
+    assert evaluation["metrics"]["generated"]["advisor"]["accuracy"] >= 0.9  # out of fold
+
+
+def test_model_artifact_refuses_other_features() -> None:
+    model = fit_model(_synthetic_records()).to_dict()
+    model["feature_names"] = model["feature_names"][:-1]
+    with pytest.raises(ValueError, match="rebuild"):
+        LearnedModel.from_dict(model)
+
+
+def test_choose_prefers_the_simpler_paradigm_on_ties() -> None:
+    assert choose({"meta": 0.7, "stl": 0.7, "mtl": 0.5}) == "stl"
+
+
+def test_shipped_model_matches_the_features_when_present() -> None:
+    model = load_model()
+    if model is None:
+        pytest.skip("no model shipped yet")
+    assert list(model.feature_names) == feature_names()
+    assert model.meta["cases"] >= 10 and np.all(np.isfinite(model.coef))
+
+
+def test_refine_keeps_the_rules_veto() -> None:
+    from advisor import Advisor
+
+    s = make_scenario(n_tasks=1, rows_per_task=60, seed=2)
+    rec = Advisor(budget="fast", seed=0, time_limit=60).recommend(s.frame, s.spec)
+    assert rec.paradigm == "stl" and rec.confidence == 1.0  # nothing else applies, whatever a model says
+    records = _synthetic_records()
+    forced = refine(rec, fit_model(records))
+    assert forced.paradigm == "stl"
+    assert all(e.p_cowinner is None for e in forced.ranking if e.paradigm != "stl")
+    assert math.isclose(forced.confidence, 1.0)
+    assert ALL_PARADIGMS[0] == "stl"
