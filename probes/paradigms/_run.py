@@ -163,12 +163,22 @@ def _meta_validation_view(data: MetaFoldData, seed: int) -> MetaFoldData:
         n = len(data.tasks[t].y_train)
         support = np.sort(rng.choice(n, size=min(n_shots, n - 1), replace=False))
         episodes.append(Episode(t, support, np.setdiff1d(np.arange(n), support)))
+    # The view's fold must say the same as the view: scoring reads the episodes from it.
+    fold = replace(
+        data.fold,
+        train_tasks=tuple(new_train),
+        valid_tasks=tuple(new_valid),
+        test_tasks=tuple(data.valid_tasks),
+        valid_episodes=tuple(episodes),
+        test_episodes=data.valid_episodes,
+    )
     return replace(
         data,
         train_tasks=tuple(new_train),
         valid_tasks=tuple(new_valid),
         valid_episodes=tuple(episodes),
         test_episodes=data.valid_episodes,
+        fold=fold,
     )
 
 
@@ -225,6 +235,9 @@ def _search(
         first_params=seed_params or None,
     )
     completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    failed = sum(t.state == optuna.trial.TrialState.FAIL for t in study.trials)
+    if failed:
+        ctx.notes.append(f"search: {failed} of {len(study.trials)} trials failed")
     best = {**params, **study.best_params} if completed else params
     return best, len(study.trials)
 
@@ -309,15 +322,11 @@ def run_variant(
             if progress:
                 progress("search", 0.0, f"{variant.id}: searching hyper-parameters ({trials} trials)")
             search_budget = budget.sub(0.4)
+            search_ctx = replace(base_ctx, budget=search_budget, notes=[])
             chosen, result.trials = _search(
-                taskset,
-                variant,
-                prepared[0],
-                chosen,
-                replace(base_ctx, budget=search_budget),
-                n_trials=trials,
-                storage=storage,
+                taskset, variant, prepared[0], chosen, search_ctx, n_trials=trials, storage=storage
             )
+            result.notes.extend(search_ctx.notes)
         result.params = dict(chosen)
         for i, data in enumerate(prepared):
             budget.check(f"{variant.id} fold {i + 1}")

@@ -266,6 +266,7 @@ def test_search_runs_trials_on_validation_tasks(few_shot_classes) -> None:
     result = run_variant(few_shot_classes, META_FOMAML, prepared, preset="fast", n_trials=2,
                          params={"iterations": 25, "width": 32})  # fmt: skip
     assert result.trials == 2 and result.complete
+    assert not [n for n in result.notes if "failed" in n]  # the trials were scored, not silently lost
     assert {"meta_lr", "inner_lr", "inner_steps"} <= set(result.params)
 
 
