@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "Advisor",
+    "AdvisorClient",
     "AdvisorError",
     "DataProfile",
     "DatasetSpec",
@@ -26,6 +27,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "Advisor": ("advisor._sdk", "Advisor"),
+    "AdvisorClient": ("advisor._client", "AdvisorClient"),
     "Recommendation": ("advisor.schemas", "Recommendation"),
     "AdvisorError": ("advisor.exceptions", "AdvisorError"),
     "DataProfile": ("advisor.schemas", "DataProfile"),
@@ -38,6 +40,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from advisor import exceptions, schemas
+    from advisor._client import AdvisorClient
     from advisor._inspect import inspect_data
     from advisor._sdk import Advisor
     from advisor.exceptions import AdvisorError

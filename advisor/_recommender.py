@@ -40,6 +40,7 @@ from advisor._recommendation import (
     TaskReport,
 )
 from probes.data import DataProfile
+from probes.exceptions import BudgetExhausted
 from probes.paradigms import PARADIGMS, ParadigmResult
 from probes.protocol import co_winners, compare, complexity
 from probes.risk import negative_transfer_risk, probability_best
@@ -95,8 +96,9 @@ def recommend_from_report(report: ProbeReport, profile: DataProfile, *, versions
     evidence: list[Evidence] = []
     warnings = list(ts.warnings) + list(report.warnings)
     if not candidates:
-        raise RuntimeError(
-            "No paradigm finished a single fold within the time limit; raise --time-limit or use a smaller budget."
+        raise BudgetExhausted(
+            "No paradigm finished a single fold within the time limit; raise --time-limit or use a smaller budget.",
+            details={"time_limit_s": report.time_limit, "seconds_used": round(report.seconds, 3)},
         )
 
     decision = co_winners(candidates)

@@ -31,6 +31,9 @@ class Advisor:
         ``callable(phase, fraction, message)`` called as the probes advance.
     limits:
         Caps on the input (file size, rows, columns).
+    cancel:
+        ``() -> bool`` polled at every budget check; once true, :meth:`recommend` raises
+        :class:`~advisor.exceptions.Cancelled` (the service's job cancellation).
 
     Examples
     --------
@@ -50,6 +53,7 @@ class Advisor:
         progress: Progress | None = None,
         limits: Limits | None = None,
         device: str | None = None,
+        cancel: Callable[[], bool] | None = None,
     ) -> None:
         self.budget = budget
         self.time_limit = time_limit
@@ -57,6 +61,7 @@ class Advisor:
         self.progress = progress
         self.limits = limits
         self.device = device
+        self.cancel = cancel
 
     def __repr__(self) -> str:
         return f"Advisor(budget={self.budget!r}, time_limit={self.time_limit!r}, seed={self.seed!r})"
@@ -87,6 +92,7 @@ class Advisor:
         Pass a :class:`DatasetSpec` or its fields. Bad input raises an
         :class:`~advisor.exceptions.AdvisorError` subclass naming the problem.
         """
+        from advisor._learned import refine
         from advisor._recommender import recommend_from_report, versions
         from probes.budget import budget_preset
         from probes.runner import run_probes
@@ -118,5 +124,6 @@ class Advisor:
             seed=self.seed,
             progress=self.progress,
             device=self.device,
+            cancel=self.cancel,
         )
-        return recommend_from_report(report, profile, versions=versions())
+        return refine(recommend_from_report(report, profile, versions=versions()))

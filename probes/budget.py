@@ -2,7 +2,8 @@
 
 A :class:`Budget` is a deadline checked cooperatively — between epochs, trials and folds —
 never by interrupting a computation; running out raises :class:`~probes.exceptions.BudgetExhausted`
-(in the spirit of optuna's ``TrialPruned``). A :class:`BudgetPreset` fixes how much work a
+(in the spirit of optuna's ``TrialPruned``), and a cancellation request raises
+:class:`~probes.exceptions.Cancelled` at the same checks. A :class:`BudgetPreset` fixes how much work a
 probe does: folds, repeats, epochs and search trials.
 """
 
@@ -13,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from probes.exceptions import BudgetExhausted
+from probes.exceptions import BudgetExhausted, Cancelled
 
 __all__ = ["BUDGETS", "Budget", "BudgetPreset", "budget_preset"]
 
@@ -27,6 +28,9 @@ class Budget:
         Time allowed from now; ``None`` means no limit.
     clock:
         Monotonic clock (tests pass a fake one).
+    cancelled:
+        Optional ``() -> bool`` (e.g. ``threading.Event().is_set``); once it returns true, the
+        next :meth:`check` raises :class:`~probes.exceptions.Cancelled`. Child budgets share it.
 
     Examples
     --------
@@ -35,10 +39,17 @@ class Budget:
     >>> child = budget.sub(0.5)  # at most half of what is left, never past the parent
     """
 
-    def __init__(self, seconds: float | None = None, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        seconds: float | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> None:
         if seconds is not None and seconds < 0:
             raise ValueError(f"budget seconds must be >= 0, got {seconds}")
         self._clock = clock
+        self._cancelled = cancelled
         self.started = clock()
         self.deadline = math.inf if seconds is None else self.started + seconds
 
@@ -55,8 +66,19 @@ class Budget:
     def exhausted(self) -> bool:
         return self._clock() >= self.deadline
 
+    def cancelled(self) -> bool:
+        """Whether cancellation was requested."""
+        return self._cancelled is not None and bool(self._cancelled())
+
+    def check_cancelled(self, where: str = "") -> None:
+        """Raise :class:`Cancelled` if cancellation was requested."""
+        if self.cancelled():
+            suffix = f" during {where}" if where else ""
+            raise Cancelled(f"Cancelled on request{suffix} after {self.elapsed():.1f} s.")
+
     def check(self, where: str = "") -> None:
-        """Raise :class:`BudgetExhausted` if the deadline has passed."""
+        """Raise :class:`Cancelled` if cancellation was requested, :class:`BudgetExhausted` if the deadline passed."""
+        self.check_cancelled(where)
         if self.exhausted():
             suffix = f" during {where}" if where else ""
             raise BudgetExhausted(
@@ -66,7 +88,7 @@ class Budget:
 
     def sub(self, fraction: float = 1.0, *, seconds: float | None = None) -> Budget:
         """A child budget: ``fraction`` of the remaining time (or ``seconds``), capped by this deadline."""
-        child = Budget(None, clock=self._clock)
+        child = Budget(None, clock=self._clock, cancelled=self._cancelled)
         if self.limited or seconds is not None:
             allowed = self.remaining() * fraction if self.limited else math.inf
             if seconds is not None:

@@ -15,6 +15,7 @@ from typing import Any
 __all__ = [
     "AdvisorError",
     "BudgetExhausted",
+    "Cancelled",
     "ColumnNotFoundError",
     "ConstantTargetError",
     "DataError",
@@ -187,3 +188,14 @@ class BudgetExhausted(AdvisorError, TimeoutError):
 
     code = "budget_exhausted"
     http_status = 408
+
+
+class Cancelled(AdvisorError):
+    """The work was cancelled on request; raised cooperatively at the next budget check.
+
+    Unlike :class:`BudgetExhausted` it is not caught to keep partial results: a cancelled run
+    stops and returns nothing (the service marks its job ``cancelled``).
+    """
+
+    code = "cancelled"
+    http_status = 409

@@ -23,7 +23,7 @@ import torch
 
 from probes.budget import Budget, BudgetPreset, budget_preset
 from probes.data import Task, TaskSet
-from probes.exceptions import BudgetExhausted
+from probes.exceptions import BudgetExhausted, Cancelled
 from probes.paradigms import (
     PARADIGMS,
     VARIANTS,
@@ -189,6 +189,7 @@ def run_probes(
     signals: bool = True,
     progress: Progress | None = None,
     device: torch.device | str | None = None,
+    cancel: Callable[[], bool] | None = None,
 ) -> ProbeReport:
     """Probe every applicable paradigm and measure the signals, within ``time_limit`` seconds.
 
@@ -200,13 +201,16 @@ def run_probes(
         Wall-time limit in seconds (default: the preset's).
     progress:
         Called with ``(phase, fraction, message)`` as work advances.
+    cancel:
+        ``() -> bool``; once true, the run stops at its next budget check with
+        :class:`~probes.exceptions.Cancelled` (nothing partial is returned).
     """
     started = time.perf_counter()
     preset = budget_preset(budget)
     limit = preset.seconds if time_limit is None else time_limit
     notify = progress or (lambda phase, fraction, message: None)
     warm_up()
-    total = Budget(limit)
+    total = Budget(limit, cancelled=cancel)
     probed = subsample_taskset(taskset, preset.max_rows_per_task, seed=seed)
     report = ProbeReport(
         taskset=probed,
@@ -233,6 +237,7 @@ def run_probes(
     for i, step in enumerate(steps):
         phase = Phase(step.name)
         report.phases.append(phase)
+        total.check_cancelled(step.name)
         if total.exhausted():
             phase.status, phase.note = "skipped", "time limit reached"
             continue
@@ -242,6 +247,8 @@ def run_probes(
         try:
             phase.note = step.run(share)
             phase.status = "partial" if phase.note.startswith("partial") else "done"
+        except Cancelled:
+            raise
         except BudgetExhausted:
             phase.status, phase.note = "partial", "cut by the time limit"
         except Exception as exc:  # one failed step must not sink the recommendation

@@ -14,6 +14,7 @@ from advisor.cli._inspect import inspect_command
 from advisor.cli._probe import probe_command
 from advisor.cli._recommend import recommend_command
 from advisor.cli._schema import schema_command
+from advisor.cli._serve import serve_command
 
 __all__ = ["app", "main"]
 
@@ -68,6 +69,7 @@ app.command("probe", no_args_is_help=True)(probe_command)
 app.command("recommend", no_args_is_help=True)(recommend_command)
 app.command("demo")(demo_command)
 app.command("schema")(schema_command)
+app.command("serve")(serve_command)
 
 
 def _fail(message: str, code: int) -> int:

@@ -1,0 +1,71 @@
+"""``advisor serve``: run the HTTP service (uvicorn) with settings from ``ADVISOR_*`` and these flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from advisor.cli._common import EXIT_OK, BadOption
+
+_INSTALL_HINT = 'the service needs its extra packages: pip install -e ".[service]"'
+
+
+def serve_command(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=0, max=65535)] = 8000,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Jobs run at once (env ADVISOR_WORKERS, default 1).", min=1)
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url", help="SQLAlchemy URL (env ADVISOR_DATABASE_URL; default SQLite in the data dir)."
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Uploads, reports, SQLite file (env ADVISOR_DATA_DIR).")
+    ] = None,
+    open_access: Annotated[
+        bool, typer.Option("--open", help="Serve without API keys (logged as a warning) (env ADVISOR_OPEN).")
+    ] = False,
+    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
+) -> int:
+    """Serve the advisor over HTTP: POST a dataset, get a recommendation (docs at /docs).
+
+    API keys come from ADVISOR_API_KEYS (comma-separated; clients send 'Authorization: Bearer KEY').
+    Other settings: ADVISOR_MAX_UPLOAD_MB, ADVISOR_MAX_ROWS, ADVISOR_MAX_COLUMNS, ADVISOR_MAX_TASKS,
+    ADVISOR_BUDGETS, ADVISOR_MAX_TIME_LIMIT_S, ADVISOR_RECOMMEND_WAIT_S (see the README).
+    """
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn
+
+        from api import Settings, create_app
+    except ImportError as exc:
+        raise BadOption(f"{_INSTALL_HINT} ({exc.name or exc} is missing)") from None
+    from pydantic import ValidationError
+
+    overrides: dict[str, Any] = {}
+    if workers is not None:
+        overrides["workers"] = workers
+    if database_url is not None:
+        overrides["database_url"] = database_url
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if open_access:
+        overrides["open"] = True
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) + ': ' if e['loc'] else ''}{e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
+        raise BadOption(f"invalid service settings: {problems}") from None
+    import logging
+
+    logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, timeout_graceful_shutdown=30)
+    return EXIT_OK

@@ -1,0 +1,111 @@
+"""The application factory: ``create_app(settings)`` builds a FastAPI app with no global state.
+
+Start-up (the app's lifespan) opens the database, re-queues jobs a dead process left running and
+starts the worker pool; shutdown stops the workers, whose running jobs go back to the queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import models_json_schema
+from starlette.concurrency import run_in_threadpool
+
+from api.errors import install_error_handlers
+from api.routes import health, jobs, recommend
+from api.schemas import JobRequest
+from api.service import Service
+from api.settings import Settings
+from api.worker import JobRunner
+
+__all__ = ["create_app"]
+
+_DESCRIPTION = """\
+Should these related prediction tasks use single-task, multi-task, transfer or meta-learning?
+Post a dataset and its spec; the service runs budgeted probe trainings and returns a
+`Recommendation` (the same schema as the SDK's `Advisor.recommend`).
+
+Authenticate with `Authorization: Bearer KEY`. Every error is `{code, message, details}`.
+"""
+
+
+def create_app(settings: Settings | None = None, *, runner: JobRunner | None = None) -> FastAPI:
+    """Build the service's app.
+
+    Parameters
+    ----------
+    settings:
+        The configuration; read from ``ADVISOR_*`` environment variables when omitted.
+    runner:
+        What running a job means (default: the SDK's ``Advisor.recommend``); tests pass their own.
+
+    Examples
+    --------
+    >>> app = create_app(Settings(api_keys="a-long-secret-key-0001"))  # doctest: +SKIP
+    >>> uvicorn.run(app)  # doctest: +SKIP
+    """
+    from advisor import __version__
+
+    service = Service(settings or Settings(), runner=runner)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(service.start)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(service.stop)
+
+    app = FastAPI(
+        title="Paradigm Advisor",
+        version=__version__,
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "jobs", "description": "Submit datasets, follow and cancel jobs, read results."},
+            {"name": "recommend", "description": "Submit and wait for small jobs."},
+            {"name": "health", "description": "Liveness and readiness probes."},
+        ],
+    )
+    app.state.service = service
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(jobs.router)
+    app.include_router(recommend.router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _openapi(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document plus the schemas of bodies the routes parse themselves (JSON submissions).
+
+    Errors are JSON on every route (the HTML report's included), so their content is set here.
+    """
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+        tags=app.openapi_tags,
+    )
+    _, extra = models_json_schema([(JobRequest, "validation")], ref_template="#/components/schemas/{model}")
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name, definition in extra.get("$defs", {}).items():
+        components.setdefault(name, definition)
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    for item in schema["paths"].values():
+        for operation in item.values():
+            for status, response in operation.get("responses", {}).items():
+                if status[0] in "45":
+                    response["content"] = error
+    return schema

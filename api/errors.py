@@ -1,0 +1,73 @@
+"""Every error leaves the API as ``{code, message, details}`` with the right status, never a traceback.
+
+Errors the advisor raises on purpose (:class:`~advisor.exceptions.AdvisorError`) carry their own
+code and status; FastAPI's request validation becomes ``invalid_request`` (422); routing errors
+keep their status; anything unexpected is logged and answered 500 ``internal_error``.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from advisor.exceptions import AdvisorError
+
+__all__ = ["error_response", "install_error_handlers"]
+
+logger = logging.getLogger("api")
+
+_CODES = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed", 413: "file_too_large"}
+
+
+def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    body = {"code": code, "message": message, "details": jsonable_encoder(details or {})}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _advisor_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AdvisorError)
+    return error_response(exc.http_status, exc.code, exc.message, exc.details)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        for e in exc.errors()
+    ]
+    where = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:5])
+    return error_response(422, "invalid_request", f"The request is not valid: {where}.", {"errors": errors})
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    message = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
+    if status == 404 and message is None:
+        message = f"No such endpoint: {request.method} {request.url.path}. See /docs for the API."
+    elif status == 405:
+        message = f"{request.method} is not allowed on {request.url.path}. See /docs for the API."
+    return error_response(status, _CODES.get(status, "http_error"), message or phrase, {})
+
+
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("internal error on %s %s", request.method, request.url.path)
+    return error_response(
+        500, "internal_error", f"Internal error ({type(exc).__name__}); the service log has the details.", {}
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AdvisorError, _advisor_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _internal_error)

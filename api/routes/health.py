@@ -1,0 +1,39 @@
+"""``GET /healthz`` (the process answers) and ``GET /readyz`` (database reachable, workers running)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import ServiceDep
+from api.errors import error_response
+from api.schemas import ErrorBody, Health, Readiness
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=Health, summary="Liveness")
+def healthz() -> Health:
+    """The process is up. No key needed."""
+    return Health()
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    summary="Readiness",
+    responses={503: {"model": ErrorBody, "description": "Database unreachable or workers stopped."}},
+)
+async def readyz(service: ServiceDep) -> Readiness | JSONResponse:
+    """The database answers and the worker pool runs. No key needed."""
+    try:
+        pool = service.pool
+        queued = await run_in_threadpool(service.store.count, "queued")
+    except Exception as exc:
+        return error_response(503, "not_ready", f"Not ready: {type(exc).__name__}: {exc}")
+    if not pool.alive:
+        return error_response(503, "not_ready", "Not ready: the worker pool is not running.")
+    return Readiness(workers=pool.workers, queued=queued, running=len(pool.running_ids()))

@@ -1,0 +1,201 @@
+"""Request and response bodies of the HTTP API (the OpenAPI document is generated from these).
+
+The ``Recommendation`` itself is the SDK's schema (:mod:`advisor.schemas`), served unchanged.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from advisor.schemas import DatasetSpec
+
+__all__ = [
+    "DataInfo",
+    "ErrorBody",
+    "Health",
+    "Job",
+    "JobError",
+    "JobLinks",
+    "JobOptions",
+    "JobPage",
+    "JobProgress",
+    "JobRequest",
+    "Readiness",
+]
+
+_SPEC_EXAMPLE = {"targets": ["y"], "task_column": "task", "goal": "all_tasks"}
+
+
+class ErrorBody(BaseModel):
+    """Every error the API returns: a stable ``code``, a message saying how to fix it, and context."""
+
+    code: str = Field(description="Stable machine-readable code, e.g. 'column_not_found', 'unauthorized'.")
+    message: str = Field(description="What was expected, what was found, and how to fix it.")
+    details: dict[str, Any] = Field(default_factory=dict, description="Machine-readable context.")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "column_not_found",
+                    "message": "Column 'price' is not in the data. Columns are: 'x0', 'x1', 'y'. Pass one of them as a target.",
+                    "details": {"column": "price"},
+                }
+            ]
+        }
+    )
+
+
+class JobOptions(BaseModel):
+    """How much probing to do, and the seed (same data, spec, seed and budget give the same job)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    budget: Literal["fast", "standard", "thorough"] = Field(
+        "fast", description="Budget preset; the service may allow only some (ADVISOR_BUDGETS)."
+    )
+    time_limit: float | None = Field(
+        None, gt=0, description="Probe wall-time limit in seconds (default: the budget's, capped by the service)."
+    )
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Random seed.")
+
+
+class JobRequest(JobOptions):
+    """A job sent as JSON: the rows as records plus the spec."""
+
+    records: list[dict[str, Any]] = Field(
+        min_length=1, description="The table as a list of rows (column -> value); null for a missing value."
+    )
+    spec: DatasetSpec = Field(description="Which columns are targets and tasks, and the goal.")
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "records": [
+                        {"task": "a", "x0": 0.1, "y": 1.2},
+                        {"task": "a", "x0": -0.4, "y": 0.3},
+                        {"task": "b", "x0": 0.7, "y": 2.0},
+                    ],
+                    "spec": _SPEC_EXAMPLE,
+                    "budget": "fast",
+                    "time_limit": 30,
+                    "seed": 0,
+                }
+            ]
+        },
+    )
+
+
+class JobProgress(BaseModel):
+    """Where a job is: the probe runner's last ``(phase, fraction, message)``."""
+
+    phase: str | None = Field(None, description="queued, starting, prepare, probe, done, failed, cancelled ...")
+    fraction: float = Field(ge=0.0, le=1.0)
+    message: str | None = None
+
+
+class JobError(BaseModel):
+    """Why a job failed or was cancelled."""
+
+    code: str
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class DataInfo(BaseModel):
+    """The dataset a job runs on (stored once per content hash)."""
+
+    name: str = Field(description="The uploaded file's name ('records.jsonl' for JSON records).")
+    sha256: str = Field(description="SHA-256 of the stored bytes.")
+    bytes: int
+
+
+class JobLinks(BaseModel):
+    """Where to look next."""
+
+    self: str
+    recommendation: str
+    report: str
+
+
+class Job(BaseModel):
+    """A recommendation job."""
+
+    id: str
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    progress: JobProgress
+    error: JobError | None = Field(None, description="Set when the job failed or was cancelled.")
+    cancel_requested: bool = Field(description="Cancellation asked; a running job stops at its next budget check.")
+    reused: bool = Field(False, description="True when this submission matched an existing job (idempotency).")
+    attempts: int = Field(description="Times a worker started the job (a restart may re-queue it).")
+    budget: str
+    time_limit: float
+    seed: int
+    spec: dict[str, Any]
+    data: DataInfo
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    links: JobLinks
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "4f9c2a7d0e7b4a43b1f8f0f6c1d2e3a4",
+                    "status": "running",
+                    "progress": {"phase": "probe", "fraction": 0.4, "message": "mtl/hard"},
+                    "error": None,
+                    "cancel_requested": False,
+                    "reused": False,
+                    "attempts": 1,
+                    "budget": "fast",
+                    "time_limit": 45.0,
+                    "seed": 0,
+                    "spec": _SPEC_EXAMPLE,
+                    "data": {"name": "tasks.csv", "sha256": "9f86d08188" + "0" * 54, "bytes": 18234},
+                    "created_at": "2026-01-01T12:00:00Z",
+                    "updated_at": "2026-01-01T12:00:05Z",
+                    "started_at": "2026-01-01T12:00:01Z",
+                    "finished_at": None,
+                    "links": {
+                        "self": "/v1/jobs/4f9c2a7d0e7b4a43b1f8f0f6c1d2e3a4",
+                        "recommendation": "/v1/jobs/4f9c2a7d0e7b4a43b1f8f0f6c1d2e3a4/recommendation",
+                        "report": "/v1/jobs/4f9c2a7d0e7b4a43b1f8f0f6c1d2e3a4/report",
+                    },
+                }
+            ]
+        }
+    )
+
+
+class JobPage(BaseModel):
+    """One page of the caller's jobs, newest first."""
+
+    items: list[Job]
+    total: int = Field(description="Jobs matching the filter, over all pages.")
+    limit: int
+    offset: int
+    next: str | None = Field(None, description="URL of the next page, if any.")
+
+
+class Health(BaseModel):
+    """Liveness: the process answers."""
+
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    """Readiness: the database answers and the workers run."""
+
+    status: Literal["ready"] = "ready"
+    database: Literal["ok"] = "ok"
+    workers: int
+    queued: int
+    running: int

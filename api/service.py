@@ -1,0 +1,352 @@
+"""The service behind the routes, with no HTTP in it: submission (limits, validation, idempotency),
+cancellation, results and reports, and the lifecycle of the store and the worker pool.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from pydantic import ValidationError
+
+from advisor.exceptions import (
+    AdvisorError,
+    Cancelled,
+    InvalidRequestError,
+    JobFailedError,
+    JobFinishedError,
+    JobNotReadyError,
+    LimitExceededError,
+    QueueFullError,
+    UnreadableFileError,
+)
+from api.auth import KeyRing
+from api.schemas import JobOptions
+from api.settings import Settings
+from api.storage import JobRecord, JobStore, NewJob, get_store
+from api.uploads import StagedUpload, UploadStore, data_suffix, safe_name
+from api.worker import JobRunner, WorkerPool
+
+__all__ = ["Service", "sdk_runner"]
+
+logger = logging.getLogger("api")
+
+
+def _limits(settings: Settings) -> Any:
+    from probes.data import Limits
+
+    return Limits(max_file_mb=settings.max_upload_mb, max_rows=settings.max_rows, max_columns=settings.max_columns)
+
+
+def sdk_runner(settings: Settings) -> JobRunner:
+    """The default job runner: ``Advisor(...).recommend(data, spec)`` with the job's options."""
+
+    def run(job: JobRecord, path: Path, progress: Any, cancelled: Any) -> str:
+        from advisor._sdk import Advisor
+        from advisor.schemas import DatasetSpec
+
+        advisor = Advisor(
+            budget=job.budget,
+            time_limit=job.time_limit,
+            seed=job.seed,
+            progress=progress,
+            limits=_limits(settings),
+            device=settings.device,
+            cancel=cancelled,
+        )
+        return advisor.recommend(path, DatasetSpec.from_dict(job.spec)).to_json(indent=None)
+
+    return run
+
+
+def _invalid(exc: ValidationError, what: str) -> InvalidRequestError:
+    errors = [{"loc": [str(p) for p in e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    where = "; ".join(f"{'.'.join(e['loc']) or what}: {e['msg']}" for e in errors[:5])
+    return InvalidRequestError(f"Invalid {what}: {where}.", details={"errors": errors})
+
+
+def _scrub(value: Any, folder: str, name: str) -> Any:
+    """Replace server paths by the user's file name in an error's details."""
+    if isinstance(value, str):
+        return value.replace(folder + "/", "").replace(folder, name)
+    if isinstance(value, dict):
+        return {k: _scrub(v, folder, name) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, folder, name) for v in value]
+    return value
+
+
+class Service:
+    """Settings, keys, store, uploads and workers of one running service.
+
+    Nothing is opened until :meth:`start` (the app's start-up): creating the app does no work.
+    """
+
+    def __init__(self, settings: Settings, *, runner: JobRunner | None = None) -> None:
+        self.settings = settings
+        self.keys = KeyRing(settings.api_keys, open_access=settings.open)
+        self.uploads = UploadStore(settings.data_dir)
+        self._runner = runner or sdk_runner(settings)
+        self._store: JobStore | None = None
+        self._pool: WorkerPool | None = None
+        self._lock = threading.Lock()
+
+    # ---------------------------------------------------------------------------- lifecycle
+
+    @property
+    def store(self) -> JobStore:
+        if self._store is None:
+            raise RuntimeError("the service is not started (Service.start / the app's lifespan)")
+        return self._store
+
+    @property
+    def pool(self) -> WorkerPool:
+        if self._pool is None:
+            raise RuntimeError("the service is not started (Service.start / the app's lifespan)")
+        return self._pool
+
+    def start(self) -> None:
+        """Open the database, re-queue interrupted jobs and start the workers."""
+        with self._lock:
+            if self._pool is not None:
+                return
+            if self.keys.open:
+                logger.warning("OPEN MODE: no API keys; every caller can submit and read every job")
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+            self._store = get_store(self.settings.database)
+            self._pool = WorkerPool(
+                store=self._store,
+                uploads=self.uploads,
+                runner=self._runner,
+                workers=self.settings.workers,
+                max_attempts=self.settings.max_attempts,
+            )
+            self._pool.start()
+            # Load the readers now (pandas, scikit-learn: ~2 s), not inside the first submission.
+            import probes.data  # noqa: F401
+
+            logger.info("service started: %s, %d worker(s)", self._store, self.settings.workers)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the workers (running jobs go back to the queue) and close the database."""
+        with self._lock:
+            if self._pool is not None:
+                self._pool.stop(timeout)
+                self._pool = None
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    # --------------------------------------------------------------------------- submission
+
+    def options(self, raw: dict[str, Any]) -> JobOptions:
+        """Validate the job options and apply the service's caps (422 ``limit_exceeded`` above them)."""
+        try:
+            options = JobOptions.model_validate(raw)
+        except ValidationError as exc:
+            raise _invalid(exc, "job options") from None
+        cap = self.settings.max_time_limit_s
+        if options.budget not in self.settings.budgets:
+            raise LimitExceededError(
+                f"Budget '{options.budget}' is not offered by this service; use one of "
+                f"{', '.join(self.settings.budgets)}.",
+                details={"budget": options.budget, "allowed": list(self.settings.budgets)},
+            )
+        if options.time_limit is not None and options.time_limit > cap:
+            raise LimitExceededError(
+                f"time_limit {options.time_limit:g} s is above this service's limit of {cap:g} s; ask for less.",
+                details={"time_limit": options.time_limit, "limit": cap},
+            )
+        return options
+
+    def spec(self, raw: Any) -> dict[str, Any]:
+        """Validate a spec (a mapping or its JSON text); returns its canonical JSON form."""
+        from advisor.schemas import DatasetSpec
+
+        if isinstance(raw, str | bytes):
+            try:
+                raw = json.loads(raw)
+            except ValueError as exc:
+                raise InvalidRequestError(
+                    f"The 'spec' field is not valid JSON ({exc}). Send a JSON object such as "
+                    '{"targets": ["y"], "task_column": "task"}.',
+                    details={"field": "spec"},
+                ) from None
+        return DatasetSpec.from_dict(raw).model_dump(mode="json")
+
+    def submit_file(
+        self, owner: str, source: BinaryIO, filename: str, spec: Any, options: dict[str, Any]
+    ) -> tuple[JobRecord, bool]:
+        """A job on an uploaded file (its name decides the format)."""
+        suffix = data_suffix(filename or "")
+        spec_json, opts = self.spec(spec), self.options(options)
+        self._check_queue()
+        name = safe_name(filename, suffix)
+        with self.uploads.stage(source, suffix=suffix, name=name, max_bytes=self.settings.max_upload_bytes) as staged:
+            return self._submit(owner, staged, filename, spec_json, opts)
+
+    def submit_records(self, owner: str, body: Any) -> tuple[JobRecord, bool]:
+        """A job sent as JSON ``{records, spec, budget?, time_limit?, seed?}``."""
+        if not isinstance(body, dict):
+            raise InvalidRequestError(
+                f"The JSON body must be an object with 'records' and 'spec', got {type(body).__name__}.",
+                details={"expected": ["records", "spec"]},
+            )
+        body = dict(body)
+        records, spec = body.pop("records", None), body.pop("spec", None)
+        if not isinstance(records, list) or not records or not all(isinstance(r, dict) for r in records):
+            raise InvalidRequestError(
+                "'records' must be a non-empty list of rows, each an object mapping column to value.",
+                details={"field": "records"},
+            )
+        if spec is None:
+            raise InvalidRequestError(
+                '\'spec\' is missing: send the dataset spec, e.g. {"targets": ["y"]}.', details={"field": "spec"}
+            )
+        spec_json, opts = self.spec(spec), self.options(body)
+        self._check_queue()
+        if len(records) > self.settings.max_rows:
+            raise LimitExceededError(
+                f"{len(records):,} records; the limit is {self.settings.max_rows:,} rows.",
+                details={"rows": len(records), "limit": self.settings.max_rows},
+            )
+        try:
+            lines = [json.dumps(r, sort_keys=True, separators=(",", ":"), allow_nan=False) for r in records]
+        except ValueError:
+            raise InvalidRequestError("Records hold NaN or infinity; send null for a missing value.") from None
+        payload = ("\n".join(lines) + "\n").encode("utf-8")
+        with self.uploads.stage(
+            io.BytesIO(payload), suffix=".jsonl", name="records.jsonl", max_bytes=self.settings.max_upload_bytes
+        ) as staged:
+            return self._submit(owner, staged, "records.jsonl", spec_json, opts)
+
+    def _check_queue(self) -> None:
+        queued = self.store.count("queued")
+        if queued >= self.settings.max_queued:
+            raise QueueFullError(
+                f"{queued} jobs are waiting, the most this service queues; retry in a while.",
+                details={"queued": queued, "limit": self.settings.max_queued},
+            )
+
+    def _submit(
+        self, owner: str, staged: StagedUpload, filename: str, spec: dict[str, Any], options: JobOptions
+    ) -> tuple[JobRecord, bool]:
+        from probes.budget import budget_preset
+
+        preset_seconds = budget_preset(options.budget).seconds or self.settings.max_time_limit_s
+        time_limit = options.time_limit or min(preset_seconds, self.settings.max_time_limit_s)
+        identity = {
+            "data": staged.sha256,
+            "format": staged.suffix,
+            "spec": spec,
+            "budget": options.budget,
+            "time_limit": time_limit,
+            "seed": options.seed,
+        }
+        fingerprint = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+        new = NewJob(
+            owner=owner,
+            fingerprint=fingerprint,
+            data_hash=staged.sha256,
+            data_name=(Path(filename.replace("\\", "/")).name or "data")[:255],
+            data_suffix=staged.suffix,
+            n_bytes=staged.n_bytes,
+            spec=spec,
+            budget=options.budget,
+            time_limit=time_limit,
+            seed=options.seed,
+        )
+        if self.store.find_reusable(owner, fingerprint) is None:
+            self._validate(staged, spec)  # bad data is refused now, with its 4xx, not in a failed job later
+            self.uploads.commit(staged)
+        elif not self.uploads.exists(staged.sha256, staged.suffix):
+            self.uploads.commit(staged)
+        record, reused = self.store.submit(new)
+        if not reused:
+            self.pool.enqueue(record.id)
+        return record, reused
+
+    def _validate(self, staged: StagedUpload, spec: dict[str, Any]) -> None:
+        from advisor.schemas import DatasetSpec
+        from probes.data import load_taskset
+
+        folder, name = str(staged.path.parent), staged.path.name
+        try:
+            taskset = load_taskset(staged.path, DatasetSpec.from_dict(spec), limits=_limits(self.settings))
+        except AdvisorError as exc:
+            exc.message = _scrub(exc.message, folder, name)
+            exc.args = (exc.message,)
+            exc.details = _scrub(exc.details, folder, name)
+            raise
+        except Exception as exc:  # garbage pandas could not make sense of: the caller's input, not our bug
+            logger.warning("upload %s could not be read", name, exc_info=True)
+            raise UnreadableFileError(
+                f"'{name}' could not be read as a table ({type(exc).__name__}: {_scrub(str(exc), folder, name)}).",
+                details={"filename": name},
+            ) from None
+        if taskset.n_tasks > self.settings.max_tasks:
+            raise LimitExceededError(
+                f"The data defines {taskset.n_tasks:,} tasks; this service takes at most {self.settings.max_tasks:,}. "
+                "Keep the tasks you care about, or merge small ones.",
+                details={"tasks": taskset.n_tasks, "limit": self.settings.max_tasks},
+            )
+
+    # ---------------------------------------------------------------------------- job views
+
+    def cancel(self, owner: str, job_id: str) -> JobRecord:
+        """Cancel the caller's job: a queued one at once, a running one at its next budget check."""
+        job = self.store.get(job_id, owner)
+        if job.status in ("succeeded", "failed"):
+            raise JobFinishedError(
+                f"Job '{job_id}' already {job.status}; there is nothing to cancel.",
+                details={"job_id": job_id, "status": job.status},
+            )
+        if job.status == "cancelled":
+            return job
+        job = self.store.request_cancel(job_id)
+        self.pool.cancel(job_id)
+        return job
+
+    def result_json(self, owner: str, job_id: str) -> str:
+        """The recommendation's JSON; 409 while the job runs or when it failed or was cancelled."""
+        job = self.store.get(job_id, owner)
+        if job.status == "succeeded":
+            text = self.store.result(job_id)
+            if text is not None:
+                return text
+        raise self.not_done(job)
+
+    @staticmethod
+    def not_done(job: JobRecord) -> AdvisorError:
+        """The 409 error for a job that has no result."""
+        if job.status in ("queued", "running"):
+            return JobNotReadyError(
+                f"Job '{job.id}' is {job.status}; the recommendation is not ready. Poll GET /v1/jobs/{job.id}.",
+                details={"job_id": job.id, "status": job.status},
+            )
+        error = job.error or {"code": "internal_error", "message": "no reason recorded", "details": {}}
+        if job.status == "cancelled":
+            return Cancelled(f"Job '{job.id}' was cancelled.", details={"job_id": job.id, "error": error})
+        return JobFailedError(
+            f"Job '{job.id}' failed: {error.get('message')}", details={"job_id": job.id, "error": error}
+        )
+
+    def report_html(self, owner: str, job_id: str) -> str:
+        """The self-contained HTML report (rendered once, then kept in ``data_dir/reports``)."""
+        from advisor.schemas import Recommendation
+
+        text = self.result_json(owner, job_id)
+        cached = self.settings.data_dir / "reports" / f"{job_id}.html"
+        if cached.is_file():
+            return cached.read_text(encoding="utf-8")
+        html = Recommendation.from_json(text).to_html()
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{threading.get_ident()}.tmp")
+        partial.write_text(html, encoding="utf-8")
+        partial.replace(cached)
+        return html

@@ -1,0 +1,145 @@
+"""The job store contract: what every backend keeps, how it may be called, and what it raises.
+
+A job's life: ``queued`` -> ``running`` -> ``succeeded`` | ``failed`` | ``cancelled`` (a queued job
+may also be cancelled directly). Implementations are thread-safe: the HTTP handlers and every
+worker thread call one shared store. Missing or foreign jobs raise
+:class:`~advisor.exceptions.JobNotFoundError`; nothing else is raised on purpose.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+__all__ = ["FINAL_STATUSES", "JobRecord", "JobStatus", "JobStore", "NewJob"]
+
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+FINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """What a submission fixes: who asked, which data (by content hash), the spec and the options."""
+
+    owner: str
+    fingerprint: str
+    data_hash: str
+    data_name: str
+    data_suffix: str
+    n_bytes: int
+    spec: dict[str, Any]
+    budget: str
+    time_limit: float
+    seed: int
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """A stored job as the store returns it (timestamps are timezone-aware UTC)."""
+
+    id: str
+    owner: str
+    status: JobStatus
+    fingerprint: str
+    data_hash: str
+    data_name: str
+    data_suffix: str
+    n_bytes: int
+    spec: dict[str, Any]
+    budget: str
+    time_limit: float
+    seed: int
+    progress_phase: str | None
+    progress_fraction: float
+    progress_message: str | None
+    error: dict[str, Any] | None
+    attempts: int
+    cancel_requested: bool
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+class JobStore(abc.ABC):
+    """Persistent jobs and their results. Every method is safe to call from any thread."""
+
+    @abc.abstractmethod
+    def submit(self, job: NewJob) -> tuple[JobRecord, bool]:
+        """Create a queued job, or return the owner's existing job with the same fingerprint.
+
+        A job that failed or was cancelled is not reused. Returns ``(job, reused)``; atomic with
+        respect to concurrent calls with the same fingerprint.
+        """
+
+    @abc.abstractmethod
+    def find_reusable(self, owner: str, fingerprint: str) -> JobRecord | None:
+        """The owner's newest queued, running or succeeded job with this fingerprint, if any."""
+
+    @abc.abstractmethod
+    def get(self, job_id: str, owner: str | None = None) -> JobRecord:
+        """The job; raises ``JobNotFoundError`` when absent or (with ``owner``) someone else's."""
+
+    @abc.abstractmethod
+    def list_jobs(
+        self, owner: str, *, status: str | None = None, limit: int = 20, offset: int = 0
+    ) -> tuple[list[JobRecord], int]:
+        """The owner's jobs, newest first, and how many there are in all."""
+
+    @abc.abstractmethod
+    def count(self, status: str) -> int:
+        """How many jobs (of every owner) have ``status``."""
+
+    @abc.abstractmethod
+    def queued_ids(self) -> list[str]:
+        """Ids of queued jobs, oldest first."""
+
+    @abc.abstractmethod
+    def claim(self, job_id: str) -> JobRecord | None:
+        """Move a queued job to running (counting an attempt); ``None`` when it is no longer queued."""
+
+    @abc.abstractmethod
+    def set_progress(self, job_id: str, phase: str, fraction: float, message: str) -> None:
+        """Record a running job's progress."""
+
+    @abc.abstractmethod
+    def succeed(self, job_id: str, result_json: str) -> None:
+        """Store the result (a ``Recommendation`` as JSON) and mark the job succeeded."""
+
+    @abc.abstractmethod
+    def fail(self, job_id: str, error: dict[str, Any]) -> None:
+        """Mark the job failed with ``error`` = ``{code, message, details}``."""
+
+    @abc.abstractmethod
+    def request_cancel(self, job_id: str) -> JobRecord:
+        """Cancel a queued job at once, or flag a running one (the worker stops it); returns the job."""
+
+    @abc.abstractmethod
+    def mark_cancelled(self, job_id: str) -> None:
+        """A running job stopped on a cancellation request."""
+
+    @abc.abstractmethod
+    def requeue(self, job_id: str, *, message: str) -> None:
+        """Put a running job back in the queue (the service is shutting down); the attempt is not counted."""
+
+    @abc.abstractmethod
+    def recover(self, max_attempts: int) -> tuple[list[str], list[str]]:
+        """After a restart: re-queue jobs left running, or fail those out of attempts; returns both id lists."""
+
+    @abc.abstractmethod
+    def result(self, job_id: str) -> str | None:
+        """The stored result JSON, if any."""
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Raise if the backend cannot be reached."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections."""

@@ -1,0 +1,348 @@
+"""The SQLAlchemy job store: a SQLite file by default, PostgreSQL (or any SQLAlchemy database) by URL.
+
+One table, ``advisor_jobs``; results are stored as the ``Recommendation``'s JSON text. Status
+changes are conditional updates (``UPDATE ... WHERE status = 'queued'``), so a cancelled job is
+never started and a finished one never re-opened.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+
+from advisor.exceptions import JobNotFoundError
+from api.storage._base import JobRecord, JobStore, NewJob
+
+__all__ = ["SQLJobStore", "normalise_url"]
+
+_metadata = sa.MetaData()
+jobs = sa.Table(
+    "advisor_jobs",
+    _metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("owner", sa.String(64), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False, index=True),
+    sa.Column("data_hash", sa.String(64), nullable=False),
+    sa.Column("data_name", sa.String(255), nullable=False),
+    sa.Column("data_suffix", sa.String(16), nullable=False),
+    sa.Column("n_bytes", sa.BigInteger, nullable=False),
+    sa.Column("spec", sa.JSON, nullable=False),
+    sa.Column("budget", sa.String(16), nullable=False),
+    sa.Column("time_limit", sa.Float, nullable=False),
+    sa.Column("seed", sa.BigInteger, nullable=False),
+    sa.Column("progress_phase", sa.String(64)),
+    sa.Column("progress_fraction", sa.Float, nullable=False, default=0.0),
+    sa.Column("progress_message", sa.Text),
+    sa.Column("error", sa.JSON),
+    sa.Column("result", sa.Text),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("cancel_requested", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True)),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+)
+_RECORD_COLUMNS = [c for c in jobs.c if c.name != "result"]
+
+
+def normalise_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` use psycopg 3 (the driver the service extra installs)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _record(row: Any) -> JobRecord:
+    data = dict(row._mapping)
+    for key in ("created_at", "updated_at", "started_at", "finished_at"):
+        data[key] = _utc(data[key])
+    data["cancel_requested"] = bool(data["cancel_requested"])
+    return JobRecord(**data)
+
+
+class SQLJobStore(JobStore):
+    """Jobs in a SQL database through SQLAlchemy.
+
+    Parameters
+    ----------
+    url:
+        SQLAlchemy URL, e.g. ``sqlite:///advisor-data/advisor.db`` or ``postgresql://user@host:5432/db``.
+        The table is created when missing.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = normalise_url(url)
+        parsed = make_url(self.url)
+        options: dict[str, Any] = {"pool_pre_ping": True}
+        if parsed.get_backend_name() == "sqlite":
+            database = parsed.database
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            options["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        self.engine: Engine = sa.create_engine(self.url, **options)
+        if parsed.get_backend_name() == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._submit_lock = threading.Lock()
+        _metadata.create_all(self.engine)
+
+    def __repr__(self) -> str:
+        return f"SQLJobStore({make_url(self.url).render_as_string(hide_password=True)!r})"
+
+    # ------------------------------------------------------------------------------ reads
+
+    def get(self, job_id: str, owner: str | None = None) -> JobRecord:
+        query = sa.select(*_RECORD_COLUMNS).where(jobs.c.id == job_id)
+        if owner is not None:
+            query = query.where(jobs.c.owner == owner)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            raise JobNotFoundError(
+                f"No job '{job_id}' for this API key. List yours with GET /v1/jobs.", details={"job_id": job_id}
+            )
+        return _record(row)
+
+    def list_jobs(
+        self, owner: str, *, status: str | None = None, limit: int = 20, offset: int = 0
+    ) -> tuple[list[JobRecord], int]:
+        where = [jobs.c.owner == owner]
+        if status is not None:
+            where.append(jobs.c.status == status)
+        query = (
+            sa.select(*_RECORD_COLUMNS)
+            .where(*where)
+            .order_by(jobs.c.created_at.desc(), jobs.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            total = conn.execute(sa.select(sa.func.count()).select_from(jobs).where(*where)).scalar_one()
+        return [_record(r) for r in rows], int(total)
+
+    def count(self, status: str) -> int:
+        with self.engine.connect() as conn:
+            query = sa.select(sa.func.count()).select_from(jobs).where(jobs.c.status == status)
+            return int(conn.execute(query).scalar_one())
+
+    def queued_ids(self) -> list[str]:
+        query = sa.select(jobs.c.id).where(jobs.c.status == "queued").order_by(jobs.c.created_at, jobs.c.id)
+        with self.engine.connect() as conn:
+            return [r.id for r in conn.execute(query)]
+
+    def result(self, job_id: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(jobs.c.result).where(jobs.c.id == job_id)).scalar_one_or_none()
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(sa.select(1))
+
+    # ----------------------------------------------------------------------------- writes
+
+    def find_reusable(self, owner: str, fingerprint: str) -> JobRecord | None:
+        with self.engine.connect() as conn:
+            job_id = conn.execute(self._reusable(owner, fingerprint)).scalar_one_or_none()
+        return None if job_id is None else self.get(job_id)
+
+    @staticmethod
+    def _reusable(owner: str, fingerprint: str) -> Any:
+        return (
+            sa.select(jobs.c.id)
+            .where(
+                jobs.c.owner == owner,
+                jobs.c.fingerprint == fingerprint,
+                jobs.c.status.in_(("queued", "running", "succeeded")),
+            )
+            .order_by(jobs.c.created_at.desc())
+            .limit(1)
+        )
+
+    def submit(self, job: NewJob) -> tuple[JobRecord, bool]:
+        with self._submit_lock:
+            with self.engine.begin() as conn:
+                existing = conn.execute(self._reusable(job.owner, job.fingerprint)).scalar_one_or_none()
+                if existing is None:
+                    now = _now()
+                    job_id = uuid.uuid4().hex
+                    conn.execute(
+                        jobs.insert().values(
+                            id=job_id,
+                            status="queued",
+                            progress_fraction=0.0,
+                            progress_phase="queued",
+                            progress_message="waiting for a worker",
+                            attempts=0,
+                            cancel_requested=False,
+                            created_at=now,
+                            updated_at=now,
+                            **job.__dict__,
+                        )
+                    )
+            return self.get(existing or job_id), existing is not None
+
+    def _update(self, job_id: str, *conditions: Any, **values: Any) -> bool:
+        values.setdefault("updated_at", _now())
+        with self.engine.begin() as conn:
+            done = conn.execute(jobs.update().where(jobs.c.id == job_id, *conditions).values(**values))
+        return done.rowcount > 0
+
+    def claim(self, job_id: str) -> JobRecord | None:
+        now = _now()
+        claimed = self._update(
+            job_id,
+            jobs.c.status == "queued",
+            status="running",
+            attempts=jobs.c.attempts + 1,
+            started_at=now,
+            updated_at=now,
+            progress_phase="starting",
+            progress_message="loading the data",
+        )
+        return self.get(job_id) if claimed else None
+
+    def set_progress(self, job_id: str, phase: str, fraction: float, message: str) -> None:
+        self._update(
+            job_id,
+            jobs.c.status == "running",
+            progress_phase=phase[:64],
+            progress_fraction=min(1.0, max(0.0, float(fraction))),
+            progress_message=message,
+        )
+
+    def succeed(self, job_id: str, result_json: str) -> None:
+        now = _now()
+        self._update(
+            job_id,
+            jobs.c.status == "running",
+            status="succeeded",
+            result=result_json,
+            progress_phase="done",
+            progress_fraction=1.0,
+            progress_message="recommendation ready",
+            finished_at=now,
+            updated_at=now,
+        )
+
+    def fail(self, job_id: str, error: dict[str, Any]) -> None:
+        now = _now()
+        self._update(
+            job_id,
+            jobs.c.status.in_(("queued", "running")),
+            status="failed",
+            error=error,
+            progress_phase="failed",
+            progress_message=error.get("message"),
+            finished_at=now,
+            updated_at=now,
+        )
+
+    def request_cancel(self, job_id: str) -> JobRecord:
+        now = _now()
+        cancelled_now = self._update(
+            job_id,
+            jobs.c.status == "queued",
+            status="cancelled",
+            cancel_requested=True,
+            progress_phase="cancelled",
+            progress_message="cancelled before it started",
+            error={"code": "cancelled", "message": "Cancelled on request before it started.", "details": {}},
+            finished_at=now,
+            updated_at=now,
+        )
+        if not cancelled_now:
+            self._update(job_id, jobs.c.status == "running", cancel_requested=True, progress_message="cancelling")
+        return self.get(job_id)
+
+    def mark_cancelled(self, job_id: str) -> None:
+        now = _now()
+        self._update(
+            job_id,
+            jobs.c.status == "running",
+            status="cancelled",
+            progress_phase="cancelled",
+            progress_message="stopped at a budget check",
+            error={"code": "cancelled", "message": "Cancelled on request while running.", "details": {}},
+            finished_at=now,
+            updated_at=now,
+        )
+
+    def requeue(self, job_id: str, *, message: str) -> None:
+        self._update(
+            job_id,
+            jobs.c.status == "running",
+            status="queued",
+            attempts=sa.case((jobs.c.attempts > 0, jobs.c.attempts - 1), else_=0),
+            progress_phase="queued",
+            progress_fraction=0.0,
+            progress_message=message,
+            started_at=None,
+        )
+
+    def recover(self, max_attempts: int) -> tuple[list[str], list[str]]:
+        requeued: list[str] = []
+        failed: list[str] = []
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(jobs.c.id, jobs.c.attempts).where(jobs.c.status == "running")).all()
+        for row in rows:
+            if row.attempts < max_attempts:
+                if self._update(
+                    row.id,
+                    jobs.c.status == "running",
+                    status="queued",
+                    progress_phase="queued",
+                    progress_fraction=0.0,
+                    progress_message=f"re-queued: the service restarted during attempt {row.attempts}",
+                    started_at=None,
+                ):
+                    requeued.append(row.id)
+            else:
+                self.fail(
+                    row.id,
+                    {
+                        "code": "interrupted",
+                        "message": (
+                            f"The service stopped while this job was running, {row.attempts} time(s); "
+                            f"it was given up after {max_attempts} attempt(s). Submit it again, perhaps "
+                            "with a smaller budget or time limit."
+                        ),
+                        "details": {"attempts": row.attempts, "max_attempts": max_attempts},
+                    },
+                )
+                failed.append(row.id)
+        # A cancellation requested just before the restart is honoured, not re-run.
+        for job_id in list(requeued):
+            record = self.get(job_id)
+            if record.cancel_requested:
+                self.request_cancel(job_id)
+                requeued.remove(job_id)
+        return requeued, failed
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets the API read while a worker writes progress; the busy timeout waits out short locks.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

@@ -1,0 +1,120 @@
+"""Content-addressed upload store: each dataset is kept once, under the SHA-256 of its bytes.
+
+``data_dir/uploads/ab/abcdef….csv.gz``: the name is the hash plus the format suffix (the reader
+picks the parser from it). Writes go to a temporary file first and are renamed into place, so
+a half-written upload is never visible under a hash, and an identical upload costs no space.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from advisor.exceptions import FileTooLargeError, UnsupportedFormatError
+from probes.data import FORMATS
+
+__all__ = ["StagedUpload", "UploadStore", "data_suffix", "safe_name"]
+
+_CHUNK = 1 << 20
+
+
+def data_suffix(filename: str) -> str:
+    """The format suffix of ``filename`` (``.csv``, ``.parquet``, ``.csv.gz`` ...), or 415 when unsupported."""
+    suffixes = [s.lower() for s in Path(filename).suffixes]
+    compressed = bool(suffixes) and suffixes[-1] == ".gz"
+    core = suffixes[:-1] if compressed else suffixes
+    if core and core[-1] in FORMATS:
+        return core[-1] + (".gz" if compressed else "")
+    raise UnsupportedFormatError(
+        f"'{filename}' is not a supported file type. Upload one of {', '.join(sorted(FORMATS))} "
+        "(optionally gzipped, '.gz'), or send JSON records.",
+        details={"filename": filename, "supported": sorted(FORMATS)},
+    )
+
+
+def safe_name(filename: str, suffix: str) -> str:
+    """A harmless local file name that keeps the user's name where possible (for messages and the profile)."""
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(filename.replace("\\", "/")).name).strip("._") or "data"
+    if not base.lower().endswith(suffix):
+        base += suffix
+    return base[-120:]
+
+
+@dataclass(frozen=True)
+class StagedUpload:
+    """An upload written to a temporary file and hashed, not yet in the store."""
+
+    path: Path
+    sha256: str
+    n_bytes: int
+    suffix: str
+
+
+class UploadStore:
+    """Uploaded datasets under ``root``, addressed by content."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path(self, sha256: str, suffix: str) -> Path:
+        """Where the upload with this hash and suffix lives."""
+        return self.root / "uploads" / sha256[:2] / f"{sha256}{suffix}"
+
+    def exists(self, sha256: str, suffix: str) -> bool:
+        return self.path(sha256, suffix).is_file()
+
+    @contextlib.contextmanager
+    def stage(self, source: BinaryIO, *, suffix: str, name: str, max_bytes: int) -> Iterator[StagedUpload]:
+        """Copy ``source`` to a temporary file named ``name``, hashing it; refuse more than ``max_bytes``.
+
+        The temporary file is removed on exit; :meth:`commit` it first to keep it.
+        """
+        staging = self.root / "tmp"
+        staging.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=staging) as folder:
+            target = Path(folder) / name
+            digest = hashlib.sha256()
+            n_bytes = 0
+            with target.open("wb") as out:
+                while chunk := source.read(_CHUNK):
+                    n_bytes += len(chunk)
+                    if n_bytes > max_bytes:
+                        raise FileTooLargeError(
+                            f"The upload is larger than the service's limit of {max_bytes / 1024 / 1024:g} MB. "
+                            "Send a sample of the rows, or ask the operator to raise ADVISOR_MAX_UPLOAD_MB.",
+                            details={"limit_bytes": max_bytes},
+                        )
+                    digest.update(chunk)
+                    out.write(chunk)
+            yield StagedUpload(path=target, sha256=digest.hexdigest(), n_bytes=n_bytes, suffix=suffix)
+
+    def commit(self, staged: StagedUpload) -> Path:
+        """Move a staged upload into the store (a no-op when the same content is already there)."""
+        final = self.path(staged.sha256, staged.suffix)
+        if final.is_file():
+            return final
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged.path, final)  # atomic; two identical uploads racing both land the same bytes
+        return final
+
+    @contextlib.contextmanager
+    def named(self, sha256: str, suffix: str, name: str) -> Iterator[Path]:
+        """The stored upload seen under the user's file name (a symbolic link in a temporary folder)."""
+        stored = self.path(sha256, suffix)
+        staging = self.root / "tmp"
+        staging.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=staging) as folder:
+            link = Path(folder) / name
+            try:
+                link.symlink_to(stored.resolve())
+            except OSError:  # no symlinks on this file system: read the stored name directly
+                yield stored
+                return
+            yield link

@@ -1,0 +1,282 @@
+"""The jobs API in-process: submit (multipart and JSON), follow, read, list, cancel, limits and error bodies."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from advisor.schemas import Recommendation
+from tests.api.conftest import ALICE, SPEC, StandInRunner, auth, serving, upload, wait_for
+
+pytestmark = pytest.mark.anyio
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> dict:
+    """An error is exactly ``{code, message, details}`` with the expected status, and never a traceback."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"code", "message", "details"}
+    assert body["code"] == code and body["message"] and "Traceback" not in body["message"]
+    return body
+
+
+async def test_multipart_job_runs_to_a_recommendation_and_report(client: httpx.AsyncClient, tiny_csv: Path) -> None:
+    response = await client.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv, time_limit=5, seed=3))
+    assert response.status_code == 202
+    job = response.json()
+    assert response.headers["location"] == f"/v1/jobs/{job['id']}" == job["links"]["self"]
+    assert job["status"] == "queued" and job["seed"] == 3 and job["time_limit"] == 5.0
+    assert job["data"]["name"] == "tiny.csv" and job["data"]["bytes"] == tiny_csv.stat().st_size
+    done = await wait_for(client, job["id"])
+    assert done["status"] == "succeeded" and done["progress"]["fraction"] == 1.0
+    assert done["started_at"] and done["finished_at"] >= done["started_at"] >= done["created_at"]
+    rec = await client.get(job["links"]["recommendation"], headers=auth(ALICE))
+    assert rec.status_code == 200 and rec.headers["content-type"] == "application/json"
+    assert Recommendation.from_json(rec.content).paradigm in {"stl", "mtl", "transfer", "meta"}
+    report = await client.get(job["links"]["report"], headers=auth(ALICE))
+    assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")
+    assert report.text.lstrip().lower().startswith("<!doctype html")
+    again = await client.get(job["links"]["report"], headers=auth(ALICE))  # served from the cache
+    assert again.text == report.text
+
+
+async def test_json_records_job(client: httpx.AsyncClient, tiny_frame) -> None:
+    body = {"records": tiny_frame.to_dict("records"), "spec": SPEC, "time_limit": 5}
+    response = await client.post("/v1/jobs", headers=auth(ALICE), json=body)
+    assert response.status_code == 202
+    job = response.json()
+    assert job["data"]["name"] == "records.jsonl"
+    assert (await wait_for(client, job["id"]))["status"] == "succeeded"
+
+
+async def test_result_is_409_until_the_job_is_done(
+    client: httpx.AsyncClient, runner: StandInRunner, tiny_csv: Path
+) -> None:
+    runner.hold()
+    job = (await client.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv))).json()
+    body = assert_error(await client.get(job["links"]["recommendation"], headers=auth(ALICE)), 409, "job_not_ready")
+    assert body["details"]["status"] in {"queued", "running"}
+    assert_error(await client.get(job["links"]["report"], headers=auth(ALICE)), 409, "job_not_ready")
+    runner.release()
+    assert (await wait_for(client, job["id"]))["status"] == "succeeded"
+    assert (await client.get(job["links"]["recommendation"], headers=auth(ALICE))).status_code == 200
+
+
+async def test_same_data_spec_seed_and_budget_return_the_existing_job(
+    client: httpx.AsyncClient, runner: StandInRunner, tiny_csv: Path
+) -> None:
+    first = (await client.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv, seed=1))).json()
+    await wait_for(client, first["id"])
+    # The same spec written differently (a target as a string) is the same job, and its result is served.
+    same_spec = {"targets": "y", "task_column": "task", "goal": "all_tasks"}
+    again = await client.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv, same_spec, seed=1))
+    assert again.status_code == 200 and again.json()["reused"] is True
+    assert again.json()["id"] == first["id"] and again.json()["status"] == "succeeded"
+    assert runner.calls == [first["id"]]  # not run twice
+    other_seed = await client.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv, seed=2))
+    assert other_seed.status_code == 202 and other_seed.json()["id"] != first["id"]
+    other_budget = await client.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv, seed=1, time_limit=7))
+    assert other_budget.status_code == 202 and other_budget.json()["id"] != first["id"]
+
+
+async def test_recommend_waits_for_small_jobs_and_answers_202_otherwise(
+    client: httpx.AsyncClient, runner: StandInRunner, tiny_csv: Path
+) -> None:
+    quick = await client.post("/v1/recommend", headers=auth(ALICE), **upload(tiny_csv))
+    assert quick.status_code == 200
+    assert Recommendation.from_json(quick.content) == Recommendation.from_json(runner.result)
+    runner.hold()
+    slow = await client.post("/v1/recommend", headers=auth(ALICE), params={"wait": 0.3}, **upload(tiny_csv, seed=9))
+    assert slow.status_code == 202 and slow.json()["status"] in {"queued", "running"}
+    assert slow.headers["location"] == slow.json()["links"]["self"]
+    runner.release()
+    await wait_for(client, slow.json()["id"])
+
+
+async def test_list_is_paginated_and_filtered(client: httpx.AsyncClient, tiny_csv: Path) -> None:
+    ids = []
+    for seed in range(3):
+        ids.append((await client.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv, seed=seed))).json()["id"])
+    for job_id in ids:
+        await wait_for(client, job_id)
+    page = (await client.get("/v1/jobs", headers=auth(ALICE), params={"limit": 2})).json()
+    assert page["total"] == 3 and len(page["items"]) == 2 and page["next"] == "/v1/jobs?limit=2&offset=2"
+    assert [j["id"] for j in page["items"]] == ids[::-1][:2]  # newest first
+    last = (await client.get(page["next"], headers=auth(ALICE))).json()
+    assert [j["id"] for j in last["items"]] == [ids[0]] and last["next"] is None
+    none = (await client.get("/v1/jobs", headers=auth(ALICE), params={"status": "failed"})).json()
+    assert none["total"] == 0 and none["items"] == []
+    assert_error(await client.get("/v1/jobs", headers=auth(ALICE), params={"limit": 0}), 422, "invalid_request")
+
+
+async def test_cancel_a_queued_or_running_job_and_not_a_finished_one(
+    client: httpx.AsyncClient, runner: StandInRunner, tiny_csv: Path
+) -> None:
+    runner.hold()
+    running = (await client.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv, seed=1))).json()
+    queued = (await client.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv, seed=2))).json()
+    assert runner.started.wait(10)
+    cancelled = await client.delete(f"/v1/jobs/{queued['id']}", headers=auth(ALICE))
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    stopping = await client.delete(f"/v1/jobs/{running['id']}", headers=auth(ALICE))
+    assert stopping.status_code == 202 and stopping.json()["cancel_requested"] is True
+    done = await wait_for(client, running["id"])
+    assert done["status"] == "cancelled" and done["error"]["code"] == "cancelled"
+    assert_error(await client.get(running["links"]["recommendation"], headers=auth(ALICE)), 409, "cancelled")
+    assert runner.calls == [running["id"]]  # the cancelled queued job never started
+    runner.release()
+    finished = (await client.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv, seed=3))).json()
+    await wait_for(client, finished["id"])
+    assert_error(await client.delete(f"/v1/jobs/{finished['id']}", headers=auth(ALICE)), 409, "job_finished")
+    # A cancelled job is not reused: the same submission runs again.
+    rerun = await client.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv, seed=2))
+    assert rerun.status_code == 202 and rerun.json()["id"] != queued["id"]
+
+
+# ------------------------------------------------------------------------------------- bad input
+
+
+async def test_bad_spec_and_data_are_refused_at_submission_with_their_code(
+    client: httpx.AsyncClient, tiny_csv: Path
+) -> None:
+    body = assert_error(
+        await client.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv, {"targets": ["price"]})),
+        422,
+        "column_not_found",
+    )
+    assert "price" in body["message"] and str(tiny_csv.parent) not in json.dumps(body)
+    assert_error(
+        await client.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv, {"targets": ["y"], "goal": "nope"})),
+        422,
+        "invalid_spec",
+    )
+    bad_json = upload(tiny_csv)
+    bad_json["data"]["spec"] = "{not json"
+    assert_error(await client.post("/v1/jobs", headers=auth(ALICE), **bad_json), 422, "invalid_request")
+    no_file = {"data": {"spec": json.dumps(SPEC)}, "files": {"other": ("x.csv", b"a\n1\n")}}
+    assert_error(await client.post("/v1/jobs", headers=auth(ALICE), **no_file), 422, "invalid_request")
+    assert (await client.get("/v1/jobs", headers=auth(ALICE))).json()["total"] == 0  # nothing was queued
+
+
+async def test_unreadable_and_unsupported_files(client: httpx.AsyncClient) -> None:
+    spec = {"spec": json.dumps(SPEC)}
+    exe = {"files": {"file": ("model.pkl", b"\x80\x04\x95pickle")}, "data": spec}
+    assert_error(await client.post("/v1/jobs", headers=auth(ALICE), **exe), 415, "unsupported_format")
+    garbage = {"files": {"file": ("data.csv", bytes(range(256)) * 20)}, "data": spec}
+    response = await client.post("/v1/jobs", headers=auth(ALICE), **garbage)
+    assert 400 <= response.status_code < 500 and set(response.json()) == {"code", "message", "details"}
+    fake_gz = {"files": {"file": ("data.csv.gz", b"not gzip at all")}, "data": spec}
+    response = await client.post("/v1/jobs", headers=auth(ALICE), **fake_gz)
+    assert 400 <= response.status_code < 500
+
+
+async def test_json_body_problems(client: httpx.AsyncClient, tiny_frame) -> None:
+    records = tiny_frame.to_dict("records")
+    post = client.post
+    assert_error(
+        await post("/v1/jobs", headers={**auth(ALICE), "content-type": "application/json"}, content=b"{oops"),
+        422,
+        "invalid_request",
+    )
+    assert_error(await post("/v1/jobs", headers=auth(ALICE), json=[1, 2]), 422, "invalid_request")
+    assert_error(
+        await post("/v1/jobs", headers=auth(ALICE), json={"records": [], "spec": SPEC}), 422, "invalid_request"
+    )
+    assert_error(await post("/v1/jobs", headers=auth(ALICE), json={"records": records}), 422, "invalid_request")
+    assert_error(
+        await post("/v1/jobs", headers=auth(ALICE), json={"records": records, "spec": SPEC, "seed": -1}),
+        422,
+        "invalid_request",
+    )
+    assert_error(
+        await post("/v1/jobs", headers=auth(ALICE), json={"records": records, "spec": SPEC, "colour": "red"}),
+        422,
+        "invalid_request",
+    )
+    assert_error(
+        await post("/v1/jobs", headers={**auth(ALICE), "content-type": "text/plain"}, content=b"a,b\n1,2\n"),
+        415,
+        "unsupported_format",
+    )
+
+
+async def test_limits_answer_413_and_422(settings, runner, tiny_csv: Path, tiny_frame) -> None:
+    from api import create_app
+
+    tight = settings.model_copy(
+        update={"max_upload_mb": 0.004, "max_rows": 50, "max_columns": 4, "max_tasks": 1, "max_time_limit_s": 30}
+    )
+    app = create_app(tight, runner=runner)
+    async with serving(app) as http:
+        # 6.6 kB file > 4 kB limit
+        body = assert_error(await http.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv)), 413, "file_too_large")
+        assert "MB" in body["message"]
+        small = tiny_csv.parent / "small.csv"
+        tiny_frame.head(60).to_csv(small, index=False)
+        assert_error(await http.post("/v1/jobs", headers=auth(ALICE), **upload(small)), 413, "file_too_large")  # rows
+        narrow = tiny_csv.parent / "narrow.csv"
+        tiny_frame.head(40).to_csv(narrow, index=False)
+        assert_error(await http.post("/v1/jobs", headers=auth(ALICE), **upload(narrow)), 413, "too_many_columns")
+        three = tiny_csv.parent / "three.csv"
+        tiny_frame.head(40)[["task", "x0", "y"]].assign(task=["a", "b"] * 20).to_csv(three, index=False)
+        body = assert_error(await http.post("/v1/jobs", headers=auth(ALICE), **upload(three)), 422, "limit_exceeded")
+        assert body["details"] == {"tasks": 2, "limit": 1}
+        assert_error(
+            await http.post("/v1/jobs", headers=auth(ALICE), **upload(three, time_limit=31)), 422, "limit_exceeded"
+        )
+        assert_error(
+            await http.post("/v1/jobs", headers=auth(ALICE), **upload(three, budget="thorough")),
+            422,
+            "limit_exceeded",
+        )
+        big = {"records": [{"x": i, "y": i} for i in range(60)], "spec": {"targets": ["y"]}}
+        assert_error(await http.post("/v1/jobs", headers=auth(ALICE), json=big), 422, "limit_exceeded")
+
+
+async def test_queue_is_bounded(settings, runner, tiny_csv: Path) -> None:
+    from api import create_app
+
+    app = create_app(settings.model_copy(update={"max_queued": 1}), runner=runner)
+    runner.hold()
+    async with serving(app) as http:
+        first = (await http.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv, seed=1))).json()
+        assert runner.started.wait(10)  # first is running: one worker, so the next one waits
+        second = await http.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv, seed=2))
+        assert second.status_code == 202
+        assert (await http.get(f"/v1/jobs/{second.json()['id']}", headers=auth(ALICE))).json()["status"] == "queued"
+        assert_error(await http.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv, seed=3)), 429, "queue_full")
+        runner.release()
+        for job_id in (first["id"], second.json()["id"]):
+            assert (await wait_for(http, job_id))["status"] == "succeeded"
+
+
+async def test_unknown_routes_and_methods_answer_the_error_body(client: httpx.AsyncClient) -> None:
+    assert_error(await client.get("/v2/nothing", headers=auth(ALICE)), 404, "not_found")
+    assert_error(await client.put("/v1/jobs", headers=auth(ALICE)), 405, "method_not_allowed")
+    assert_error(await client.get("/v1/jobs/does-not-exist", headers=auth(ALICE)), 404, "job_not_found")
+
+
+async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["workers"] == 1 and ready.json()["database"] == "ok"
+
+
+async def test_gzipped_upload_is_read_in_its_format(client: httpx.AsyncClient, tmp_path: Path, tiny_csv: Path) -> None:
+    packed = tmp_path / "tiny.csv.gz"
+    packed.write_bytes(gzip.compress(tiny_csv.read_bytes()))
+    response = await client.post("/v1/jobs", headers=auth(ALICE), **upload(packed))
+    assert response.status_code == 202 and response.json()["data"]["name"] == "tiny.csv.gz"
+
+
+def test_upload_names_are_made_harmless() -> None:
+    from api.uploads import data_suffix, safe_name
+
+    assert data_suffix("t.csv.gz") == ".csv.gz" and data_suffix("A.PARQUET") == ".parquet"
+    assert safe_name("../../etc/passwd.csv", ".csv") == "passwd.csv"
+    assert safe_name("dir\\évil name.tsv.gz", ".tsv.gz") == "vil_name.tsv.gz"
+    assert safe_name("..", ".csv") == "data.csv"

@@ -1,0 +1,177 @@
+"""The job store contract, run against every backend: a SQLite file and a real PostgreSQL server.
+
+One test class, parametrised by the ``database_url`` fixture (optuna's storage-contract pattern);
+the PostgreSQL cases skip with the reason where no server can be started.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC
+
+import pytest
+
+from advisor.exceptions import JobNotFoundError
+from api.storage import JobStore, NewJob, SQLJobStore, get_store
+from tests.api.conftest import ALICE, auth, serving, upload, wait_for
+
+
+def new_job(owner: str = "alice", fingerprint: str = "f" * 64, seed: int = 0) -> NewJob:
+    return NewJob(
+        owner=owner, fingerprint=fingerprint, data_hash="d" * 64, data_name="tiny.csv", data_suffix=".csv",
+        n_bytes=123, spec={"targets": ["y"], "task_column": "task"}, budget="fast", time_limit=5.0, seed=seed,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def store(database_url: str) -> JobStore:
+    store = get_store(database_url)
+    yield store
+    store.close()
+
+
+class TestJobStoreContract:
+    def test_submit_creates_a_queued_job_and_reuses_it(self, store: JobStore) -> None:
+        job, reused = store.submit(new_job())
+        assert not reused and job.status == "queued" and job.attempts == 0
+        assert job.created_at.tzinfo is not None and job.created_at.utcoffset() == UTC.utcoffset(None)
+        assert job.spec == {"targets": ["y"], "task_column": "task"}
+        again, reused = store.submit(new_job())
+        assert reused and again.id == job.id
+        other, reused = store.submit(new_job(owner="bob"))
+        assert not reused and other.id != job.id
+        assert store.find_reusable("alice", "f" * 64).id == job.id
+        assert store.find_reusable("alice", "e" * 64) is None
+
+    def test_failed_and_cancelled_jobs_are_not_reused(self, store: JobStore) -> None:
+        job, _ = store.submit(new_job())
+        store.fail(job.id, {"code": "invalid_data", "message": "bad", "details": {"column": "y"}})
+        failed = store.get(job.id)
+        assert failed.status == "failed" and failed.error == {
+            "code": "invalid_data",
+            "message": "bad",
+            "details": {"column": "y"},
+        }
+        retry, reused = store.submit(new_job())
+        assert not reused and retry.id != job.id
+        store.request_cancel(retry.id)
+        third, reused = store.submit(new_job())
+        assert not reused and third.id not in {job.id, retry.id}
+
+    def test_get_is_scoped_to_the_owner(self, store: JobStore) -> None:
+        job, _ = store.submit(new_job())
+        assert store.get(job.id, "alice").id == job.id
+        with pytest.raises(JobNotFoundError):
+            store.get(job.id, "bob")
+        with pytest.raises(JobNotFoundError):
+            store.get("missing")
+
+    def test_life_of_a_job(self, store: JobStore) -> None:
+        job, _ = store.submit(new_job())
+        running = store.claim(job.id)
+        assert running.status == "running" and running.attempts == 1 and running.started_at is not None
+        assert store.claim(job.id) is None  # a job runs once
+        store.set_progress(job.id, "probe", 0.5, "mtl/hard")
+        seen = store.get(job.id)
+        assert (seen.progress_phase, seen.progress_fraction, seen.progress_message) == ("probe", 0.5, "mtl/hard")
+        store.succeed(job.id, '{"paradigm": "stl"}')
+        done = store.get(job.id)
+        assert done.status == "succeeded" and done.finished and done.finished_at >= done.started_at
+        assert store.result(job.id) == '{"paradigm": "stl"}'
+        store.fail(job.id, {"code": "x", "message": "late", "details": {}})  # a finished job stays finished
+        assert store.get(job.id).status == "succeeded"
+
+    def test_cancel_queued_at_once_running_by_flag(self, store: JobStore) -> None:
+        queued, _ = store.submit(new_job(seed=1))
+        cancelled = store.request_cancel(queued.id)
+        assert cancelled.status == "cancelled" and cancelled.error["code"] == "cancelled"
+        assert store.claim(queued.id) is None
+        running, _ = store.submit(new_job(seed=2, fingerprint="a" * 64))
+        store.claim(running.id)
+        flagged = store.request_cancel(running.id)
+        assert flagged.status == "running" and flagged.cancel_requested
+        store.mark_cancelled(running.id)
+        assert store.get(running.id).status == "cancelled"
+
+    def test_recover_requeues_interrupted_jobs_then_fails_them_with_a_reason(self, store: JobStore) -> None:
+        job, _ = store.submit(new_job())
+        store.claim(job.id)
+        requeued, failed = store.recover(max_attempts=2)
+        assert (requeued, failed) == ([job.id], [])
+        back = store.get(job.id)
+        assert back.status == "queued" and "restarted" in back.progress_message and store.queued_ids() == [job.id]
+        assert store.claim(job.id).attempts == 2
+        requeued, failed = store.recover(max_attempts=2)
+        assert (requeued, failed) == ([], [job.id])
+        dead = store.get(job.id)
+        assert dead.status == "failed" and dead.error["code"] == "interrupted"
+        assert "2 attempt" in dead.error["message"] and dead.error["details"] == {"attempts": 2, "max_attempts": 2}
+
+    def test_requeue_at_shutdown_does_not_count_the_attempt(self, store: JobStore) -> None:
+        job, _ = store.submit(new_job())
+        store.claim(job.id)
+        store.requeue(job.id, message="re-queued: shutdown")
+        back = store.get(job.id)
+        assert back.status == "queued" and back.attempts == 0 and back.started_at is None
+
+    def test_list_is_per_owner_newest_first_and_paginated(self, store: JobStore) -> None:
+        ids = [store.submit(new_job(fingerprint=str(i) * 64))[0].id for i in range(5)]
+        store.submit(new_job(owner="bob", fingerprint="9" * 64))
+        page, total = store.list_jobs("alice", limit=2, offset=1)
+        assert total == 5 and [j.id for j in page] == ids[::-1][1:3]
+        store.claim(ids[0])
+        running, total = store.list_jobs("alice", status="running")
+        assert total == 1 and running[0].id == ids[0]
+        assert store.count("queued") == 5 and store.queued_ids() == [*ids[1:], store.list_jobs("bob")[0][0].id]
+
+    def test_concurrent_identical_submissions_make_one_job(self, store: JobStore) -> None:
+        results: list[tuple[str, bool]] = []
+
+        def submit() -> None:
+            job, reused = store.submit(new_job())
+            results.append((job.id, reused))
+
+        threads = [threading.Thread(target=submit) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len({job_id for job_id, _ in results}) == 1 and sum(not reused for _, reused in results) == 1
+
+    def test_ping(self, store: JobStore) -> None:
+        store.ping()
+
+
+def test_postgres_urls_use_psycopg3() -> None:
+    from api.storage._sql import normalise_url
+
+    assert normalise_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"
+    assert isinstance(get_store("sqlite://"), SQLJobStore)
+
+
+@pytest.mark.anyio
+async def test_jobs_and_results_survive_an_app_restart(
+    database_url: str, settings, runner, tiny_csv, real_result: str, anyio_backend
+) -> None:
+    """The whole service on each backend: a finished job is still there, with its result, after a restart."""
+    from api import create_app
+
+    on_db = replace_settings(settings, database_url)
+    first = create_app(on_db, runner=runner)
+    async with serving(first) as http:
+        job = (await http.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv))).json()
+        assert (await wait_for(http, job["id"]))["status"] == "succeeded"
+    second = create_app(on_db, runner=runner)
+    async with serving(second) as http:
+        assert (await http.get(job["links"]["self"], headers=auth(ALICE))).json()["status"] == "succeeded"
+        result = await http.get(job["links"]["recommendation"], headers=auth(ALICE))
+        assert result.status_code == 200 and result.json() == json.loads(real_result)
+        again = await http.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv))
+        assert again.status_code == 200 and again.json()["id"] == job["id"]
+
+
+def replace_settings(settings, database_url: str):
+    return settings.model_copy(update={"database_url": database_url})
