@@ -30,11 +30,8 @@ SHARING = ("mtl", "transfer", "meta")
 
 #: Per-paradigm evidence (for STL: zero delta, its own p_best and probe co-winner flag).
 OWN = ("delta", "delta_z", "delta_low", "p_best", "probe_cowinner", "rules_choice", "risk_mean", "best_rival_delta")
-#: Data profile and relatedness (crossed with the paradigm).
-CASE = (
-    "goal_all_tasks", "goal_target_task", "goal_new_tasks", "classification", "log_tasks",
-    "log_rows_per_task", "subsampled", "affinity_mean", "conflict_mean",
-)  # fmt: skip
+#: Data profile (crossed with the paradigm: each paradigm gets its own slope).
+CASE = ("goal_all_tasks", "goal_target_task", "goal_new_tasks", "log_rows_per_task", "log_tasks")
 
 
 def _v(features: dict[str, float], key: str, default: float = 0.0) -> float:
@@ -74,8 +71,9 @@ def _own(features: dict[str, float], paradigm: str) -> dict[str, float]:
 
 
 def feature_names() -> list[str]:
+    """Paradigm indicators, the probe evidence (slopes shared by all paradigms), the profile per paradigm."""
     names = [f"is_{p}" for p in ALL_PARADIGMS]
-    names += [f"{p}:{k}" for p in ALL_PARADIGMS for k in OWN]
+    names += [f"own:{k}" for k in OWN]
     names += [f"{p}:{k}" for p in ALL_PARADIGMS for k in CASE]
     return names
 
@@ -85,7 +83,7 @@ def row_features(features: dict[str, float], paradigm: str) -> np.ndarray:
     own = _own(features, paradigm)
     case = {k: _v(features, k) for k in CASE}
     row = [float(p == paradigm) for p in ALL_PARADIGMS]
-    row += [own[k] if p == paradigm else 0.0 for p in ALL_PARADIGMS for k in OWN]
+    row += [own[k] for k in OWN]
     row += [case[k] if p == paradigm else 0.0 for p in ALL_PARADIGMS for k in CASE]
     return np.asarray(row, dtype=float)
 
@@ -130,14 +128,45 @@ class LearnedModel:
         z = float(x @ self.coef + self.intercept)
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
+    @property
+    def margin(self) -> float:
+        """How much lower a simpler paradigm's P(co-winner) may be and still be chosen."""
+        return float(self.meta.get("margin", 0.0))
+
     def probabilities(self, features: dict[str, float], applicable: list[str]) -> dict[str, float]:
         return {p: self.probability(features, p) for p in applicable}
 
 
-def choose(probabilities: dict[str, float]) -> str:
-    """The paradigm most likely to be a co-winner; ties go to the simpler paradigm."""
+def choose(probabilities: dict[str, float], margin: float = 0.0) -> str:
+    """The simplest paradigm whose P(co-winner) is within ``margin`` of the highest.
+
+    The co-winner rule one level up (DESIGN.md §3): when the model cannot tell paradigms apart
+    by more than ``margin``, the simpler one is the better advice. ``margin`` is fitted with the
+    model (out-of-fold accuracy on generated cases) and shipped in its artifact.
+    """
     order = {p: i for i, p in enumerate(ALL_PARADIGMS)}
-    return max(probabilities, key=lambda p: (round(probabilities[p], 6), -order[p]))
+    top = max(round(v, 6) for v in probabilities.values())
+    return min((p for p, v in probabilities.items() if round(v, 6) >= top - margin), key=lambda p: order[p])
+
+
+def candidates(features: dict[str, float], applicable: list[str]) -> list[str]:
+    """The paradigms the rules leave to the model: applicable, scored, and not measured worse than STL.
+
+    A sharing paradigm whose probe score is below STL's on average (paired difference < 0) is
+    vetoed: the probes' own evidence argues against it, and the rules would not recommend it
+    either (R2/R3). So is one whose gain is inside noise when the probes ran on a subsample: the
+    gain of sharing shrinks as each task gets more data (R6). STL, the fallback, always stays.
+    """
+    subsampled = _v(features, "subsampled") > 0
+    keep = []
+    for p in applicable:
+        delta, low = _v(features, f"{p}_delta", 0.0), _v(features, f"{p}_delta_low", 0.0)
+        if p != "stl" and delta < 0:
+            continue
+        if p != "stl" and subsampled and low <= 0:
+            continue  # a gain inside noise on a subsample shrinks with the full data (DESIGN.md §6)
+        keep.append(p)
+    return keep or list(applicable)
 
 
 @cache
@@ -153,8 +182,8 @@ def load_model() -> LearnedModel | None:
 def refine(rec: Any, model: LearnedModel | None = None) -> Any:
     """The rules' recommendation re-ranked by the learned model, with its calibrated confidence.
 
-    The rules keep their veto (a paradigm that is not applicable, or that the probes could not
-    score, is never chosen) and their evidence; the model ranks the rest by P(full-budget
+    The rules keep their veto (a paradigm that is not applicable, that the probes could not
+    score, or that they measured below STL is never chosen — :func:`candidates`) and their evidence; the model ranks the rest by P(full-budget
     co-winner), the top one is the choice and its probability the ``confidence``. Without a
     shipped model, ``rec`` is returned unchanged.
     """
@@ -168,8 +197,9 @@ def refine(rec: Any, model: LearnedModel | None = None) -> Any:
     if not applicable:
         return rec
     features = meta_features(rec)
-    probs = model.probabilities(features, applicable) if len(applicable) > 1 else {applicable[0]: 1.0}
-    chosen = choose(probs)
+    allowed = candidates(features, applicable)
+    probs = model.probabilities(features, allowed) if len(applicable) > 1 else {applicable[0]: 1.0}
+    chosen = choose(probs, model.margin)
     ranking = [
         e.model_copy(update={"p_cowinner": round(probs[e.paradigm], 4) if e.paradigm in probs else None})
         for e in rec.ranking

@@ -3,8 +3,9 @@
     python benchmarks/train_recommender.py            # writes advisor/models/recommender.json
 
 Trains on the generated cases of ``benchmarks/meta_dataset.csv`` only (real datasets stay held
-out for evaluation), chooses the regularisation by out-of-fold log loss, and writes the model as
-plain JSON (see :mod:`advisor._learned`).
+out for evaluation), chooses the regularisation by out-of-fold log loss and the simplicity margin
+(:func:`advisor._learned.choose`) by out-of-fold decision accuracy, and writes the model as plain
+JSON (see :mod:`advisor._learned`).
 """
 
 from __future__ import annotations
@@ -16,12 +17,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.oracle._evaluate import fit_model, records_from_meta, training_rows
+from benchmarks.oracle._evaluate import (
+    decisions,
+    fit_model,
+    method_metrics,
+    out_of_fold_choices,
+    records_from_meta,
+    training_rows,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 META = ROOT / "benchmarks" / "meta_dataset.csv"
 OUT = ROOT / "advisor" / "models" / "recommender.json"
-GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
+GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+MARGINS = (0.0, 0.05, 0.1, 0.15, 0.2)
 
 
 def _oof_log_loss(records: list, c: float, folds: int = 5) -> float:
@@ -39,6 +48,15 @@ def _oof_log_loss(records: list, c: float, folds: int = 5) -> float:
     return float(np.mean(losses))
 
 
+def _oof_accuracy(records: list, c: float, margin: float, seeds: int = 3) -> float:
+    """Mean out-of-fold decision accuracy (choice is an oracle co-winner) over a few fold splits."""
+    values = []
+    for seed in range(seeds):
+        choices = out_of_fold_choices(records, seed=seed, c=c, margin=margin)
+        values.append(method_metrics(records, decisions("advisor", records, choices), uses_probes=True)["accuracy"])
+    return float(np.mean(values))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--meta", type=Path, default=META)
@@ -49,12 +67,25 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"only {len(records)} generated cases in {args.meta}; need at least 10")
     scores = {c: _oof_log_loss(records, c) for c in GRID}
     best = min(scores, key=scores.get)
+    accuracy = {m: _oof_accuracy(records, best, m) for m in MARGINS}
+    margin = max(MARGINS, key=lambda m: (round(accuracy[m], 6), -m))
     x, _ = training_rows(records)
-    model = fit_model(records, c=best, meta={"oof_log_loss": {str(c): round(v, 4) for c, v in scores.items()},
-                                             "trained_on": "generated cases of benchmarks/meta_dataset.csv"})  # fmt: skip
+    model = fit_model(
+        records,
+        c=best,
+        meta={
+            "margin": margin,
+            "oof_log_loss": {str(c): round(v, 4) for c, v in scores.items()},
+            "oof_accuracy_by_margin": {str(m): round(v, 4) for m, v in accuracy.items()},
+            "trained_on": "generated cases of benchmarks/meta_dataset.csv",
+        },
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(model.to_dict(), indent=1) + "\n")
-    print(f"{len(records)} cases, {len(x)} rows; C={best} (out-of-fold log loss {scores[best]:.4f}); wrote {args.out}")
+    print(
+        f"{len(records)} cases, {len(x)} rows; C={best} (out-of-fold log loss {scores[best]:.4f}); "
+        f"margin {margin} (out-of-fold accuracy {accuracy[margin]:.3f}); wrote {args.out}"
+    )
 
 
 if __name__ == "__main__":

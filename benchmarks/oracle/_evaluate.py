@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from advisor._learned import ALL_PARADIGMS, LearnedModel, choose, feature_names, row_features
+from advisor._learned import ALL_PARADIGMS, LearnedModel, candidates, choose, feature_names, row_features
 
 __all__ = ["METHODS", "Record", "evaluate", "fit_model", "load_records", "meta_dataset", "records_from_meta"]
 
@@ -187,16 +187,16 @@ def fit_model(records: list[Record], *, c: float = 0.3, meta: dict[str, Any] | N
 
 
 def advisor_choice(model: LearnedModel, r: Record) -> tuple[str, float]:
-    """The advisor's choice: rules veto paradigms the probes could not score; the model ranks."""
+    """The advisor's choice: the rules veto (:func:`~advisor._learned.candidates`); the model ranks the rest."""
     if len(r.applicable) == 1:
         return r.applicable[0], 1.0
-    probs = model.probabilities(r.features, r.applicable)
-    chosen = choose(probs)
+    probs = model.probabilities(r.features, candidates(r.features, r.applicable))
+    chosen = choose(probs, model.margin)
     return chosen, probs[chosen]
 
 
 def out_of_fold_choices(
-    records: list[Record], *, folds: int = 5, seed: int = 0, c: float = 0.3
+    records: list[Record], *, folds: int = 5, seed: int = 0, c: float = 0.3, margin: float = 0.0
 ) -> dict[str, tuple[str, float]]:
     """Advisor choices on ``records`` from models that never saw the case (k-fold over cases)."""
     rng = np.random.default_rng(seed)
@@ -205,7 +205,7 @@ def out_of_fold_choices(
     for k in range(folds):
         held = {int(i) for i in order[k::folds]}
         train = [r for i, r in enumerate(records) if i not in held]
-        model = fit_model(train, c=c)
+        model = fit_model(train, c=c, meta={"margin": margin})
         for i in held:
             out[records[i].case] = advisor_choice(model, records[i])
     return out
@@ -292,9 +292,12 @@ def evaluate(records: list[Record], shipped: LearnedModel | None, *, c: float = 
     """Metrics of every method on real and generated cases separately, plus per-case tables."""
     generated = [r for r in records if r.kind == "generated"]
     real = [r for r in records if r.kind == "real"]
+    margin = 0.0
+    if shipped is not None:  # out-of-fold models use the shipped model's regularisation and margin
+        c, margin = float(shipped.meta.get("C", c)), shipped.margin
     advisor: dict[str, tuple[str, float]] = {}
     if len(generated) >= 10:
-        advisor.update(out_of_fold_choices(generated, c=c))
+        advisor.update(out_of_fold_choices(generated, c=c, margin=margin))
     model = shipped or (fit_model(generated, c=c) if len(generated) >= 10 else None)
     for r in real + [g for g in generated if g.case not in advisor]:
         if model is not None:

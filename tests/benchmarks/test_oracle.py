@@ -199,3 +199,33 @@ def test_refine_keeps_the_rules_veto() -> None:
     assert all(e.p_cowinner is None for e in forced.ranking if e.paradigm != "stl")
     assert math.isclose(forced.confidence, 1.0)
     assert ALL_PARADIGMS[0] == "stl"
+
+
+# ------------------------------------------------------------------ committed results reproduce
+
+
+def test_report_reproduces_the_committed_results_from_the_meta_dataset(tmp_path: Path) -> None:
+    import shutil
+
+    from benchmarks.oracle._report import report
+
+    committed = ROOT / "benchmarks"
+    if not (committed / "meta_dataset.csv").is_file():
+        pytest.skip("no meta-dataset committed yet")
+    shutil.copy(committed / "meta_dataset.csv", tmp_path / "meta_dataset.csv")
+    report(refresh=False, directory=tmp_path)
+    assert json.loads((tmp_path / "results.json").read_text()) == json.loads((committed / "results.json").read_text())
+    assert (tmp_path / "RESULTS.md").read_text() == (committed / "RESULTS.md").read_text()
+
+
+def test_shipped_model_is_rebuilt_exactly_from_the_meta_dataset(tmp_path: Path) -> None:
+    from benchmarks.train_recommender import main as train
+
+    shipped = ROOT / "advisor" / "models" / "recommender.json"
+    if not shipped.is_file():
+        pytest.skip("no model shipped yet")
+    train(["--out", str(tmp_path / "model.json")])
+    rebuilt, original = (json.loads(p.read_text()) for p in (tmp_path / "model.json", shipped))
+    assert rebuilt["feature_names"] == original["feature_names"]
+    assert np.allclose(rebuilt["coef"], original["coef"], atol=1e-6)
+    assert rebuilt["meta"]["cases"] == original["meta"]["cases"]
