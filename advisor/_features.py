@@ -16,21 +16,9 @@ import numpy as np
 
 from advisor._recommendation import Recommendation
 
-__all__ = ["CASE_FEATURES", "PARADIGM_FEATURES", "meta_features"]
+__all__ = ["meta_features"]
 
 SHARING = ("mtl", "transfer", "meta")
-
-#: Case-level features (one value per recommendation).
-CASE_FEATURES = (
-    "goal_all_tasks", "goal_target_task", "goal_new_tasks", "multi_target", "classification",
-    "log_tasks", "log_rows_per_task", "log_features", "subsampled", "partial",
-    "affinity_mean", "conflict_mean", "shift_mean", "label_corr_mean", "transferability_gain",
-)  # fmt: skip
-#: Per-paradigm features (prefixed ``<paradigm>_``), for each sharing paradigm.
-PARADIGM_FEATURES = (
-    "applicable", "scored", "delta", "delta_low", "delta_high", "delta_z", "p_best",
-    "probe_cowinner", "rules_choice", "risk_mean", "risk_high_share", "curve_delta",
-)  # fmt: skip
 
 
 def _f(x: Any) -> float:

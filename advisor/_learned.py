@@ -136,6 +136,16 @@ class LearnedModel:
     def probabilities(self, features: dict[str, float], applicable: list[str]) -> dict[str, float]:
         return {p: self.probability(features, p) for p in applicable}
 
+    def decide(self, features: dict[str, float], applicable: list[str]) -> tuple[str, dict[str, float]]:
+        """The choice among ``applicable`` and the probabilities behind it: rules veto, model ranks.
+
+        The one decision used at run time (:func:`refine`) and by the benchmark, so both agree.
+        """
+        if len(applicable) == 1:
+            return applicable[0], {applicable[0]: 1.0}
+        probs = self.probabilities(features, candidates(features, applicable))
+        return choose(probs, self.margin), probs
+
 
 def choose(probabilities: dict[str, float], margin: float = 0.0) -> str:
     """The simplest paradigm whose P(co-winner) is within ``margin`` of the highest.
@@ -197,9 +207,7 @@ def refine(rec: Any, model: LearnedModel | None = None) -> Any:
     if not applicable:
         return rec
     features = meta_features(rec)
-    allowed = candidates(features, applicable)
-    probs = model.probabilities(features, allowed) if len(applicable) > 1 else {applicable[0]: 1.0}
-    chosen = choose(probs, model.margin)
+    chosen, probs = model.decide(features, applicable)
     ranking = [
         e.model_copy(update={"p_cowinner": round(probs[e.paradigm], 4) if e.paradigm in probs else None})
         for e in rec.ranking

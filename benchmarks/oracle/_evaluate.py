@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from advisor._learned import ALL_PARADIGMS, LearnedModel, candidates, choose, feature_names, row_features
+from advisor._learned import ALL_PARADIGMS, LearnedModel, feature_names, row_features
 
 __all__ = ["METHODS", "Record", "evaluate", "fit_model", "load_records", "meta_dataset", "records_from_meta"]
 
@@ -188,10 +188,7 @@ def fit_model(records: list[Record], *, c: float = 0.3, meta: dict[str, Any] | N
 
 def advisor_choice(model: LearnedModel, r: Record) -> tuple[str, float]:
     """The advisor's choice: the rules veto (:func:`~advisor._learned.candidates`); the model ranks the rest."""
-    if len(r.applicable) == 1:
-        return r.applicable[0], 1.0
-    probs = model.probabilities(r.features, candidates(r.features, r.applicable))
-    chosen = choose(probs, model.margin)
+    chosen, probs = model.decide(r.features, r.applicable)
     return chosen, probs[chosen]
 
 
