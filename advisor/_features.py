@@ -38,6 +38,19 @@ def _offdiag_mean(matrix: list[list[float | None]] | None) -> float:
     return float(np.mean(finite)) if finite else math.nan
 
 
+def decision_subsampled(rec: Recommendation) -> float:
+    """Share of the tasks the advice is about (the target, or every task) that the probes subsampled.
+
+    Under ``new_tasks`` the advice is about unseen tasks with ``shots`` rows each, which are never
+    cut, so this is 0. It separates "the probes saw less of the tasks that will be scored" (a probe
+    gain then tends to shrink at full budget, R6) from "only the sources were cut".
+    """
+    cap = rec.budget.max_rows_per_task
+    if rec.goal == "new_tasks" or cap is None or not rec.tasks:
+        return 0.0
+    return float(np.mean([t.n_rows > cap for t in rec.tasks]))
+
+
 def meta_features(rec: Recommendation) -> dict[str, float]:
     """Numbers describing the probe run behind ``rec`` (NaN where not measured)."""
     out: dict[str, float] = {}
@@ -51,6 +64,7 @@ def meta_features(rec: Recommendation) -> dict[str, float]:
     out["log_rows_per_task"] = math.log(max(1.0, float(np.median(rows))))
     out["log_features"] = math.log(max(1, rec.data.n_features))
     out["subsampled"] = float(rec.budget.subsampled)
+    out["decision_subsampled"] = decision_subsampled(rec)
     out["partial"] = float(rec.budget.partial)
     rel = rec.relatedness
     out["affinity_mean"] = _offdiag_mean(rel.affinity)

@@ -164,17 +164,19 @@ def candidates(features: dict[str, float], applicable: list[str]) -> list[str]:
 
     A sharing paradigm whose probe score is below STL's on average (paired difference < 0) is
     vetoed: the probes' own evidence argues against it, and the rules would not recommend it
-    either (R2/R3). So is one whose gain is inside noise when the probes ran on a subsample: the
-    gain of sharing shrinks as each task gets more data (R6). STL, the fallback, always stays.
+    either (R2/R3). So is one whose gain is inside noise when the tasks being advised on (the
+    target, or every task) were themselves subsampled for the probes: the gain of sharing shrinks
+    as each task gets more data (R6). When only the sources were cut, the scored tasks already
+    had all their rows in the probes and the veto does not apply. STL, the fallback, always stays.
     """
-    subsampled = _v(features, "subsampled") > 0
+    cut = _v(features, "decision_subsampled") > 0
     keep = []
     for p in applicable:
         delta, low = _v(features, f"{p}_delta", 0.0), _v(features, f"{p}_delta_low", 0.0)
         if p != "stl" and delta < 0:
             continue
-        if p != "stl" and subsampled and low <= 0:
-            continue  # a gain inside noise on a subsample shrinks with the full data (DESIGN.md §6)
+        if p != "stl" and cut and low <= 0:
+            continue  # a gain inside noise on subsampled tasks shrinks with their full data (DESIGN.md §6)
         keep.append(p)
     return keep or list(applicable)
 

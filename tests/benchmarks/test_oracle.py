@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from advisor._learned import LearnedModel, choose, feature_names, load_model, refine
+from advisor._learned import LearnedModel, candidates, choose, feature_names, load_model, refine
 from benchmarks.oracle import run_oracle
 from benchmarks.oracle._cases import FAMILIES, Case, generated_cases, real_cases
 from benchmarks.oracle._evaluate import (
@@ -177,6 +177,33 @@ def test_model_artifact_refuses_other_features() -> None:
 
 def test_choose_prefers_the_simpler_paradigm_on_ties() -> None:
     assert choose({"meta": 0.7, "stl": 0.7, "mtl": 0.5}) == "stl"
+
+
+def test_veto_drops_losers_and_noise_gains_only_on_subsampled_scored_tasks() -> None:
+    base = {"mtl_delta": 0.01, "mtl_delta_low": -0.01, "transfer_delta": -0.02, "transfer_delta_low": -0.05}
+    applicable = ["stl", "mtl", "transfer"]
+    # Below STL: always vetoed. A gain inside noise: kept while the scored tasks had all their rows.
+    assert candidates({**base, "subsampled": 1.0, "decision_subsampled": 0.0}, applicable) == ["stl", "mtl"]
+    # ... and vetoed when the tasks being advised on were themselves cut for the probes (R6).
+    assert candidates({**base, "subsampled": 1.0, "decision_subsampled": 0.5}, applicable) == ["stl"]
+    # A gain beyond noise survives either way.
+    sure = {**base, "mtl_delta_low": 0.002, "decision_subsampled": 1.0}
+    assert candidates(sure, applicable) == ["stl", "mtl"]
+
+
+def test_decision_subsampled_counts_only_the_scored_tasks() -> None:
+    from types import SimpleNamespace
+
+    from advisor._features import decision_subsampled
+
+    def rec(goal: str, rows: list[int], cap: int | None = 400) -> SimpleNamespace:
+        tasks = [SimpleNamespace(n_rows=n) for n in rows]
+        return SimpleNamespace(goal=goal, tasks=tasks, budget=SimpleNamespace(max_rows_per_task=cap))
+
+    assert decision_subsampled(rec("target_task", [150])) == 0.0  # a small target: only sources were cut
+    assert decision_subsampled(rec("all_tasks", [1500, 300, 900, 100])) == 0.5
+    assert decision_subsampled(rec("all_tasks", [1500], cap=None)) == 0.0
+    assert decision_subsampled(rec("new_tasks", [5000, 5000])) == 0.0  # new tasks arrive with a few shots
 
 
 def test_shipped_model_matches_the_features_when_present() -> None:
