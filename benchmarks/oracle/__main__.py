@@ -1,4 +1,4 @@
-"""``python -m benchmarks.oracle run|report|train`` — see :mod:`benchmarks.oracle`."""
+"""``python -m benchmarks.oracle run|report|preset`` — see :mod:`benchmarks.oracle`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--probes-only", action="store_true", help="run the advisor's probes, not the oracle")
     report = sub.add_parser("report", help="meta-dataset, RESULTS.md and results.json from the cache (minutes)")
     report.add_argument("--no-refresh", action="store_true", help="use the committed meta-dataset as it is")
+    pre = sub.add_parser("preset", help="the oracle on a named clear-cut scenario (benchmarks.scenarios.PRESETS)")
+    pre.add_argument("name")
+    pre.add_argument("--out", help="also write the result as JSON here")
     args = parser.parse_args(argv)
     if args.command == "run":
         from benchmarks.oracle._run import run_suite
@@ -25,6 +28,10 @@ def main(argv: list[str] | None = None) -> None:
         from benchmarks.oracle._report import report as make_report
 
         make_report(refresh=not args.no_refresh)
+    elif args.command == "preset":
+        from benchmarks.oracle._run import run_preset
+
+        run_preset(args.name, out=args.out)
 
 
 if __name__ == "__main__":

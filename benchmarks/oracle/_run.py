@@ -22,7 +22,7 @@ from typing import Any
 from benchmarks.oracle._cases import Case, cache_dir, suite_cases
 from benchmarks.oracle._oracle import ORACLE_VERSION, run_oracle
 
-__all__ = ["PROBE_VERSION", "load_cached", "run_case", "run_suite"]
+__all__ = ["PROBE_VERSION", "load_cached", "run_case", "run_preset", "run_suite"]
 
 #: Bump when the probe runner or the rules change in a way that changes the cached recommendations.
 PROBE_VERSION = "1"
@@ -176,3 +176,30 @@ def run_suite(
             for i, future in enumerate(as_completed(futures), 1):
                 print(f"[{i}/{len(todo)}] {json.dumps(future.result())}", flush=True)
     print(f"done in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+
+def run_preset(name: str, *, out: str | None = None, seed: int = 0) -> dict[str, Any]:
+    """The oracle (generated-case configuration) on a named clear-cut scenario; prints the verdict.
+
+    Used to check the clear-cut expectations of the scenario tests against full-budget truth.
+    """
+    from benchmarks.scenarios import PRESETS, preset
+    from probes.data import load_taskset
+
+    if name not in PRESETS:
+        raise SystemExit(f"unknown preset {name!r}; choose from {', '.join(sorted(PRESETS))}")
+    warnings.filterwarnings("ignore")
+    scenario = preset(name, seed=seed)
+    taskset = load_taskset(scenario.frame, **scenario.spec.model_dump(mode="json", exclude_none=True))
+    started = time.perf_counter()
+    result = run_oracle(taskset, seed=seed, **ORACLE_CONFIG["generated"])
+    result["seconds"] = round(time.perf_counter() - started, 3)
+    result = {"preset": name, **result}
+    print(f"{name}: co-winners {', '.join(result['co_winners'])} in {result['seconds']:.0f} s")
+    for paradigm, entry in result["paradigms"].items():
+        gap = entry.get("gap_to_best")
+        note = f", gap to best {gap['mean']:+.4f} [{gap['ci_low']:+.4f}, {gap['ci_high']:+.4f}]" if gap else " (best)"
+        print(f"  {paradigm:9s} {entry['variant']:18s} {entry['score']:.4f}{note}")
+    if out:
+        Path(out).write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
+    return result

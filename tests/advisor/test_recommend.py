@@ -56,10 +56,13 @@ def test_scarce_target_with_related_sources_gets_transfer_or_mtl() -> None:
     assert any(e.rule == "R4-scarce-target" for e in rec.rationale)
 
 
-def test_loud_unrelated_sources_keep_stl_and_flag_transfer_risk() -> None:
+def test_loud_unrelated_sources_get_an_oracle_co_winner_and_flag_transfer_risk() -> None:
     rec = recommend("scarce_target_loud")
-    mtl = next(e for e in rec.ranking if e.paradigm == "mtl")
-    assert rec.paradigm == "stl" or (rec.paradigm == "mtl" and (mtl.delta_vs_stl or 0) >= 0)
+    # The full-budget oracle on this preset (`python -m benchmarks.oracle preset scarce_target_loud`,
+    # benchmarks/results/preset_scarce_target_loud.json) names stl, fine-tuned transfer (-0.0015 vs
+    # stl, inside noise) and meta co-winners, and mtl significantly worse (-0.018): the advice must
+    # be one of the co-winners, never mtl.
+    assert rec.paradigm in {"stl", "transfer", "meta"}
     target = rec.tasks[0]
     # Frozen source features lose in every fold: the risk is measured, named and explained.
     assert target.risk_by_variant["transfer/head"] >= 0.8
