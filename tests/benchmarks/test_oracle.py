@@ -255,3 +255,10 @@ def test_shipped_model_is_rebuilt_exactly_from_the_meta_dataset(tmp_path: Path) 
     assert rebuilt["feature_names"] == original["feature_names"]
     assert np.allclose(rebuilt["coef"], original["coef"], atol=1e-6)
     assert rebuilt["meta"]["cases"] == original["meta"]["cases"]
+
+
+def test_preset_command_names_the_presets_on_a_typo() -> None:
+    from benchmarks.oracle.__main__ import main
+
+    with pytest.raises(SystemExit, match=r"unknown preset .unrelated_rch.; choose from .*unrelated_rich"):
+        main(["preset", "unrelated_rch"])
