@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.oracle._evaluate import (
+    case_folds,
     decisions,
     fit_model,
     method_metrics,
@@ -34,13 +35,10 @@ MARGINS = (0.0, 0.05, 0.1, 0.15, 0.2)
 
 
 def _oof_log_loss(records: list, c: float, folds: int = 5) -> float:
-    order = np.random.default_rng(0).permutation(len(records))
     losses = []
-    for k in range(folds):
-        held = {int(i) for i in order[k::folds]}
-        model = fit_model([r for i, r in enumerate(records) if i not in held], c=c)
-        for i in held:
-            r = records[i]
+    for train, held in case_folds(records, folds=folds):
+        model = fit_model(train, c=c)
+        for r in held:
             for p in r.applicable:
                 q = min(1 - 1e-6, max(1e-6, model.probability(r.features, p)))
                 y = float(p in r.co_winners)

@@ -25,7 +25,16 @@ import pandas as pd
 
 from advisor._learned import ALL_PARADIGMS, LearnedModel, feature_names, row_features
 
-__all__ = ["METHODS", "Record", "evaluate", "fit_model", "load_records", "meta_dataset", "records_from_meta"]
+__all__ = [
+    "METHODS",
+    "Record",
+    "case_folds",
+    "evaluate",
+    "fit_model",
+    "load_records",
+    "meta_dataset",
+    "records_from_meta",
+]
 
 METHODS = ("advisor", "always_stl", "always_mtl", "rules_only", "probe_argmax", "transferability_only", "random")
 _GOAL_SHARING = {"all_tasks": "mtl", "target_task": "transfer", "new_tasks": "meta"}
@@ -196,16 +205,22 @@ def out_of_fold_choices(
     records: list[Record], *, folds: int = 5, seed: int = 0, c: float = 0.3, margin: float = 0.0
 ) -> dict[str, tuple[str, float]]:
     """Advisor choices on ``records`` from models that never saw the case (k-fold over cases)."""
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(records))
     out: dict[str, tuple[str, float]] = {}
+    for train, held in case_folds(records, folds=folds, seed=seed):
+        model = fit_model(train, c=c, meta={"margin": margin})
+        for r in held:
+            out[r.case] = advisor_choice(model, r)
+    return out
+
+
+def case_folds(records: list[Record], *, folds: int = 5, seed: int = 0) -> list[tuple[list[Record], list[Record]]]:
+    """``folds`` (train, held-out) splits over cases, seeded: every case is held out exactly once."""
+    order = np.random.default_rng(seed).permutation(len(records))
+    splits = []
     for k in range(folds):
         held = {int(i) for i in order[k::folds]}
-        train = [r for i, r in enumerate(records) if i not in held]
-        model = fit_model(train, c=c, meta={"margin": margin})
-        for i in held:
-            out[records[i].case] = advisor_choice(model, records[i])
-    return out
+        splits.append(([r for i, r in enumerate(records) if i not in held], [records[i] for i in sorted(held)]))
+    return splits
 
 
 # ------------------------------------------------------------------------------------ methods

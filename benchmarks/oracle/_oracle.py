@@ -1,6 +1,7 @@
 """The oracle: every applicable paradigm at full budget under the one protocol (DESIGN.md §7).
 
-All rows, full training with early stopping (up to 400 epochs, patience 30), an optuna search
+All rows, full training with early stopping (by default up to 400 epochs, patience 30; the
+suite's settings per kind of case are ``benchmarks.oracle._run.ORACLE_CONFIG``), an optuna search
 of ``n_trials`` trials per variant on the first fold's validation rows, then the chosen
 hyper-parameters scored on every fold (3 by default). Each paradigm is represented by its best
 variant; the co-winner rule of DESIGN.md §3 (paired comparison, the simpler paradigm when gains

@@ -108,15 +108,19 @@ def run_probe_case(case: Case, *, seed: int = 0) -> dict[str, Any]:
 
 def run_oracle_case(case: Case, *, seed: int = 0) -> dict[str, Any]:
     """The oracle on ``case`` (configuration from :data:`ORACLE_CONFIG`)."""
+    data, spec = case.load()
+    result = _timed_oracle(data, spec, case.kind, seed=seed)
+    return {"key": case.key, "version": ORACLE_VERSION, "case": case.id, "kind": case.kind, "spec": spec, **result}
+
+
+def _timed_oracle(data: Any, spec: dict[str, Any], kind: str, *, seed: int) -> dict[str, Any]:
+    """Load the task set and run the oracle with ``kind``'s configuration; ``seconds`` counts both."""
     from probes.data import load_taskset
 
-    config = ORACLE_CONFIG[case.kind]
-    data, spec = case.load()
     started = time.perf_counter()
-    taskset = load_taskset(data, **spec)
-    result = run_oracle(taskset, seed=seed, **config)
+    result = run_oracle(load_taskset(data, **spec), seed=seed, **ORACLE_CONFIG[kind])
     result["seconds"] = round(time.perf_counter() - started, 3)
-    return {"key": case.key, "version": ORACLE_VERSION, "case": case.id, "kind": case.kind, "spec": spec, **result}
+    return result
 
 
 def run_case(case: Case, *, force: bool = False, oracle: bool = True) -> dict[str, Any]:
@@ -184,17 +188,13 @@ def run_preset(name: str, *, out: str | None = None, seed: int = 0) -> dict[str,
     Used to check the clear-cut expectations of the scenario tests against full-budget truth.
     """
     from benchmarks.scenarios import PRESETS, preset
-    from probes.data import load_taskset
 
     if name not in PRESETS:
         raise SystemExit(f"unknown preset {name!r}; choose from {', '.join(sorted(PRESETS))}")
     warnings.filterwarnings("ignore")
     scenario = preset(name, seed=seed)
-    taskset = load_taskset(scenario.frame, **scenario.spec.model_dump(mode="json", exclude_none=True))
-    started = time.perf_counter()
-    result = run_oracle(taskset, seed=seed, **ORACLE_CONFIG["generated"])
-    result["seconds"] = round(time.perf_counter() - started, 3)
-    result = {"preset": name, **result}
+    spec = scenario.spec.model_dump(mode="json", exclude_none=True)
+    result = {"preset": name, **_timed_oracle(scenario.frame, spec, "generated", seed=seed)}
     print(f"{name}: co-winners {', '.join(result['co_winners'])} in {result['seconds']:.0f} s")
     for paradigm, entry in result["paradigms"].items():
         gap = entry.get("gap_to_best")
