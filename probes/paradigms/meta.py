@@ -6,8 +6,9 @@ Variants (DESIGN.md §4):
   algorithms"): a few SGD steps per task; the initialisation moves towards the adapted weights.
 * ``meta/fomaml`` — first-order MAML (Finn, Abbeel & Levine 2017, "Model-agnostic meta-learning
   for fast adaptation of deep networks", §5.2): the query gradient at the adapted weights.
-* ``meta/maml`` — MAML with second-order gradients through the inner steps, written with
-  ``torch.func``: ``functional_call``, ``grad`` and ``vmap`` over the tasks of a meta-batch.
+* ``meta/maml`` — MAML with second-order gradients through the inner steps: the tasks of a
+  meta-batch are the copies of one stacked network (``functional_call`` on stacked parameters),
+  their inner steps kept differentiable with ``create_graph``.
 * ``meta/protonet`` — prototypical networks for classification (Snell, Swersky & Zemel 2017,
   "Prototypical networks for few-shot learning"): class prototypes are mean embeddings of the
   support rows; class probabilities are a softmax over negative squared distances to them.
@@ -37,7 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.func import functional_call, grad, vmap
+from torch.func import functional_call, grad
 
 from probes.data import TaskSet
 from probes.paradigms._adapt import finetune_episodes
@@ -54,6 +55,7 @@ __all__ = [
     "META_PROTONET",
     "META_REPTILE",
     "MetaConfig",
+    "TaskLoss",
     "TaskPool",
     "make_loss",
     "maml_gradients",
@@ -67,7 +69,6 @@ __all__ = [
 ]
 
 Params = dict[str, torch.Tensor]
-LossFn = Callable[[Params, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 Batch = tuple[torch.Tensor, ...]
 Stepper = Callable[[Params, np.random.Generator], Params]
 """Pseudo-gradient of the meta-objective at ``params`` for one freshly sampled meta-batch."""
@@ -215,7 +216,7 @@ class TaskPool:
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(Xs, ys, Xq, yq)`` of ``batch`` episodes: ``(batch, rows, features)`` and ``(batch, rows)``.
 
-        Every episode has the same shape (``vmap`` needs it). Classification supports hold
+        Every episode has the same shape (they are stacked into one batch). Classification supports hold
         ``support // n_classes`` rows of each class. Tasks are drawn without replacement while
         they last.
         """
@@ -259,83 +260,118 @@ def _padded(parts: Sequence[tuple[np.ndarray, np.ndarray]], device: torch.device
 # ---------------------------------------------------------------- MAML family: pure functions
 
 
-def make_loss(model: StackedMLP, classification: bool) -> LossFn:
-    """``loss(params, X, y, mask)``: masked mean loss of one task's rows ``(n, features)`` under ``params``."""
+class TaskLoss:
+    """Masked mean loss of each task's rows under stacked parameters, one copy per task.
 
-    def loss(params: Params, X: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        out = functional_call(model, params, (X.unsqueeze(0),))[0]
-        per = nn.functional.cross_entropy(out, y.long(), reduction="none") if classification else (out[:, 0] - y) ** 2
-        return (per * mask).sum() / mask.sum().clamp(min=1.0)
+    ``per_task(params, X, y, mask)`` takes parameters with a leading copy dimension of 1 or
+    ``tasks`` and ``X`` shaped ``(tasks, rows, features)``; it returns the ``(tasks,)`` losses in
+    one batched forward pass (:class:`~probes.paradigms._backbone.StackedMLP`). Because copy
+    ``i`` only touches task ``i``'s loss, the gradient of their sum with respect to stacked
+    parameters is every task's own gradient at once: the MAML family below needs no ``vmap``,
+    whose per-call overhead dominated on these tiny networks. Calling the object scores one
+    task (``X`` shaped ``(rows, features)``).
+    """
 
-    return loss
+    def __init__(self, model: StackedMLP, classification: bool) -> None:
+        self.model = model
+        self.classification = classification
+
+    def per_task(self, params: Params, X: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        tasks = X.shape[0]
+        stacked = {k: v if v.shape[0] == tasks else v.expand(tasks, *v.shape[1:]) for k, v in params.items()}
+        out = functional_call(self.model, stacked, (X,))
+        if self.classification:
+            per = nn.functional.cross_entropy(out.permute(0, 2, 1), y.long(), reduction="none")
+        else:
+            per = (out[..., 0] - y) ** 2
+        return (per * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)
+
+    def __call__(self, params: Params, X: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.per_task(params, X.unsqueeze(0), y.unsqueeze(0), mask.unsqueeze(0))[0]
+
+
+def make_loss(model: StackedMLP, classification: bool) -> TaskLoss:
+    """The :class:`TaskLoss` of ``model``: squared error (standardised targets) or cross-entropy."""
+    return TaskLoss(model, classification)
 
 
 def sgd_adapt(
-    loss: LossFn, params: Params, X: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, lr: float, steps: int
+    loss: TaskLoss,
+    params: Params,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    mask: torch.Tensor,
+    lr: float,
+    steps: int,
+    *,
+    create_graph: bool = False,
 ) -> Params:
-    """``steps`` full-batch SGD steps on one task; differentiable, so MAML's outer ``grad`` sees through them."""
+    """``steps`` full-batch SGD steps on every task of ``X`` at once: stacked ``(tasks, ...)`` parameters.
+
+    ``params`` may hold one copy (the initialisation, broadcast to every task) or one per task.
+    With ``create_graph`` the steps stay differentiable, so MAML's outer gradient sees through
+    them (second order); without it each step is detached (first order, Reptile, evaluation).
+    """
+    tasks = X.shape[0]
+    current = {k: v.expand(tasks, *v.shape[1:]) if v.shape[0] != tasks else v for k, v in params.items()}
+    if not create_graph:
+        current = {k: v.detach().clone().requires_grad_(True) for k, v in current.items()}
     for _ in range(steps):
-        g = grad(loss)(params, X, y, mask)
-        params = {k: p - lr * g[k] for k, p in params.items()}
-    return params
+        with torch.enable_grad():
+            g = torch.autograd.grad(
+                loss.per_task(current, X, y, mask).sum(), tuple(current.values()), create_graph=create_graph
+            )
+        current = {k: p - lr * gk for (k, p), gk in zip(current.items(), g, strict=True)}
+        if not create_graph:
+            current = {k: v.detach().requires_grad_(True) for k, v in current.items()}
+    return current
 
 
-def maml_gradients(loss: LossFn, params: Params, batch: Batch, cfg: MetaConfig) -> Params:
+def maml_gradients(loss: TaskLoss, params: Params, batch: Batch, cfg: MetaConfig) -> Params:
     """Meta-gradient of the mean query loss after ``cfg.inner_steps`` SGD steps on each support set.
 
-    Second order (MAML, Finn et al. 2017): ``grad`` differentiates through every task's inner
-    ``grad``, the tasks of the meta-batch mapped with ``vmap``. First order (FOMAML): the query
-    gradient at each task's adapted weights, averaged over tasks.
+    Second order (MAML, Finn et al. 2017): the outer gradient differentiates through every
+    task's inner steps (``create_graph``), all tasks of the meta-batch as one stacked network.
+    First order (FOMAML, §5.2): the query gradient at each task's adapted weights, averaged
+    over tasks.
     """
     xs, ys, xq, yq = batch
     ms, mq = torch.ones_like(ys), torch.ones_like(yq)
-
-    def adapt(p: Params, x: torch.Tensor, y: torch.Tensor, m: torch.Tensor) -> Params:
-        return sgd_adapt(loss, p, x, y, m, cfg.inner_lr, cfg.inner_steps)
-
     if cfg.first_order:
-        adapted = vmap(adapt, in_dims=(None, 0, 0, 0), randomness="different")(params, xs, ys, ms)
-        grads = vmap(grad(loss), randomness="different")(adapted, xq, yq, mq)
-        return {k: g.mean(0) for k, g in grads.items()}
-
-    def query_loss(p: Params, *arrays: torch.Tensor) -> torch.Tensor:
-        return loss(adapt(p, *arrays[:3]), *arrays[3:])
-
-    def objective(p: Params) -> torch.Tensor:
-        per_task = vmap(query_loss, in_dims=(None, 0, 0, 0, 0, 0, 0), randomness="different")
-        return per_task(p, xs, ys, ms, xq, yq, mq).mean()
-
-    return grad(objective)(params)
+        adapted = sgd_adapt(loss, params, xs, ys, ms, cfg.inner_lr, cfg.inner_steps)
+        with torch.enable_grad():
+            grads = torch.autograd.grad(loss.per_task(adapted, xq, yq, mq).sum(), tuple(adapted.values()))
+        return {k: g.mean(0, keepdim=True) for k, g in zip(adapted, grads, strict=True)}
+    theta = {k: v.detach().requires_grad_(True) for k, v in params.items()}
+    with torch.enable_grad():
+        adapted = sgd_adapt(loss, theta, xs, ys, ms, cfg.inner_lr, cfg.inner_steps, create_graph=True)
+        objective = loss.per_task(adapted, xq, yq, mq).mean()
+        grads = torch.autograd.grad(objective, tuple(theta.values()))
+    return dict(zip(theta, grads, strict=True))
 
 
-def reptile_gradients(loss: LossFn, params: Params, batch: Batch, cfg: MetaConfig) -> Params:
+def reptile_gradients(loss: TaskLoss, params: Params, batch: Batch, cfg: MetaConfig) -> Params:
     """Reptile's direction: the initialisation minus the mean of the tasks' adapted weights.
 
     ``batch`` is ``(X, y)`` shaped ``(tasks, steps, rows, ...)``: each inner SGD step sees a new
     mini-batch of its task (Nichol et al. 2018, Algorithm 2, the batched version).
     """
     X, y = batch
-
-    def adapt(p: Params, x: torch.Tensor, t: torch.Tensor) -> Params:
-        mask = torch.ones_like(t[0])
-        for i in range(x.shape[0]):
-            p = sgd_adapt(loss, p, x[i], t[i], mask, cfg.inner_lr, 1)
-        return p
-
-    adapted = vmap(adapt, in_dims=(None, 0, 0), randomness="different")(params, X, y)
-    return {k: params[k] - a.mean(0) for k, a in adapted.items()}
+    mask = torch.ones_like(y[:, 0])
+    adapted: Params = params
+    for i in range(X.shape[1]):
+        adapted = sgd_adapt(loss, adapted, X[:, i], y[:, i], mask, cfg.inner_lr, 1)
+    return {k: params[k] - a.detach().mean(0, keepdim=True) for k, a in adapted.items()}
 
 
-def episode_losses(loss: LossFn, params: Params, support: Batch, query: Batch, lr: float, steps: int) -> torch.Tensor:
+def episode_losses(loss: TaskLoss, params: Params, support: Batch, query: Batch, lr: float, steps: int) -> torch.Tensor:
     """Per-episode query loss after ``steps`` SGD steps on each (padded, masked) support set."""
-
-    def one(p: Params, *arrays: torch.Tensor) -> torch.Tensor:
-        return loss(sgd_adapt(loss, p, *arrays[:3], lr, steps), *arrays[3:])
-
-    return vmap(one, in_dims=(None, 0, 0, 0, 0, 0, 0), randomness="different")(params, *support, *query)
+    adapted = sgd_adapt(loss, params, *support, lr, steps)
+    with torch.no_grad():
+        return loss.per_task({k: v.detach() for k, v in adapted.items()}, *query)
 
 
-def _gradient_stepper(loss: LossFn, pool: TaskPool, cfg: MetaConfig, support: int, device: torch.device) -> Stepper:
+def _gradient_stepper(loss: TaskLoss, pool: TaskPool, cfg: MetaConfig, support: int, device: torch.device) -> Stepper:
     batch = min(cfg.meta_batch, len(pool))
     if cfg.algorithm == "reptile":
 
@@ -352,7 +388,7 @@ def _gradient_stepper(loss: LossFn, pool: TaskPool, cfg: MetaConfig, support: in
 
 
 def _adaptation_validator(
-    loss: LossFn,
+    loss: TaskLoss,
     supports: Sequence[tuple[np.ndarray, np.ndarray]],
     queries: Sequence[tuple[np.ndarray, np.ndarray]],
     lr: float,
