@@ -24,6 +24,7 @@ from probes.paradigms.meta import (
     META_PROTONET,
     META_REPTILE,
     MetaConfig,
+    episode_losses,
     make_loss,
     maml_gradients,
     prototype_logits,
@@ -309,6 +310,34 @@ def test_maml_gradients_match_autograd(algorithm) -> None:
     if algorithm == "maml":  # the second-order term is really there
         first = _autograd_meta_gradient(model, params, batch, 0.5, second_order=False)
         assert any(not torch.allclose(got[k], first[k]) for k in got)
+
+
+def test_padded_episodes_adapt_as_if_each_ran_alone() -> None:
+    # Validation episodes of different sizes share one padded batch: padding rows must not
+    # change any episode's adaptation or its query loss, and the caller's weights stay as they were.
+    model, params, _ = _tiny_problem()
+    loss = make_loss(model, classification=False)
+    before = {k: v.clone() for k, v in params.items()}
+    torch.manual_seed(1)
+    sizes, queries = (3, 5), (4, 2)
+    xs = torch.zeros(2, 5, 2, dtype=torch.float64)
+    ys, ms = torch.zeros(2, 5, dtype=torch.float64), torch.zeros(2, 5, dtype=torch.float64)
+    xq = torch.zeros(2, 4, 2, dtype=torch.float64)
+    yq, mq = torch.zeros(2, 4, dtype=torch.float64), torch.zeros(2, 4, dtype=torch.float64)
+    for e, (n, q) in enumerate(zip(sizes, queries, strict=True)):
+        xs[e, :n], ys[e, :n], ms[e, :n] = torch.randn(n, 2), torch.randn(n), 1.0
+        xq[e, :q], yq[e, :q], mq[e, :q] = torch.randn(q, 2), torch.randn(q), 1.0
+        xs[e, n:], ys[e, n:] = 50.0, -50.0  # loud padding: any leak would show
+    got = episode_losses(loss, params, (xs, ys, ms), (xq, yq, mq), lr=0.2, steps=3)
+    for e, (n, q) in enumerate(zip(sizes, queries, strict=True)):
+        p = {k: v.clone() for k, v in params.items()}
+        for _ in range(3):
+            g = torch.func.grad(loss)(p, xs[e, :n], ys[e, :n], torch.ones(n, dtype=torch.float64))
+            p = {k: v - 0.2 * g[k] for k, v in p.items()}
+        want = loss(p, xq[e, :q], yq[e, :q], torch.ones(q, dtype=torch.float64))
+        torch.testing.assert_close(got[e], want)
+    for k in params:
+        assert torch.equal(params[k], before[k])
 
 
 def test_reptile_with_one_inner_step_is_the_mean_task_gradient() -> None:
