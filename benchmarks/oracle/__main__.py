@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -14,12 +15,20 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--workers", type=int, default=1)
     run.add_argument("--force", action="store_true", help="recompute even when a valid cached result exists")
     run.add_argument("--probes-only", action="store_true", help="run the advisor's probes, not the oracle")
-    report = sub.add_parser("report", help="meta-dataset, RESULTS.md and results.json from the cache (minutes)")
+    report = sub.add_parser("report", help="meta-dataset, RESULTS.md and results.json from the cache (seconds)")
     report.add_argument("--no-refresh", action="store_true", help="use the committed meta-dataset as it is")
     pre = sub.add_parser("preset", help="the oracle on a named clear-cut scenario (benchmarks.scenarios.PRESETS)")
     pre.add_argument("name")
     pre.add_argument("--out", help="also write the result as JSON here")
     args = parser.parse_args(argv)
+    try:
+        _dispatch(args)
+    except ValueError as exc:  # a case or preset name that does not exist: one line, usage-error status
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _dispatch(args: argparse.Namespace) -> None:
     if args.command == "run":
         from benchmarks.oracle._run import run_suite
 

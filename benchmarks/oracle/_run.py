@@ -162,7 +162,7 @@ def run_suite(
             c for c in cases if c.id in wanted or any(c.id.startswith(w.rstrip("*")) for w in wanted if w.endswith("*"))
         ]
         if not cases:
-            raise SystemExit(f"no case matches {', '.join(only)}")
+            raise ValueError(f"no case matches {', '.join(only)}")
     todo = [
         c for c in cases if force or load_cached("probes", c) is None or (oracle and load_cached("oracle", c) is None)
     ]
@@ -190,7 +190,7 @@ def run_preset(name: str, *, out: str | None = None, seed: int = 0) -> dict[str,
     from benchmarks.scenarios import PRESETS, preset
 
     if name not in PRESETS:
-        raise SystemExit(f"unknown preset {name!r}; choose from {', '.join(sorted(PRESETS))}")
+        raise ValueError(f"unknown preset {name!r}; choose from {', '.join(sorted(PRESETS))}")
     warnings.filterwarnings("ignore")
     scenario = preset(name, seed=seed)
     spec = scenario.spec.model_dump(mode="json", exclude_none=True)

@@ -277,9 +277,7 @@ class TaskLoss:
         self.classification = classification
 
     def per_task(self, params: Params, X: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        tasks = X.shape[0]
-        stacked = {k: v if v.shape[0] == tasks else v.expand(tasks, *v.shape[1:]) for k, v in params.items()}
-        out = functional_call(self.model, stacked, (X,))
+        out = functional_call(self.model, _per_task_copies(params, X.shape[0]), (X,))
         if self.classification:
             per = nn.functional.cross_entropy(out.permute(0, 2, 1), y.long(), reduction="none")
         else:
@@ -288,6 +286,11 @@ class TaskLoss:
 
     def __call__(self, params: Params, X: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return self.per_task(params, X.unsqueeze(0), y.unsqueeze(0), mask.unsqueeze(0))[0]
+
+
+def _per_task_copies(params: Params, tasks: int) -> Params:
+    """``params`` with one copy per task: a single copy (the initialisation) is broadcast, not copied."""
+    return {k: v if v.shape[0] == tasks else v.expand(tasks, *v.shape[1:]) for k, v in params.items()}
 
 
 def make_loss(model: StackedMLP, classification: bool) -> TaskLoss:
@@ -312,19 +315,16 @@ def sgd_adapt(
     With ``create_graph`` the steps stay differentiable, so MAML's outer gradient sees through
     them (second order); without it each step is detached (first order, Reptile, evaluation).
     """
-    tasks = X.shape[0]
-    current = {k: v.expand(tasks, *v.shape[1:]) if v.shape[0] != tasks else v for k, v in params.items()}
-    if not create_graph:
-        current = {k: v.detach().clone().requires_grad_(True) for k, v in current.items()}
+    current = _per_task_copies(params, X.shape[0])
     for _ in range(steps):
+        if not create_graph:
+            current = {k: v.detach().requires_grad_(True) for k, v in current.items()}
         with torch.enable_grad():
             g = torch.autograd.grad(
                 loss.per_task(current, X, y, mask).sum(), tuple(current.values()), create_graph=create_graph
             )
-        current = {k: p - lr * gk for (k, p), gk in zip(current.items(), g, strict=True)}
-        if not create_graph:
-            current = {k: v.detach().requires_grad_(True) for k, v in current.items()}
-    return current
+            current = {k: p - lr * gk for (k, p), gk in zip(current.items(), g, strict=True)}
+    return current if create_graph else {k: v.detach() for k, v in current.items()}
 
 
 def maml_gradients(loss: TaskLoss, params: Params, batch: Batch, cfg: MetaConfig) -> Params:
@@ -338,7 +338,10 @@ def maml_gradients(loss: TaskLoss, params: Params, batch: Batch, cfg: MetaConfig
     xs, ys, xq, yq = batch
     ms, mq = torch.ones_like(ys), torch.ones_like(yq)
     if cfg.first_order:
-        adapted = sgd_adapt(loss, params, xs, ys, ms, cfg.inner_lr, cfg.inner_steps)
+        adapted = {
+            k: v.requires_grad_(True)
+            for k, v in sgd_adapt(loss, params, xs, ys, ms, cfg.inner_lr, cfg.inner_steps).items()
+        }
         with torch.enable_grad():
             grads = torch.autograd.grad(loss.per_task(adapted, xq, yq, mq).sum(), tuple(adapted.values()))
         return {k: g.mean(0, keepdim=True) for k, g in zip(adapted, grads, strict=True)}
@@ -361,14 +364,14 @@ def reptile_gradients(loss: TaskLoss, params: Params, batch: Batch, cfg: MetaCon
     adapted: Params = params
     for i in range(X.shape[1]):
         adapted = sgd_adapt(loss, adapted, X[:, i], y[:, i], mask, cfg.inner_lr, 1)
-    return {k: params[k] - a.detach().mean(0, keepdim=True) for k, a in adapted.items()}
+    return {k: params[k] - a.mean(0, keepdim=True) for k, a in adapted.items()}
 
 
 def episode_losses(loss: TaskLoss, params: Params, support: Batch, query: Batch, lr: float, steps: int) -> torch.Tensor:
     """Per-episode query loss after ``steps`` SGD steps on each (padded, masked) support set."""
     adapted = sgd_adapt(loss, params, *support, lr, steps)
     with torch.no_grad():
-        return loss.per_task({k: v.detach() for k, v in adapted.items()}, *query)
+        return loss.per_task(adapted, *query)
 
 
 def _gradient_stepper(loss: TaskLoss, pool: TaskPool, cfg: MetaConfig, support: int, device: torch.device) -> Stepper:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -257,8 +258,15 @@ def test_shipped_model_is_rebuilt_exactly_from_the_meta_dataset(tmp_path: Path) 
     assert rebuilt["meta"]["cases"] == original["meta"]["cases"]
 
 
-def test_preset_command_names_the_presets_on_a_typo() -> None:
+def test_oracle_command_rejects_unknown_names_in_one_line(capsys) -> None:
     from benchmarks.oracle.__main__ import main
 
-    with pytest.raises(SystemExit, match=r"unknown preset .unrelated_rch.; choose from .*unrelated_rich"):
-        main(["preset", "unrelated_rch"])
+    for argv, expected in [
+        (["preset", "unrelated_rch"], r"error: unknown preset .unrelated_rch.; choose from .*unrelated_rich"),
+        (["run", "--case", "school/no_such_spec"], r"error: no case matches school/no_such_spec"),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert re.fullmatch(expected + "\n", err), err
