@@ -8,7 +8,7 @@ validation tasks' episodes — never on test tasks — is what DESIGN.md §9 fou
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -46,10 +46,13 @@ def finetune_episodes(
     optimizer: str = "sgd",
     head_only: bool = False,
     weight_decay: float = 0.0,
+    stop: Callable[[int, torch.Tensor], bool] | None = None,
 ) -> dict[int, torch.Tensor]:
     """Fine-tune one copy of ``base`` per support set; query outputs at each checkpoint.
 
     Returns ``{steps: outputs (episodes, max_query_rows, out)}``; step 0 is the unadapted network.
+    ``stop(steps, outputs)``, if given, is called at each checkpoint; once it returns true the
+    adaptation ends there and later checkpoints are absent from the result.
     """
     d = base.in_features
     model = replicate(base, len(supports))
@@ -74,6 +77,8 @@ def finetune_episodes(
             with torch.no_grad():
                 outputs[step] = model(query.X).detach()
             model.train()
+            if stop is not None and stop(step, outputs[step]):
+                break
         if step == wanted[-1]:
             break
         if step % 20 == 0:

@@ -46,7 +46,7 @@ from probes.paradigms._backbone import StackedMLP, build_mlp
 from probes.paradigms._base import Variant, backbone_from, backbone_space
 from probes.paradigms._data import FoldData, MetaFoldData
 from probes.paradigms._training import LabelSpace, RunContext, stacked_arrays, torch_session
-from probes.paradigms.stl import episode_scale, pick_checkpoint
+from probes.paradigms.stl import episode_scale, pick_checkpoint, sweep_stopper
 from probes.protocol import Episode
 
 __all__ = [
@@ -547,11 +547,18 @@ def _gradient_fit_predict_meta(
             step = _gradient_stepper(loss, pool, cfg, _shots(data), ctx.device)
             iterations = meta_train(model, step, validate, cfg, ctx, f"meta/{algorithm} meta-training")
 
-            def adapt(arrays: list, lr: float, checkpoints: Sequence[int]) -> dict[int, torch.Tensor]:
+            def adapt(arrays: list, lr: float, checkpoints: Sequence[int], stop: Any = None) -> dict[int, torch.Tensor]:
                 supports = [(xs, encode(ys)) for xs, ys, _, _ in arrays]
                 queries = [xq for _, _, xq, _ in arrays]
                 return finetune_episodes(
-                    model, supports, queries, classification=classification, checkpoints=checkpoints, lr=lr, ctx=ctx
+                    model,
+                    supports,
+                    queries,
+                    classification=classification,
+                    checkpoints=checkpoints,
+                    lr=lr,
+                    ctx=ctx,
+                    stop=stop,
                 )
 
             lr, steps = cfg.inner_lr, cfg.inner_steps
@@ -559,7 +566,9 @@ def _gradient_fit_predict_meta(
                 outputs = {
                     (cfg.inner_lr * f, s): out
                     for f in EPISODE_LR_FACTORS
-                    for s, out in adapt(valid, cfg.inner_lr * f, EPISODE_CHECKPOINTS).items()
+                    for s, out in adapt(
+                        valid, cfg.inner_lr * f, EPISODE_CHECKPOINTS, sweep_stopper(data, decode, ctx)
+                    ).items()
                     if _sane(out)
                 }
                 lr, steps = pick_checkpoint(outputs, data, decode) or (lr, steps)

@@ -13,6 +13,7 @@ count and learning rate are chosen on validation tasks' episodes.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,15 @@ from probes.paradigms._training import (
     train_stacked,
 )
 
-__all__ = ["STL_GBDT", "STL_MLP", "episode_scale", "gbdt_fit_predict", "pick_checkpoint"]
+__all__ = [
+    "STL_GBDT",
+    "STL_MLP",
+    "episode_loss",
+    "episode_scale",
+    "gbdt_fit_predict",
+    "pick_checkpoint",
+    "sweep_stopper",
+]
 
 
 def _groups(data: FoldData, tasks: list[int]) -> dict[tuple[str, int], list[int]]:
@@ -82,24 +91,63 @@ def episode_scale(data: MetaFoldData) -> tuple[float, float]:
     return float(np.mean(ys)), spread
 
 
+def episode_loss(out: torch.Tensor, data: MetaFoldData, decode: Any) -> float:
+    """Mean loss of the validation episodes' predictions ``out`` (``inf`` when they diverged).
+
+    Squared error for regression, log loss for classification, averaged over episodes.
+    """
+    if not bool(torch.isfinite(out).all()) or float(out.abs().max()) > 1e6:
+        return np.inf  # an adaptation that diverged is never the best
+    losses = []
+    for e, episode in enumerate(data.valid_episodes):
+        _, _, _, yq = data.episode_arrays(episode)
+        pred = decode(out[e, : len(yq)])
+        if pred.ndim == 2:
+            losses.append(-np.mean(np.log(np.clip(pred[np.arange(len(yq)), yq.astype(int)], 1e-7, 1))))
+        else:
+            losses.append(float(np.mean((pred - yq) ** 2)))
+    return float(np.mean(losses)) if losses else np.inf
+
+
 def pick_checkpoint(valid_outputs: dict[Any, torch.Tensor], data: MetaFoldData, decode: Any) -> Any:
     """The key (e.g. ``(lr, steps)``) whose validation-episode predictions lose least (diverged ones skipped)."""
     best_key, best_loss = None, np.inf
     for key, out in valid_outputs.items():
-        if not bool(torch.isfinite(out).all()) or float(out.abs().max()) > 1e6:
-            continue  # an adaptation that diverged is never the best
-        losses = []
-        for e, episode in enumerate(data.valid_episodes):
-            _, _, _, yq = data.episode_arrays(episode)
-            pred = decode(out[e, : len(yq)])
-            if pred.ndim == 2:
-                losses.append(-np.mean(np.log(np.clip(pred[np.arange(len(yq)), yq.astype(int)], 1e-7, 1))))
-            else:
-                losses.append(float(np.mean((pred - yq) ** 2)))
-        loss = float(np.mean(losses)) if losses else np.inf
+        loss = episode_loss(out, data, decode)
         if loss < best_loss - 1e-12:
             best_key, best_loss = key, loss
     return best_key
+
+
+#: Checkpoints in a row without a new best validation loss after which a timed sweep stops.
+SWEEP_PATIENCE = 3
+
+
+def sweep_stopper(data: MetaFoldData, decode: Any, ctx: RunContext) -> Callable[[int, torch.Tensor], bool] | None:
+    """Early stopping for a validation sweep over step counts, or ``None`` when there is no time limit.
+
+    Returns ``(steps, outputs) -> bool`` for :func:`~probes.paradigms._adapt.finetune_episodes`:
+    true once :data:`SWEEP_PATIENCE` checkpoints in a row failed to beat the best validation
+    loss so far (a diverged one counts as a failure). The checkpoints are spaced geometrically,
+    so a sweep whose best is at a few steps ends after about four times as many instead of
+    running to the last. The choice can differ from the full sweep's only when the loss falls
+    to a new low after rising for that long. Only a timed run (the probes) stops early: the
+    oracle, which has no time limit, always sweeps every checkpoint.
+    """
+    if not ctx.budget.limited:
+        return None
+    best, since = np.inf, 0
+
+    def stop(steps: int, out: torch.Tensor) -> bool:
+        nonlocal best, since
+        loss = episode_loss(out, data, decode)
+        if loss < best - 1e-12:
+            best, since = loss, 0
+        else:
+            since += 1
+        return since >= SWEEP_PATIENCE
+
+    return stop
 
 
 def _mlp_fit_predict_meta(data: MetaFoldData, params: dict[str, Any], ctx: RunContext) -> list[np.ndarray]:
@@ -118,7 +166,7 @@ def _mlp_fit_predict_meta(data: MetaFoldData, params: dict[str, Any], ctx: RunCo
             return torch.softmax(out, dim=-1).cpu().numpy()
         return out[:, 0].cpu().numpy() * spread + mean
 
-    def run(episodes, lr: float, checkpoints: list[int]) -> dict[int, torch.Tensor]:
+    def run(episodes, lr: float, checkpoints: list[int], stop: Any = None) -> dict[int, torch.Tensor]:
         arrays = [data.episode_arrays(e) for e in episodes]
         with torch_session(ctx.seed, ctx.threads):
             base = build_mlp(data.n_features, config, n_out).to(ctx.device)
@@ -132,11 +180,16 @@ def _mlp_fit_predict_meta(data: MetaFoldData, params: dict[str, Any], ctx: RunCo
                 ctx=ctx,
                 optimizer="adam",
                 weight_decay=float(params.get("weight_decay", 1e-4)),
+                stop=stop,
             )
 
     checkpoints = [10, 30, 100, 300]
     lrs = [float(params["lr"])] if "lr" in params else [1e-3, 1e-2]
-    valid = {(lr, s): out for lr in lrs for s, out in run(data.valid_episodes, lr, checkpoints).items()}
+    valid = {
+        (lr, s): out
+        for lr in lrs
+        for s, out in run(data.valid_episodes, lr, checkpoints, sweep_stopper(data, decode, ctx)).items()
+    }
     lr, steps = pick_checkpoint(valid, data, decode) or (lrs[0], checkpoints[1])
     outputs = run(data.test_episodes, lr, [steps])[steps]
     ctx.notes.append(f"stl/mlp few-shot: lr={lr:g}, steps={steps}")

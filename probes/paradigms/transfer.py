@@ -36,7 +36,7 @@ from probes.paradigms._training import (
     train_stacked,
 )
 from probes.paradigms.mtl import fit_hard_sharing, meta_training_views
-from probes.paradigms.stl import episode_scale, pick_checkpoint
+from probes.paradigms.stl import episode_scale, pick_checkpoint, sweep_stopper
 
 __all__ = ["MAX_SOURCE_GROUPS", "TRANSFER_FINETUNE", "TRANSFER_HEAD", "source_groups"]
 
@@ -183,7 +183,7 @@ def _fit_predict_meta(head_only: bool):
                 where="transfer pooled pretraining",
             )
 
-            def run(episodes, lr: float, steps: list[int]) -> dict[int, torch.Tensor]:
+            def run(episodes, lr: float, steps: list[int], stop: Any = None) -> dict[int, torch.Tensor]:
                 arrays = [data.episode_arrays(e) for e in episodes]
                 return finetune_episodes(
                     base,
@@ -195,10 +195,15 @@ def _fit_predict_meta(head_only: bool):
                     ctx=ctx,
                     optimizer="sgd",
                     head_only=head_only,
+                    stop=stop,
                 )
 
             lrs = [float(params["finetune_lr"])] if "finetune_lr" in params else list(_LRS)
-            valid = {(lr, s): out for lr in lrs for s, out in run(data.valid_episodes, lr, list(_STEPS)).items()}
+            valid = {
+                (lr, s): out
+                for lr in lrs
+                for s, out in run(data.valid_episodes, lr, list(_STEPS), sweep_stopper(data, decode, ctx)).items()
+            }
             lr, steps = pick_checkpoint(valid, data, decode) or (lrs[0], 0)
             outputs = run(data.test_episodes, lr, [steps])[steps]
         ctx.notes.append(f"transfer few-shot: SGD lr={lr:g}, steps={steps}")

@@ -14,11 +14,13 @@ import torch
 from benchmarks.scenarios import make_scenario, preset
 from probes.budget import Budget
 from probes.data import TaskSet, load_taskset
+from probes.paradigms._adapt import finetune_episodes
 from probes.paradigms._backbone import BackboneConfig, build_mlp
 from probes.paradigms._data import FoldData, MetaFoldData, TaskView
 from probes.paradigms._run import prepare_folds, run_variant
 from probes.paradigms._training import RunContext
 from probes.paradigms.meta import (
+    EPISODE_CHECKPOINTS,
     META_FOMAML,
     META_MAML,
     META_PROTONET,
@@ -361,3 +363,49 @@ def test_prototype_logits_are_negative_squared_distances_to_class_means() -> Non
     torch.testing.assert_close(logits, expected)
     proba = torch.softmax(logits, dim=-1)
     assert torch.all(proba[..., 2] == 0) and proba[0, 0, 0] > 0.99 and proba[0, 1, 1] > 0.99
+
+
+def test_finetune_episodes_ends_where_its_stop_hook_says() -> None:
+    base = build_mlp(2, BackboneConfig(width=8, depth=1), 1)
+    rng = np.random.default_rng(0)
+    support = [(rng.normal(size=(5, 2)).astype(np.float32), rng.normal(size=5).astype(np.float32))]
+    query = [rng.normal(size=(3, 2)).astype(np.float32)]
+    seen: list[int] = []
+
+    def stop(steps: int, out: torch.Tensor) -> bool:
+        seen.append(steps)
+        return steps >= 5
+
+    ctx = RunContext(device=torch.device("cpu"))
+    kwargs = {"classification": False, "checkpoints": EPISODE_CHECKPOINTS, "lr": 0.1, "ctx": ctx}
+    got = finetune_episodes(base, support, query, stop=stop, **kwargs)
+    full = finetune_episodes(base, support, query, **kwargs)
+    assert seen == [0, 1, 2, 3, 5] and sorted(got) == seen
+    assert sorted(full) == list(EPISODE_CHECKPOINTS)
+    for s in seen:  # stopping changes nothing before the stop
+        torch.testing.assert_close(got[s], full[s])
+
+
+def test_timed_validation_sweeps_stop_early_yet_choose_as_the_full_sweep(sinusoids, monkeypatch) -> None:
+    # Under a time limit the few-shot validation sweep stops once the loss has not improved for
+    # SWEEP_PATIENCE checkpoints; without one (the oracle) it always runs to the last checkpoint.
+    import probes.paradigms.meta as meta_module
+
+    taskset, prepared = sinusoids
+    last_steps: list[int] = []
+
+    def spy(*args, **kwargs):
+        out = finetune_episodes(*args, **kwargs)
+        last_steps.append(max(out))
+        return out
+
+    monkeypatch.setattr(meta_module, "finetune_episodes", spy)
+    untimed = run_variant(taskset, META_MAML, prepared[:1], params=QUICK, budget=Budget(None))
+    untimed_steps, last_steps[:] = list(last_steps), []
+    timed = run_variant(taskset, META_MAML, prepared[:1], params=QUICK, budget=Budget(1e6))
+    assert untimed.complete and timed.complete
+    # Sweeps are the calls with every checkpoint; the final call adapts test episodes to one.
+    assert max(untimed_steps) == EPISODE_CHECKPOINTS[-1]
+    assert max(last_steps[:-1]) < EPISODE_CHECKPOINTS[-1]
+    assert timed.score == untimed.score
+    assert timed.notes == untimed.notes
