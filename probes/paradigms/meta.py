@@ -16,7 +16,9 @@ Variants (DESIGN.md §4):
 Under ``new_tasks`` the learners meta-train on episodes drawn from the fold's training tasks
 (support of the fold's shot count, query of the task's other rows, capped) and early-stop on
 the validation tasks; the MAML family picks its test-time adaptation (SGD learning rate and
-step count) on the validation tasks' episodes too, then adapts on each test support set. Under
+step count) on the validation tasks' episodes too, then adapts on each test support set (under a
+time limit that sweep over step counts stops early once the validation loss stops improving,
+:func:`~probes.paradigms.stl.sweep_stopper`). Under
 ``all_tasks`` and ``target_task`` they meta-train on episodes drawn from the tasks' training
 rows, then adapt to each scored task on all its training rows, the learning rate and step count
 chosen on that task's validation rows. Regression targets are standardised (few-shot: on the
