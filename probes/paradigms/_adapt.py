@@ -17,7 +17,10 @@ from torch import nn
 from probes.paradigms._backbone import StackedLinear, StackedMLP
 from probes.paradigms._training import RunContext, stacked_arrays
 
-__all__ = ["finetune_episodes", "replicate"]
+__all__ = ["SweepStop", "finetune_episodes", "replicate"]
+
+SweepStop = Callable[[int, torch.Tensor], bool]
+"""``(steps, outputs) -> bool``: whether an adaptation may end at this checkpoint."""
 
 
 def replicate(model: StackedMLP, copies: int) -> StackedMLP:
@@ -46,7 +49,7 @@ def finetune_episodes(
     optimizer: str = "sgd",
     head_only: bool = False,
     weight_decay: float = 0.0,
-    stop: Callable[[int, torch.Tensor], bool] | None = None,
+    stop: SweepStop | None = None,
 ) -> dict[int, torch.Tensor]:
     """Fine-tune one copy of ``base`` per support set; query outputs at each checkpoint.
 

@@ -43,7 +43,7 @@ from torch import nn
 from torch.func import functional_call, grad
 
 from probes.data import TaskSet
-from probes.paradigms._adapt import finetune_episodes
+from probes.paradigms._adapt import SweepStop, finetune_episodes
 from probes.paradigms._backbone import StackedMLP, build_mlp
 from probes.paradigms._base import Variant, backbone_from, backbone_space
 from probes.paradigms._data import FoldData, MetaFoldData
@@ -549,7 +549,9 @@ def _gradient_fit_predict_meta(
             step = _gradient_stepper(loss, pool, cfg, _shots(data), ctx.device)
             iterations = meta_train(model, step, validate, cfg, ctx, f"meta/{algorithm} meta-training")
 
-            def adapt(arrays: list, lr: float, checkpoints: Sequence[int], stop: Any = None) -> dict[int, torch.Tensor]:
+            def adapt(
+                arrays: list, lr: float, checkpoints: Sequence[int], stop: SweepStop | None = None
+            ) -> dict[int, torch.Tensor]:
                 supports = [(xs, encode(ys)) for xs, ys, _, _ in arrays]
                 queries = [xq for _, _, xq, _ in arrays]
                 return finetune_episodes(

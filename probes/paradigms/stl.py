@@ -13,13 +13,12 @@ count and learning rate are chosen on validation tasks' episodes.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 
-from probes.paradigms._adapt import finetune_episodes
+from probes.paradigms._adapt import SweepStop, finetune_episodes
 from probes.paradigms._backbone import build_mlp
 from probes.paradigms._base import Variant, backbone_from, backbone_space, train_space
 from probes.paradigms._data import FoldData, MetaFoldData, TaskView
@@ -123,7 +122,7 @@ def pick_checkpoint(valid_outputs: dict[Any, torch.Tensor], data: MetaFoldData, 
 SWEEP_PATIENCE = 3
 
 
-def sweep_stopper(data: MetaFoldData, decode: Any, ctx: RunContext) -> Callable[[int, torch.Tensor], bool] | None:
+def sweep_stopper(data: MetaFoldData, decode: Any, ctx: RunContext) -> SweepStop | None:
     """Early stopping for a validation sweep over step counts, or ``None`` when there is no time limit.
 
     Returns ``(steps, outputs) -> bool`` for :func:`~probes.paradigms._adapt.finetune_episodes`:
@@ -166,7 +165,7 @@ def _mlp_fit_predict_meta(data: MetaFoldData, params: dict[str, Any], ctx: RunCo
             return torch.softmax(out, dim=-1).cpu().numpy()
         return out[:, 0].cpu().numpy() * spread + mean
 
-    def run(episodes, lr: float, checkpoints: list[int], stop: Any = None) -> dict[int, torch.Tensor]:
+    def run(episodes, lr: float, checkpoints: list[int], stop: SweepStop | None = None) -> dict[int, torch.Tensor]:
         arrays = [data.episode_arrays(e) for e in episodes]
         with torch_session(ctx.seed, ctx.threads):
             base = build_mlp(data.n_features, config, n_out).to(ctx.device)

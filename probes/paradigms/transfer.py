@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from probes.data import TaskSet
-from probes.paradigms._adapt import finetune_episodes
+from probes.paradigms._adapt import SweepStop, finetune_episodes
 from probes.paradigms._backbone import StackedLinear, StackedMLP, build_mlp
 from probes.paradigms._base import Variant, backbone_from, backbone_space, train_space
 from probes.paradigms._data import FoldData, MetaFoldData, TaskView
@@ -183,7 +183,7 @@ def _fit_predict_meta(head_only: bool):
                 where="transfer pooled pretraining",
             )
 
-            def run(episodes, lr: float, steps: list[int], stop: Any = None) -> dict[int, torch.Tensor]:
+            def run(episodes, lr: float, steps: list[int], stop: SweepStop | None = None) -> dict[int, torch.Tensor]:
                 arrays = [data.episode_arrays(e) for e in episodes]
                 return finetune_episodes(
                     base,
