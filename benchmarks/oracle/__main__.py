@@ -14,7 +14,14 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--case", action="append", help="only this case id (repeatable; a trailing * matches a prefix)")
     run.add_argument("--workers", type=int, default=1)
     run.add_argument("--force", action="store_true", help="recompute even when a valid cached result exists")
-    run.add_argument("--probes-only", action="store_true", help="run the advisor's probes, not the oracle")
+    only = run.add_mutually_exclusive_group()
+    only.add_argument("--probes-only", action="store_true", help="run the advisor's probes, not the oracle")
+    only.add_argument(
+        "--oracle-only", action="store_true", help="run the oracle, not the probes (e.g. on a bigger machine)"
+    )
+    run.add_argument(
+        "--machine", help="with --oracle-only elsewhere: label recorded with those oracles (RESULTS.md marks them)"
+    )
     report = sub.add_parser("report", help="meta-dataset, RESULTS.md and results.json from the cache (seconds)")
     report.add_argument("--no-refresh", action="store_true", help="use the committed meta-dataset as it is")
     pre = sub.add_parser("preset", help="the oracle on a named clear-cut scenario (benchmarks.scenarios.PRESETS)")
@@ -32,7 +39,15 @@ def _dispatch(args: argparse.Namespace) -> None:
     if args.command == "run":
         from benchmarks.oracle._run import run_suite
 
-        run_suite(args.kind, only=args.case, workers=args.workers, force=args.force, oracle=not args.probes_only)
+        run_suite(
+            args.kind,
+            only=args.case,
+            workers=args.workers,
+            force=args.force,
+            oracle=not args.probes_only,
+            probes=not args.oracle_only,
+            machine=args.machine,
+        )
     elif args.command == "report":
         from benchmarks.oracle._report import report as make_report
 

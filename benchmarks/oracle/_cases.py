@@ -8,7 +8,11 @@ The generated cases sweep every knob of :func:`benchmarks.scenarios.make_scenari
 rows and imbalance, features, relatedness, clusters, conflicts, covariate shift, noise,
 classification, multi-target with partial labels, categorical columns, scarce targets with
 related or loud sources, new tasks) plus the sinusoid family, each drawn from a seeded
-generator within ranges small enough that one oracle run stays well under a minute.
+generator within ranges small enough that one oracle run stays well under a minute. Two more
+families, ``large`` and ``large_target`` (600–1,600 rows per task), are bigger than the fast
+probes' row cap on purpose: half the real cases are subsampled for the probes, and the learned
+recommender needs training cases where a 400-row probe has to predict the full-data outcome.
+Their oracles take minutes.
 """
 
 from __future__ import annotations
@@ -168,17 +172,28 @@ def _family_params(family: str, rng: np.random.Generator, seed: int) -> dict[str
                 "noise": round(float(u(0.0, 0.3)), 2), "seed": seed}  # fmt: skip
     elif family == "single_task":
         base.update(n_tasks=1, rows_per_task=int(i(60, 400)))
+    elif family == "large":
+        base.update(n_tasks=int(i(2, 7)), rows_per_task=int(i(600, 1600)), n_features=int(i(6, 25)))
+        if u() < 0.5:
+            base.update(task_kind="classification")
+    elif family == "large_target":
+        base.update(goal="target_task", n_tasks=int(i(3, 6)), rows_per_task=int(i(600, 1400)),
+                    target_rows=int(i(150, 1000)), n_features=int(i(6, 25)))  # fmt: skip
+        if u() < 0.5:
+            base.update(task_kind="classification")
     else:
         raise ValueError(f"unknown family {family!r}")
     return base
 
 
-#: Families of generated cases and how many of each (150 in all).
+#: Families of generated cases and how many of each (174 in all). New families go at the end:
+#: a family's knobs are drawn from a generator seeded by its position, so the earlier cases (and
+#: their cached results) stay the same.
 FAMILIES: dict[str, int] = {
     "relatedness": 12, "clusters": 10, "conflicting": 10, "shifted": 10, "imbalanced": 10,
     "many_small": 10, "few_rich": 8, "classification": 10, "multiclass": 6, "multi_target": 10,
     "categorical": 6, "target_related": 10, "target_loud": 8, "target_rich": 6, "new_tasks": 10,
-    "sinusoids": 10, "single_task": 4,
+    "sinusoids": 10, "single_task": 4, "large": 16, "large_target": 8,
 }  # fmt: skip
 
 

@@ -106,6 +106,7 @@ def load_records(kind: str = "all") -> list[Record]:
                 co_winners=list(oracle["co_winners"]),
                 probe_seconds=float(probes["seconds"]),
                 oracle_seconds=float(oracle["seconds"]),
+                extra={"oracle_machine": oracle["machine"]} if oracle.get("machine") else {},
             )
         )
     return records
@@ -128,6 +129,7 @@ def meta_dataset(records: Iterable[Record]) -> pd.DataFrame:
             row[f"oracle_score_{p}"] = r.oracle_score.get(p, math.nan)
             row[f"oracle_cowinner_{p}"] = p in r.co_winners
         row["probe_seconds"], row["oracle_seconds"] = r.probe_seconds, r.oracle_seconds
+        row["oracle_machine"] = r.extra.get("oracle_machine", "")
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -154,6 +156,9 @@ def records_from_meta(frame: pd.DataFrame) -> list[Record]:
                 co_winners=[p for p in ALL_PARADIGMS if bool(row[f"oracle_cowinner_{p}"])],
                 probe_seconds=float(row["probe_seconds"]),
                 oracle_seconds=float(row["oracle_seconds"]),
+                extra={"oracle_machine": machine}
+                if isinstance(machine := row.get("oracle_machine"), str) and machine
+                else {},
             )
         )
     return out
@@ -345,6 +350,7 @@ def evaluate(records: list[Record], shipped: LearnedModel | None, *, c: float = 
                 "regret": round(_regret(r, next(iter(made["advisor"][i]["choices"]))), 4),
                 "probe_s": round(r.probe_seconds, 1),
                 "oracle_s": round(r.oracle_seconds, 1),
+                "oracle_machine": r.extra.get("oracle_machine"),
             }
             for i, r in enumerate(subset)
         ]
@@ -382,13 +388,21 @@ def write_results(evaluation: dict[str, Any], directory: Path) -> None:
         ]
         lines += ["| case | oracle co-winners | oracle scores | advisor (conf.) | rules | probe argmax | regret | probe s | oracle s |",
                   "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        elsewhere: dict[str, int] = {}
         for c in evaluation["cases"][kind]:
             scores = ", ".join(f"{p} {s:.3f}" for p, s in c["oracle"].items())
+            mark = ""
+            if c.get("oracle_machine"):
+                elsewhere[c["oracle_machine"]] = elsewhere.get(c["oracle_machine"], 0) + 1
+                mark = " †"
             lines.append(
                 f"| {c['case']} | {', '.join(c['co_winners'])} | {scores} | {c['advisor']} ({c['confidence']:.2f}) | {c['rules']} "
-                f"| {c['probe_argmax']} | {c['regret']:.4f} | {c['probe_s']} | {c['oracle_s']} |"
+                f"| {c['probe_argmax']} | {c['regret']:.4f} | {c['probe_s']} | {c['oracle_s']}{mark} |"
             )
         lines.append("")
+        for machine, count in elsewhere.items():
+            lines += [f"† {count} oracles ran on another machine than the probes ({machine}); their wall times, and so "
+                      "their cost ratios, are from there.", ""]  # fmt: skip
     (directory / "RESULTS.md").write_text("\n".join(lines))
 
 

@@ -106,10 +106,12 @@ def run_probe_case(case: Case, *, seed: int = 0) -> dict[str, Any]:
     }
 
 
-def run_oracle_case(case: Case, *, seed: int = 0) -> dict[str, Any]:
-    """The oracle on ``case`` (configuration from :data:`ORACLE_CONFIG`)."""
+def run_oracle_case(case: Case, *, seed: int = 0, machine: str | None = None) -> dict[str, Any]:
+    """The oracle on ``case`` (configuration from :data:`ORACLE_CONFIG`); ``machine`` labels a run elsewhere."""
     data, spec = case.load()
     result = _timed_oracle(data, spec, case.kind, seed=seed)
+    if machine:
+        result["machine"] = machine
     return {"key": case.key, "version": ORACLE_VERSION, "case": case.id, "kind": case.kind, "spec": spec, **result}
 
 
@@ -123,15 +125,21 @@ def _timed_oracle(data: Any, spec: dict[str, Any], kind: str, *, seed: int) -> d
     return result
 
 
-def run_case(case: Case, *, force: bool = False, oracle: bool = True) -> dict[str, Any]:
-    """Probe and oracle for one case, reusing valid cached results unless ``force``."""
+def run_case(
+    case: Case, *, force: bool = False, oracle: bool = True, probes: bool = True, machine: str | None = None
+) -> dict[str, Any]:
+    """Probe and oracle for one case (or only one of them), reusing valid cached results unless ``force``."""
     warnings.filterwarnings("ignore")
     import torch
 
     torch.set_num_threads(1)
     status: dict[str, Any] = {"case": case.id}
-    for kind, fn in (("probes", run_probe_case), ("oracle", run_oracle_case)):
-        if kind == "oracle" and not oracle:
+    steps: tuple[tuple[str, Any], ...] = (
+        ("probes", run_probe_case),
+        ("oracle", lambda c: run_oracle_case(c, machine=machine)),
+    )
+    for kind, fn in steps:
+        if (kind == "oracle" and not oracle) or (kind == "probes" and not probes):
             continue
         if not force and load_cached(kind, case) is not None:
             status[kind] = "cached"
@@ -153,8 +161,17 @@ def run_suite(
     workers: int = 1,
     force: bool = False,
     oracle: bool = True,
+    probes: bool = True,
+    machine: str | None = None,
 ) -> None:
-    """Run every (or ``only`` the named) case of ``kind`` that has no valid cached result."""
+    """Run every (or ``only`` the named) case of ``kind`` that has no valid cached result.
+
+    ``oracle=False`` runs only the probes, ``probes=False`` only the oracles (e.g. on a bigger
+    machine: the probes' wall times must come from the machine the cost ratio is reported for).
+    ``machine`` labels the oracles run here as run elsewhere (RESULTS.md marks their wall times).
+    """
+    if not (oracle or probes):
+        raise ValueError("nothing to run: both the probes and the oracle are turned off")
     cases = suite_cases(kind)
     if only:
         wanted = set(only)
@@ -164,7 +181,9 @@ def run_suite(
         if not cases:
             raise ValueError(f"no case matches {', '.join(only)}")
     todo = [
-        c for c in cases if force or load_cached("probes", c) is None or (oracle and load_cached("oracle", c) is None)
+        c
+        for c in cases
+        if force or (probes and load_cached("probes", c) is None) or (oracle and load_cached("oracle", c) is None)
     ]
     print(
         f"{len(cases)} cases, {len(cases) - len(todo)} cached, {len(todo)} to run with {workers} worker(s)", flush=True
@@ -172,11 +191,16 @@ def run_suite(
     started = time.perf_counter()
     if workers <= 1:
         for i, case in enumerate(todo, 1):
-            print(f"[{i}/{len(todo)}] {json.dumps(run_case(case, force=force, oracle=oracle))}", flush=True)
+            print(
+                f"[{i}/{len(todo)}] {json.dumps(run_case(case, force=force, oracle=oracle, probes=probes, machine=machine))}",
+                flush=True,
+            )
     else:
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(run_case, c, force=force, oracle=oracle): c for c in todo}
+            futures = {
+                pool.submit(run_case, c, force=force, oracle=oracle, probes=probes, machine=machine): c for c in todo
+            }
             for i, future in enumerate(as_completed(futures), 1):
                 print(f"[{i}/{len(todo)}] {json.dumps(future.result())}", flush=True)
     print(f"done in {time.perf_counter() - started:.0f} s", file=sys.stderr)

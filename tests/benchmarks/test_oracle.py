@@ -23,6 +23,7 @@ from benchmarks.oracle._evaluate import (
     meta_dataset,
     method_metrics,
     records_from_meta,
+    write_results,
 )
 from benchmarks.scenarios import make_scenario
 from probes.data import load_taskset
@@ -133,6 +134,39 @@ def test_meta_dataset_round_trips(tmp_path: Path) -> None:
         (r.case, r.kind, r.co_winners, r.applicable, r.oracle_score) for r in records
     ]
     assert back[0].features["mtl_delta"] == 0.1
+    assert back[0].extra == {} and back[1].extra == {}
+
+
+def test_results_mark_oracles_run_on_another_machine(tmp_path: Path) -> None:
+    elsewhere = _record("gen/a/01", ["mtl"], {"stl": 0.5, "mtl": 0.7})
+    elsewhere.extra["oracle_machine"] = "16 cores"
+    records = [_record("gen/a/00", ["stl"], {"stl": 0.6, "mtl": 0.5}), elsewhere]
+    frame = meta_dataset(records)
+    frame.to_csv(tmp_path / "m.csv", index=False)
+    back = records_from_meta(pd.read_csv(tmp_path / "m.csv"))
+    assert [r.extra for r in back] == [{}, {"oracle_machine": "16 cores"}]  # the label survives the CSV
+    write_results(evaluate(back, None), tmp_path)
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "| 200.0 |" in text and "| 200.0 † |" in text
+    assert "† 1 oracles ran on another machine than the probes (16 cores)" in text
+
+
+def test_run_can_skip_the_probes_and_labels_the_oracles_machine(monkeypatch) -> None:
+    import benchmarks.oracle._run as run_module
+
+    written: list[tuple[str, dict]] = []
+    monkeypatch.setattr(run_module, "load_cached", lambda kind, case: None)
+    monkeypatch.setattr(run_module, "_write", lambda kind, case, payload: written.append((kind, payload)))
+    monkeypatch.setattr(run_module, "_timed_oracle", lambda data, spec, kind, *, seed: {"seconds": 1.0})
+    monkeypatch.setattr(run_module, "run_probe_case", lambda case: pytest.fail("the probes must not run"))
+    case = generated_cases()[0]
+    status = run_module.run_case(case, probes=False, machine="16 cores")
+    assert status == {"case": case.id, "oracle": status["oracle"]} and status["oracle"].endswith(" s")
+    assert [k for k, _ in written] == ["oracle"] and written[0][1]["machine"] == "16 cores"
+    run_module.run_case(case, probes=False)
+    assert "machine" not in written[1][1]  # run here: no label
+    with pytest.raises(ValueError, match="nothing to run"):
+        run_module.run_suite("generated", oracle=False, probes=False)
 
 
 # ---------------------------------------------------------------------------------- the model
