@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> None:
     pre.add_argument("name")
     pre.add_argument("--out", help="also write the result as JSON here")
     args = parser.parse_args(argv)
+    if args.command == "run" and args.machine and not args.oracle_only:
+        parser.error("--machine labels oracles run away from the probes: use it with --oracle-only")
     try:
         _dispatch(args)
     except ValueError as exc:  # a case or preset name that does not exist: one line, usage-error status

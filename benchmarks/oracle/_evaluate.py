@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,7 +107,7 @@ def load_records(kind: str = "all") -> list[Record]:
                 co_winners=list(oracle["co_winners"]),
                 probe_seconds=float(probes["seconds"]),
                 oracle_seconds=float(oracle["seconds"]),
-                extra={"oracle_machine": oracle["machine"]} if oracle.get("machine") else {},
+                extra=_machine_extra(oracle.get("machine")),
             )
         )
     return records
@@ -156,12 +157,15 @@ def records_from_meta(frame: pd.DataFrame) -> list[Record]:
                 co_winners=[p for p in ALL_PARADIGMS if bool(row[f"oracle_cowinner_{p}"])],
                 probe_seconds=float(row["probe_seconds"]),
                 oracle_seconds=float(row["oracle_seconds"]),
-                extra={"oracle_machine": machine}
-                if isinstance(machine := row.get("oracle_machine"), str) and machine
-                else {},
+                extra=_machine_extra(row.get("oracle_machine")),
             )
         )
     return out
+
+
+def _machine_extra(machine: Any) -> dict[str, Any]:
+    """``Record.extra`` for an oracle run on another machine (a label), or empty (run here; CSV: blank)."""
+    return {"oracle_machine": machine} if isinstance(machine, str) and machine else {}
 
 
 def _nan(x: Any) -> bool:
@@ -388,18 +392,15 @@ def write_results(evaluation: dict[str, Any], directory: Path) -> None:
         ]
         lines += ["| case | oracle co-winners | oracle scores | advisor (conf.) | rules | probe argmax | regret | probe s | oracle s |",
                   "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
-        elsewhere: dict[str, int] = {}
         for c in evaluation["cases"][kind]:
             scores = ", ".join(f"{p} {s:.3f}" for p, s in c["oracle"].items())
-            mark = ""
-            if c.get("oracle_machine"):
-                elsewhere[c["oracle_machine"]] = elsewhere.get(c["oracle_machine"], 0) + 1
-                mark = " †"
+            mark = " †" if c.get("oracle_machine") else ""
             lines.append(
                 f"| {c['case']} | {', '.join(c['co_winners'])} | {scores} | {c['advisor']} ({c['confidence']:.2f}) | {c['rules']} "
                 f"| {c['probe_argmax']} | {c['regret']:.4f} | {c['probe_s']} | {c['oracle_s']}{mark} |"
             )
         lines.append("")
+        elsewhere = Counter(c["oracle_machine"] for c in evaluation["cases"][kind] if c.get("oracle_machine"))
         for machine, count in elsewhere.items():
             lines += [f"† {count} oracles ran on another machine than the probes ({machine}); their wall times, and so "
                       "their cost ratios, are from there.", ""]  # fmt: skip

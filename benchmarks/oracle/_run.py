@@ -15,7 +15,9 @@ import sys
 import time
 import traceback
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -134,13 +136,12 @@ def run_case(
 
     torch.set_num_threads(1)
     status: dict[str, Any] = {"case": case.id}
-    steps: tuple[tuple[str, Any], ...] = (
-        ("probes", run_probe_case),
-        ("oracle", lambda c: run_oracle_case(c, machine=machine)),
-    )
+    steps: list[tuple[str, Callable[[Case], dict[str, Any]]]] = []
+    if probes:
+        steps.append(("probes", run_probe_case))
+    if oracle:
+        steps.append(("oracle", partial(run_oracle_case, machine=machine)))
     for kind, fn in steps:
-        if (kind == "oracle" and not oracle) or (kind == "probes" and not probes):
-            continue
         if not force and load_cached(kind, case) is not None:
             status[kind] = "cached"
             continue

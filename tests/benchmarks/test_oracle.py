@@ -298,6 +298,7 @@ def test_oracle_command_rejects_unknown_names_in_one_line(capsys) -> None:
     for argv, expected in [
         (["preset", "unrelated_rch"], r"error: unknown preset .unrelated_rch.; choose from .*unrelated_rich"),
         (["run", "--case", "school/no_such_spec"], r"error: no case matches school/no_such_spec"),
+        (["run", "--machine", "16 cores"], r"(?s)usage: .*error: --machine labels oracles .* with --oracle-only"),
     ]:
         with pytest.raises(SystemExit) as exit_info:
             main(argv)
