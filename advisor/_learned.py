@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from probes.protocol import complexity
+
 __all__ = ["ALL_PARADIGMS", "LearnedModel", "load_model", "row_features"]
 
 ALL_PARADIGMS = ("stl", "mtl", "transfer", "meta")
@@ -151,31 +153,30 @@ def choose(probabilities: dict[str, float], margin: float = 0.0) -> str:
     """The simplest paradigm whose P(co-winner) is within ``margin`` of the highest.
 
     The co-winner rule one level up (DESIGN.md §3): when the model cannot tell paradigms apart
-    by more than ``margin``, the simpler one is the better advice. ``margin`` is fitted with the
-    model (out-of-fold accuracy on generated cases) and shipped in its artifact.
+    by more than ``margin``, the simpler one is the better advice, simpler in deployment
+    complexity as the protocol orders it (stl < transfer < mtl < meta,
+    :func:`probes.protocol.complexity`). ``margin`` is fitted with the model (out-of-fold
+    accuracy on generated cases) and shipped in its artifact.
     """
-    order = {p: i for i, p in enumerate(ALL_PARADIGMS)}
     top = max(round(v, 6) for v in probabilities.values())
-    return min((p for p, v in probabilities.items() if round(v, 6) >= top - margin), key=lambda p: order[p])
+    return min((p for p, v in probabilities.items() if round(v, 6) >= top - margin), key=complexity)
 
 
 def candidates(features: dict[str, float], applicable: list[str]) -> list[str]:
-    """The paradigms the rules leave to the model: applicable, scored, and not measured worse than STL.
+    """The paradigms the rules leave to the model: applicable, scored, and not vetoed by R6.
 
-    A sharing paradigm whose probe score is below STL's on average (paired difference < 0) is
-    vetoed: the probes' own evidence argues against it, and the rules would not recommend it
-    either (R2/R3). So is one whose gain is inside noise when the tasks being advised on (the
-    target, or every task) were themselves subsampled for the probes: the gain of sharing shrinks
-    as each task gets more data (R6). When only the sources were cut, the scored tasks already
-    had all their rows in the probes and the veto does not apply. STL, the fallback, always stays.
+    A sharing paradigm whose gain is inside noise (its paired difference's interval reaches
+    zero) is vetoed when the tasks being advised on (the target, or every task) were themselves
+    subsampled for the probes: the gain of sharing shrinks as each task gets more data (R6).
+    When only the sources were cut, the scored tasks already had all their rows in the probes
+    and the veto does not apply. A probe gain below zero on full-size tasks is not vetoed: the
+    model sees it and weighs it against what the probes' small budget is known to get wrong
+    (a hyper-parameter search at full budget often turns it round). STL, the fallback, always stays.
     """
     cut = _v(features, "decision_subsampled") > 0
     keep = []
     for p in applicable:
-        delta, low = _v(features, f"{p}_delta", 0.0), _v(features, f"{p}_delta_low", 0.0)
-        if p != "stl" and delta < 0:
-            continue
-        if p != "stl" and cut and low <= 0:
+        if p != "stl" and cut and _v(features, f"{p}_delta_low", 0.0) <= 0:
             continue  # a gain inside noise on subsampled tasks shrinks with their full data (DESIGN.md §6)
         keep.append(p)
     return keep or list(applicable)
@@ -195,9 +196,10 @@ def refine(rec: Any, model: LearnedModel | None = None) -> Any:
     """The rules' recommendation re-ranked by the learned model, with its calibrated confidence.
 
     The rules keep their veto (a paradigm that is not applicable, that the probes could not
-    score, or that they measured below STL is never chosen — :func:`candidates`) and their evidence; the model ranks the rest by P(full-budget
-    co-winner), the top one is the choice and its probability the ``confidence``. Without a
-    shipped model, ``rec`` is returned unchanged.
+    score, or whose gain on subsampled tasks is inside noise is never chosen — :func:`candidates`)
+    and their evidence; the model ranks the rest by P(full-budget co-winner), the top one (or
+    the simplest within the shipped margin) is the choice and its probability the
+    ``confidence``. Without a shipped model, ``rec`` is returned unchanged.
     """
     from advisor._features import meta_features
     from advisor._recommendation import Evidence

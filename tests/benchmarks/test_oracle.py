@@ -214,16 +214,23 @@ def test_choose_prefers_the_simpler_paradigm_on_ties() -> None:
     assert choose({"meta": 0.7, "stl": 0.7, "mtl": 0.5}) == "stl"
 
 
-def test_veto_drops_losers_and_noise_gains_only_on_subsampled_scored_tasks() -> None:
+def test_veto_drops_noise_gains_only_on_subsampled_scored_tasks() -> None:
     base = {"mtl_delta": 0.01, "mtl_delta_low": -0.01, "transfer_delta": -0.02, "transfer_delta_low": -0.05}
     applicable = ["stl", "mtl", "transfer"]
-    # Below STL: always vetoed. A gain inside noise: kept while the scored tasks had all their rows.
-    assert candidates({**base, "subsampled": 1.0, "decision_subsampled": 0.0}, applicable) == ["stl", "mtl"]
-    # ... and vetoed when the tasks being advised on were themselves cut for the probes (R6).
+    # While the scored tasks had all their rows, the model weighs every probe result, a loss included.
+    assert candidates({**base, "subsampled": 1.0, "decision_subsampled": 0.0}, applicable) == applicable
+    # A gain inside noise (or a loss) is vetoed when the tasks advised on were themselves cut (R6).
     assert candidates({**base, "subsampled": 1.0, "decision_subsampled": 0.5}, applicable) == ["stl"]
     # A gain beyond noise survives either way.
     sure = {**base, "mtl_delta_low": 0.002, "decision_subsampled": 1.0}
     assert candidates(sure, applicable) == ["stl", "mtl"]
+
+
+def test_choose_orders_simplicity_as_the_protocol_does() -> None:
+    # DESIGN.md §3: stl < transfer < mtl < meta in deployment complexity.
+    assert choose({"mtl": 0.70, "transfer": 0.65}, margin=0.1) == "transfer"
+    assert choose({"mtl": 0.70, "transfer": 0.55}, margin=0.1) == "mtl"
+    assert choose({"meta": 0.80, "mtl": 0.75, "stl": 0.50}, margin=0.1) == "mtl"
 
 
 def test_decision_subsampled_counts_only_the_scored_tasks() -> None:
