@@ -27,6 +27,7 @@ from probes.protocol import complexity
 
 __all__ = ["ALL_PARADIGMS", "LearnedModel", "load_model", "row_features"]
 
+#: The model's feature layout (not an order of simplicity: that is :func:`probes.protocol.complexity`).
 ALL_PARADIGMS = ("stl", "mtl", "transfer", "meta")
 SHARING = ("mtl", "transfer", "meta")
 

@@ -113,7 +113,9 @@ def test_killing_the_server_mid_job_loses_no_job(tmp_path: Path) -> None:
         return response.json()["id"]
 
     with serve(data_dir, port, ADVISOR_MAX_ATTEMPTS="2") as process:
-        running = submit(long_csv, 6)
+        # A generous limit: after the restart this job shares two cores with the waiting one, and
+        # a limit too short for one fold fails it for want of time, which is not what is tested here.
+        running = submit(long_csv, 20)
         waiting = submit(short_csv, 5)
         state = poll(base, running, until={"running"})
         deadline = time.monotonic() + 30
