@@ -210,10 +210,6 @@ def test_model_artifact_refuses_other_features() -> None:
         LearnedModel.from_dict(model)
 
 
-def test_choose_prefers_the_simpler_paradigm_on_ties() -> None:
-    assert choose({"meta": 0.7, "stl": 0.7, "mtl": 0.5}) == "stl"
-
-
 def test_veto_drops_noise_gains_only_on_subsampled_scored_tasks() -> None:
     base = {"mtl_delta": 0.01, "mtl_delta_low": -0.01, "transfer_delta": -0.02, "transfer_delta_low": -0.05}
     applicable = ["stl", "mtl", "transfer"]
@@ -226,8 +222,9 @@ def test_veto_drops_noise_gains_only_on_subsampled_scored_tasks() -> None:
     assert candidates(sure, applicable) == ["stl", "mtl"]
 
 
-def test_choose_orders_simplicity_as_the_protocol_does() -> None:
+def test_choose_prefers_the_simpler_paradigm_in_the_protocols_order() -> None:
     # DESIGN.md §3: stl < transfer < mtl < meta in deployment complexity.
+    assert choose({"meta": 0.7, "stl": 0.7, "mtl": 0.5}) == "stl"
     assert choose({"mtl": 0.70, "transfer": 0.65}, margin=0.1) == "transfer"
     assert choose({"mtl": 0.70, "transfer": 0.55}, margin=0.1) == "mtl"
     assert choose({"meta": 0.80, "mtl": 0.75, "stl": 0.50}, margin=0.1) == "mtl"
