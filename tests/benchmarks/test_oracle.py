@@ -309,3 +309,28 @@ def test_oracle_command_rejects_unknown_names_in_one_line(capsys) -> None:
         assert exit_info.value.code == 2
         err = capsys.readouterr().err
         assert re.fullmatch(expected + "\n", err), err
+
+
+def test_oracle_replicate_agreement_scores_each_run_against_the_other() -> None:
+    from benchmarks.oracle_replicate import agreement
+
+    def run(co: list[str]) -> dict:
+        return {"co_winners": co, "paradigms": {p: {"score": 0.5} for p in ("stl", "mtl", "transfer")}}
+
+    pairs = [
+        ("same", run(["mtl"]), run(["mtl"])),  # both agree: 2 hits
+        (
+            "wider",
+            run(["stl", "mtl"]),
+            run(["mtl"]),
+        ),  # seed 0 picks stl (simplest), not a seed-1 winner; mtl is seed-0's
+        ("apart", run(["transfer"]), run(["mtl"])),  # neither
+    ]
+    result = agreement(pairs)
+    assert result["cases"] == 3
+    assert result["accuracy"] == pytest.approx(3 / 6)
+    assert [(r["seed0_choice_in_seed1"], r["seed1_choice_in_seed0"]) for r in result["rows"]] == [
+        (True, True),
+        (False, True),
+        (False, False),
+    ]
