@@ -100,12 +100,21 @@ def agreement(pairs: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> dict[s
     return {"cases": len(pairs), "accuracy": sum(hits) / len(hits) if hits else None, "rows": rows}
 
 
-def report() -> None:
-    """Print the agreement of the seed-0 and seed-1 oracles, and the advisor's accuracy against each."""
+def _against(record: Any, oracle: dict[str, Any]) -> Any:
+    """``record`` with its oracle outcome (co-winners, per-paradigm scores) taken from ``oracle``."""
+    from dataclasses import replace
+
+    scores = {p: float(v["score"]) for p, v in oracle["paradigms"].items() if v.get("score") is not None}
+    return replace(record, co_winners=list(oracle["co_winners"]), oracle_score=scores)
+
+
+def report_lines() -> list[str]:
+    """The agreement of the seed-0 and seed-1 oracles, and every method scored against each (markdown)."""
+    import numpy as np
     import pandas as pd
 
     from advisor._learned import load_model
-    from benchmarks.oracle._evaluate import advisor_choice, records_from_meta
+    from benchmarks.oracle._evaluate import METHODS, advisor_choice, decisions, method_metrics, records_from_meta
 
     pairs = []
     for case in real_cases():
@@ -116,24 +125,86 @@ def report() -> None:
         raise SystemExit("no real case has both oracles cached; run `python -m benchmarks.oracle_replicate run`")
     result = agreement(pairs)
     model = load_model()
-    records = {r.case: r for r in records_from_meta(pd.read_csv(ROOT / "benchmarks" / "meta_dataset.csv"))}
-    print("| case | seed-0 co-winners | seed-1 co-winners | seed-0 scores | seed-1 scores | advisor |")
-    print("|---|---|---|---|---|---|")
-    adv0, adv1 = [], []
-    for (case_id, first, second), row in zip(pairs, result["rows"], strict=True):
-        choice = advisor_choice(model, records[case_id])[0] if model is not None and case_id in records else "?"
-        adv0.append(choice in first["co_winners"])
-        adv1.append(choice in second["co_winners"])
+    if model is None:
+        raise SystemExit("no shipped model; run `python benchmarks/train_recommender.py`")
+    by_case = {r.case: r for r in records_from_meta(pd.read_csv(ROOT / "benchmarks" / "meta_dataset.csv"))}
+    missing = [case_id for case_id, _, _ in pairs if case_id not in by_case]
+    if missing:
+        raise SystemExit(
+            f"not in benchmarks/meta_dataset.csv: {', '.join(missing)}; run `python -m benchmarks.oracle report`"
+        )
+    records = [by_case[case_id] for case_id, _, _ in pairs]
+    advisor = {r.case: advisor_choice(model, r) for r in records}
+    runs = {
+        "seed 0": [_against(r, first) for r, (_, first, _) in zip(records, pairs, strict=True)],
+        "seed 1": [_against(r, second) for r, (_, _, second) in zip(records, pairs, strict=True)],
+    }
+    n = len(pairs)
+    lines = [
+        "# Oracle replicate: how reproducible is the oracle itself?",
+        "",
+        "Written by `python -m benchmarks.oracle_replicate report --write` from the committed caches",
+        "(`benchmarks/cache/oracle/`: seed 0, the benchmark's oracle; `benchmarks/cache/oracle_seed1/`:",
+        "seed 1, same protocol, other folds and another search). Real cases only.",
+        "",
+        "## Agreement of the two oracle runs",
+        "",
+        f"{n} real cases. One oracle run's choice (its simplest co-winner) is a co-winner of the other run "
+        f"in **{100 * result['accuracy']:.1f}%** of {2 * n} comparisons (both directions). That is the decision "
+        "accuracy of a method that knew a full-budget result, and the level against which the advisor's "
+        "accuracy has to be read.",
+        "",
+        "## Every method against each oracle run",
+        "",
+        "| method | accuracy vs seed 0 | accuracy vs seed 1 | mean | regret vs seed 0 | regret vs seed 1 "
+        "| Brier vs seed 0 | Brier vs seed 1 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for m in METHODS:
+        metrics = {
+            run: method_metrics(recs, decisions(m, recs, advisor), uses_probes=m != "random")
+            for run, recs in runs.items()
+        }
+        acc = [metrics[run]["accuracy"] for run in runs]
+        brier = [metrics[run]["brier"] for run in runs]
+        lines.append(
+            f"| {m} | {100 * acc[0]:.1f}% | {100 * acc[1]:.1f}% | {100 * float(np.mean(acc)):.1f}% "
+            f"| {metrics['seed 0']['mean_regret']:.4f} | {metrics['seed 1']['mean_regret']:.4f} | "
+            + " | ".join("—" if b is None else f"{b:.3f}" for b in brier)
+            + " |"
+        )
+    constant = []
+    for recs in runs.values():
+        outcomes = [float(advisor[r.case][0] in r.co_winners) for r in recs]
+        rate = float(np.mean(outcomes))
+        constant.append(float(np.mean([(rate - o) ** 2 for o in outcomes])))
+    lines += [
+        "",
+        f"Best constant confidence for the advisor's choices: Brier {constant[0]:.3f} vs seed 0, "
+        f"{constant[1]:.3f} vs seed 1.",
+        "",
+        "## Per case",
+        "",
+        "| case | seed-0 co-winners | seed-1 co-winners | seed-0 scores | seed-1 scores | advisor |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in result["rows"]:
         s0 = ", ".join(f"{p} {v:.3f}" for p, v in row["scores0"].items() if v is not None)
         s1 = ", ".join(f"{p} {v:.3f}" for p, v in row["scores1"].items() if v is not None)
-        print(f"| {case_id} | {', '.join(row['seed0'])} | {', '.join(row['seed1'])} | {s0} | {s1} | {choice} |")
-    n = len(pairs)
-    print()
-    print(f"{n} real cases with two oracle runs (seeds 0 and 1).")
-    print(f"One oracle run's choice (its simplest co-winner) is a co-winner of the other run: "
-          f"{100 * result['accuracy']:.1f}% (both directions, {2 * n} comparisons).")  # fmt: skip
-    print(f"Advisor (shipped model): {100 * sum(adv0) / n:.1f}% against seed 0, {100 * sum(adv1) / n:.1f}% against seed 1, "
-          f"{100 * sum(a and b for a, b in zip(adv0, adv1, strict=True)) / n:.1f}% against both.")  # fmt: skip
+        lines.append(
+            f"| {row['case']} | {', '.join(row['seed0'])} | {', '.join(row['seed1'])} | {s0} | {s1} "
+            f"| {advisor[row['case']][0]} |"
+        )
+    return lines
+
+
+def report(write: bool = False) -> None:
+    """Print the replicate report; with ``write``, also save it to ``benchmarks/REPLICATE.md``."""
+    text = "\n".join(report_lines()) + "\n"
+    print(text, end="")
+    if write:
+        (ROOT / "benchmarks" / "REPLICATE.md").write_text(text)
+        print(f"\nwrote {ROOT / 'benchmarks' / 'REPLICATE.md'}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -142,12 +213,14 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("run", help="run the missing seed-1 oracles of the real cases").add_argument(
         "--workers", type=int, default=1
     )
-    sub.add_parser("report", help="print the agreement table")
+    sub.add_parser("report", help="print the agreement table").add_argument(
+        "--write", action="store_true", help="also write benchmarks/REPLICATE.md"
+    )
     args = parser.parse_args(argv)
     if args.command == "run":
         run(args.workers)
     else:
-        report()
+        report(write=args.write)
     sys.stdout.flush()
 
 

@@ -334,3 +334,22 @@ def test_oracle_replicate_agreement_scores_each_run_against_the_other() -> None:
         (False, True),
         (False, False),
     ]
+
+
+def test_oracle_replicate_rescores_a_record_against_the_other_run() -> None:
+    from benchmarks.oracle._evaluate import Record, decisions, method_metrics
+    from benchmarks.oracle_replicate import _against
+
+    record = Record(
+        case="c", kind="real", goal="all_tasks", features={}, rules_choice="stl", rules_confidence=0.5,
+        applicable=["stl", "mtl"], probe_score={"stl": 0.5, "mtl": 0.6}, probe_p_best={"stl": 0.3, "mtl": 0.7},
+        oracle_score={"stl": 0.6, "mtl": 0.5}, co_winners=["stl"], probe_seconds=1.0, oracle_seconds=10.0,
+    )  # fmt: skip
+    other = {"co_winners": ["mtl"], "paradigms": {"stl": {"score": 0.4}, "mtl": {"score": 0.7}}}
+    moved = _against(record, other)
+    assert moved.co_winners == ["mtl"] and moved.oracle_score == {"stl": 0.4, "mtl": 0.7}
+    assert record.co_winners == ["stl"]  # the original is untouched
+    made = decisions("probe_argmax", [record])
+    assert method_metrics([record], made, uses_probes=True)["accuracy"] == 0.0
+    after = method_metrics([moved], made, uses_probes=True)
+    assert after["accuracy"] == 1.0 and after["mean_regret"] == 0.0
