@@ -1,21 +1,20 @@
 """How reproducible is the oracle itself? A second oracle run per real case, with another seed.
 
     python -m benchmarks.oracle_replicate run --workers 2     # the seed-1 oracles (cached, resumable)
-    python -m benchmarks.oracle_replicate report              # agreement table (markdown)
+    python -m benchmarks.oracle_replicate report --write      # benchmarks/REPLICATE.md
 
 The benchmark scores a choice as right when it is one of the oracle's co-winners (DESIGN.md §3,
 §7). The oracle is itself a noisy estimate: other folds and another search (``seed``) can name
 other co-winners when paradigms are close. Scoring a second, independent oracle run's choice
-against the first one's co-winners measures the accuracy a method that *knew the full-budget
-result* would reach: the ceiling under which any probe-based advisor's accuracy has to be read.
-The seed-1 oracles are cached in ``benchmarks/cache/oracle_seed1/`` with the same keys and
-version checks as the main cache, and are not used anywhere else.
+against the first one's co-winners measures the accuracy a method that *knew a full-budget
+result* would reach: the level against which any probe-based advisor's accuracy has to be read.
+The seed-1 oracles are cached in ``benchmarks/cache/oracle_seed1/`` through the main cache's
+functions (same keys and version checks), and are not used anywhere else.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -24,52 +23,26 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.oracle._cases import Case, real_cases
-from benchmarks.oracle._oracle import ORACLE_VERSION
-from benchmarks.oracle._run import load_cached
-from probes.protocol import complexity
+from benchmarks.oracle._run import _write, load_cached, quiet_single_thread, run_oracle_case
 
 ROOT = Path(__file__).resolve().parents[1]
-CACHE = ROOT / "benchmarks" / "cache" / "oracle_seed1"
+KIND = "oracle_seed1"  # the cache folder under benchmarks/cache/
 SEED = 1
 
 
-def _path(case: Case) -> Path:
-    return CACHE / f"{case.slug}.json"
-
-
-def load_replicate(case: Case) -> dict[str, Any] | None:
-    """The cached seed-1 oracle of ``case`` if it matches the case and the oracle version."""
-    path = _path(case)
-    if not path.is_file():
-        return None
-    data = json.loads(path.read_text())
-    if data.get("key") != case.key or data.get("version") != ORACLE_VERSION:
-        return None
-    return data
-
-
 def _run_one(case: Case) -> str:
-    import warnings
-
-    import torch
-
-    from benchmarks.oracle._run import run_oracle_case
-
-    warnings.filterwarnings("ignore")
-    torch.set_num_threads(1)
+    quiet_single_thread()
     started = time.perf_counter()
     result = run_oracle_case(case, seed=SEED)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    tmp = _path(case).with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
-    tmp.replace(_path(case))
+    _write(KIND, case, result)
     return f"{case.id}: {time.perf_counter() - started:.0f} s, co-winners {', '.join(result['co_winners'])}"
 
 
 def run(workers: int) -> None:
     """Run the missing seed-1 oracles, longest (by the seed-0 oracle's time) first."""
-    cases = [c for c in real_cases() if load_replicate(c) is None and load_cached("oracle", c) is not None]
-    cases.sort(key=lambda c: -float(load_cached("oracle", c)["seconds"]))  # type: ignore[index]
+    seconds = {c.id: float(o["seconds"]) for c in real_cases() if (o := load_cached("oracle", c)) is not None}
+    cases = [c for c in real_cases() if c.id in seconds and load_cached(KIND, c) is None]
+    cases.sort(key=lambda c: -seconds[c.id])
     print(f"{len(cases)} seed-{SEED} oracles to run with {workers} worker(s)", flush=True)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -81,16 +54,11 @@ def run(workers: int) -> None:
                 print(f"[{i}/{len(cases)}] failed: {type(exc).__name__}: {exc}", flush=True)
 
 
-def _choice(oracle: dict[str, Any]) -> str:
-    """An oracle run used as a recommender: its simplest co-winner (the protocol's own choice)."""
-    return min(oracle["co_winners"], key=complexity)
-
-
 def agreement(pairs: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
-    """Agreement of two oracle runs per case: each run's choice scored against the other's co-winners."""
+    """Agreement of two oracle runs per case: each run's choice (``winner``) scored against the other's co-winners."""
     rows, hits = [], []
     for case_id, first, second in pairs:
-        a, b = _choice(first), _choice(second)
+        a, b = first["winner"], second["winner"]  # each run's own choice under the co-winner rule
         ab, ba = a in second["co_winners"], b in first["co_winners"]
         hits += [ab, ba]
         rows.append({"case": case_id, "seed0": first["co_winners"], "seed1": second["co_winners"],
@@ -114,11 +82,19 @@ def report_lines() -> list[str]:
     import pandas as pd
 
     from advisor._learned import load_model
-    from benchmarks.oracle._evaluate import METHODS, advisor_choice, decisions, method_metrics, records_from_meta
+    from benchmarks.oracle._evaluate import (
+        METHODS,
+        PROBE_METHODS,
+        advisor_choice,
+        constant_brier,
+        decisions,
+        method_metrics,
+        records_from_meta,
+    )
 
     pairs = []
     for case in real_cases():
-        first, second = load_cached("oracle", case), load_replicate(case)
+        first, second = load_cached("oracle", case), load_cached(KIND, case)
         if first is not None and second is not None:
             pairs.append((case.id, first, second))
     if not pairs:
@@ -162,7 +138,7 @@ def report_lines() -> list[str]:
     ]
     for m in METHODS:
         metrics = {
-            run: method_metrics(recs, decisions(m, recs, advisor), uses_probes=m != "random")
+            run: method_metrics(recs, decisions(m, recs, advisor), uses_probes=m in PROBE_METHODS)
             for run, recs in runs.items()
         }
         acc = [metrics[run]["accuracy"] for run in runs]
@@ -173,11 +149,7 @@ def report_lines() -> list[str]:
             + " | ".join("—" if b is None else f"{b:.3f}" for b in brier)
             + " |"
         )
-    constant = []
-    for recs in runs.values():
-        outcomes = [float(advisor[r.case][0] in r.co_winners) for r in recs]
-        rate = float(np.mean(outcomes))
-        constant.append(float(np.mean([(rate - o) ** 2 for o in outcomes])))
+    constant = [constant_brier(recs, decisions("advisor", recs, advisor)) for recs in runs.values()]
     lines += [
         "",
         f"Best constant confidence for the advisor's choices: Brier {constant[0]:.3f} vs seed 0, "

@@ -28,8 +28,10 @@ from advisor._learned import ALL_PARADIGMS, LearnedModel, feature_names, row_fea
 
 __all__ = [
     "METHODS",
+    "PROBE_METHODS",
     "Record",
     "case_folds",
+    "constant_brier",
     "evaluate",
     "fit_model",
     "load_records",
@@ -38,6 +40,8 @@ __all__ = [
 ]
 
 METHODS = ("advisor", "always_stl", "always_mtl", "rules_only", "probe_argmax", "transferability_only", "random")
+#: Methods that run the probes, so pay their wall time in the cost ratio.
+PROBE_METHODS = frozenset({"advisor", "rules_only", "probe_argmax", "transferability_only"})
 _GOAL_SHARING = {"all_tasks": "mtl", "target_task": "transfer", "new_tasks": "meta"}
 
 
@@ -309,6 +313,15 @@ def method_metrics(records: list[Record], made: list[dict[str, Any]], *, uses_pr
     }
 
 
+def constant_brier(records: list[Record], made: list[dict[str, Any]]) -> float | None:
+    """Brier score of the best constant confidence for ``made``'s choices (their hit rate), or ``None``."""
+    outcomes = [float(next(iter(d["choices"])) in r.co_winners) for r, d in zip(records, made, strict=True)]
+    if not outcomes:
+        return None
+    rate = float(np.mean(outcomes))
+    return round(float(np.mean([(rate - o) ** 2 for o in outcomes])), 4)
+
+
 def evaluate(records: list[Record], shipped: LearnedModel | None, *, c: float = 0.3) -> dict[str, Any]:
     """Metrics of every method on real and generated cases separately, plus per-case tables."""
     generated = [r for r in records if r.kind == "generated"]
@@ -331,17 +344,8 @@ def evaluate(records: list[Record], shipped: LearnedModel | None, *, c: float = 
         results[kind] = {}
         made = {m: decisions(m, subset, advisor) for m in METHODS}
         for m in METHODS:
-            results[kind][m] = method_metrics(
-                subset, made[m], uses_probes=m in {"advisor", "rules_only", "probe_argmax", "transferability_only"}
-            )
-        brier_const = None
-        outcomes = [
-            float(next(iter(d["choices"])) in r.co_winners) for r, d in zip(subset, made["advisor"], strict=True)
-        ]
-        if outcomes:
-            rate = float(np.mean(outcomes))
-            brier_const = round(float(np.mean([(rate - o) ** 2 for o in outcomes])), 4)
-        results[kind]["_constant_brier"] = brier_const
+            results[kind][m] = method_metrics(subset, made[m], uses_probes=m in PROBE_METHODS)
+        results[kind]["_constant_brier"] = constant_brier(subset, made["advisor"])
         per_case[kind] = [
             {
                 "case": r.case,

@@ -127,14 +127,19 @@ def _timed_oracle(data: Any, spec: dict[str, Any], kind: str, *, seed: int) -> d
     return result
 
 
-def run_case(
-    case: Case, *, force: bool = False, oracle: bool = True, probes: bool = True, machine: str | None = None
-) -> dict[str, Any]:
-    """Probe and oracle for one case (or only one of them), reusing valid cached results unless ``force``."""
+def quiet_single_thread() -> None:
+    """Worker set-up: one torch thread per process (workers run side by side) and no warnings."""
     warnings.filterwarnings("ignore")
     import torch
 
     torch.set_num_threads(1)
+
+
+def run_case(
+    case: Case, *, force: bool = False, oracle: bool = True, probes: bool = True, machine: str | None = None
+) -> dict[str, Any]:
+    """Probe and oracle for one case (or only one of them), reusing valid cached results unless ``force``."""
+    quiet_single_thread()
     status: dict[str, Any] = {"case": case.id}
     steps: list[tuple[str, Callable[[Case], dict[str, Any]]]] = []
     if probes:

@@ -314,16 +314,12 @@ def test_oracle_command_rejects_unknown_names_in_one_line(capsys) -> None:
 def test_oracle_replicate_agreement_scores_each_run_against_the_other() -> None:
     from benchmarks.oracle_replicate import agreement
 
-    def run(co: list[str]) -> dict:
-        return {"co_winners": co, "paradigms": {p: {"score": 0.5} for p in ("stl", "mtl", "transfer")}}
+    def run(co: list[str]) -> dict:  # co-winners simplest first: the first is the run's winner
+        return {"co_winners": co, "winner": co[0], "paradigms": {p: {"score": 0.5} for p in ("stl", "mtl", "transfer")}}
 
     pairs = [
         ("same", run(["mtl"]), run(["mtl"])),  # both agree: 2 hits
-        (
-            "wider",
-            run(["stl", "mtl"]),
-            run(["mtl"]),
-        ),  # seed 0 picks stl (simplest), not a seed-1 winner; mtl is seed-0's
+        ("wider", run(["stl", "mtl"]), run(["mtl"])),  # seed 0 picks stl, not a seed-1 co-winner; mtl is seed 0's
         ("apart", run(["transfer"]), run(["mtl"])),  # neither
     ]
     result = agreement(pairs)
