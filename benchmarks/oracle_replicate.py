@@ -1,52 +1,70 @@
-"""How reproducible is the oracle itself? A second oracle run per real case, with another seed.
+"""How reproducible is the oracle itself? More oracle runs per real case, with other seeds.
 
-    python -m benchmarks.oracle_replicate run --workers 2     # the seed-1 oracles (cached, resumable)
-    python -m benchmarks.oracle_replicate report --write      # benchmarks/REPLICATE.md
+    python -m benchmarks.oracle_replicate run --seed 1 --workers 2   # seed-1 oracles (cached, resumable)
+    python -m benchmarks.oracle_replicate run --seed 2 --workers 2   # seed-2 oracles
+    python -m benchmarks.oracle_replicate report --write             # benchmarks/REPLICATE.md
 
 The benchmark scores a choice as right when it is one of the oracle's co-winners (DESIGN.md §3,
 §7). The oracle is itself a noisy estimate: other folds and another search (``seed``) can name
-other co-winners when paradigms are close. Scoring a second, independent oracle run's choice
-against the first one's co-winners measures the accuracy a method that *knew a full-budget
-result* would reach: the level against which any probe-based advisor's accuracy has to be read.
-The seed-1 oracles are cached in ``benchmarks/cache/oracle_seed1/`` through the main cache's
-functions (same keys and version checks), and are not used anywhere else.
+other co-winners when paradigms are close. Scoring one oracle run's choice against another run's
+co-winners measures the accuracy a method that *knew a full-budget result* would reach: the
+level against which any probe-based advisor's accuracy has to be read. With three or more runs
+the report also scores every method against their **majority vote** (a paradigm is a consensus
+co-winner when more than half of the runs name it; regret against the runs' mean scores), the
+labels a multi-seed oracle would give. The seed-``s`` oracles are cached in
+``benchmarks/cache/oracle_seed<s>/`` through the main cache's functions (same keys and version
+checks), and are not used anywhere else.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
+import re
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from benchmarks.oracle._cases import Case, real_cases
+from benchmarks.oracle._cases import Case, cache_dir, real_cases
 from benchmarks.oracle._run import _write, load_cached, quiet_single_thread, run_oracle_case
+from probes.protocol import complexity
 
 ROOT = Path(__file__).resolve().parents[1]
-KIND = "oracle_seed1"  # the cache folder under benchmarks/cache/
-SEED = 1
 
 
-def _run_one(case: Case) -> str:
+def cache_kind(seed: int) -> str:
+    """The cache folder (under ``benchmarks/cache/``) of the seed-``seed`` oracles; seed 0 is the benchmark's."""
+    return "oracle" if seed == 0 else f"oracle_seed{seed}"
+
+
+def cached_seeds() -> list[int]:
+    """Seed 0 and every replicate seed with a cache folder, in order."""
+    found = (re.fullmatch(r"oracle_seed(\d+)", p.name) for p in cache_dir().iterdir() if p.is_dir())
+    return [0, *sorted(int(m.group(1)) for m in found if m and int(m.group(1)) > 0)]
+
+
+def _run_one(case: Case, seed: int) -> str:
     quiet_single_thread()
     started = time.perf_counter()
-    result = run_oracle_case(case, seed=SEED)
-    _write(KIND, case, result)
+    result = run_oracle_case(case, seed=seed)
+    _write(cache_kind(seed), case, result)
     return f"{case.id}: {time.perf_counter() - started:.0f} s, co-winners {', '.join(result['co_winners'])}"
 
 
-def run(workers: int) -> None:
-    """Run the missing seed-1 oracles, longest (by the seed-0 oracle's time) first."""
+def run(seed: int, workers: int) -> None:
+    """Run the missing seed-``seed`` oracles, longest (by the seed-0 oracle's time) first."""
+    if seed < 1:
+        raise SystemExit("--seed must be 1 or more (seed 0 is the benchmark's own oracle: python -m benchmarks.oracle)")
     seconds = {c.id: float(o["seconds"]) for c in real_cases() if (o := load_cached("oracle", c)) is not None}
-    cases = [c for c in real_cases() if c.id in seconds and load_cached(KIND, c) is None]
+    cases = [c for c in real_cases() if c.id in seconds and load_cached(cache_kind(seed), c) is None]
     cases.sort(key=lambda c: -seconds[c.id])
-    print(f"{len(cases)} seed-{SEED} oracles to run with {workers} worker(s)", flush=True)
+    print(f"{len(cases)} seed-{seed} oracles to run with {workers} worker(s)", flush=True)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_run_one, c) for c in cases]
+        futures = [pool.submit(_run_one, c, seed) for c in cases]
         for i, future in enumerate(as_completed(futures), 1):
             try:
                 print(f"[{i}/{len(cases)}] {future.result()}", flush=True)
@@ -54,18 +72,40 @@ def run(workers: int) -> None:
                 print(f"[{i}/{len(cases)}] failed: {type(exc).__name__}: {exc}", flush=True)
 
 
-def agreement(pairs: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
-    """Agreement of two oracle runs per case: each run's choice (``winner``) scored against the other's co-winners."""
+def agreement(cases: list[tuple[str, list[dict[str, Any]]]]) -> dict[str, Any]:
+    """Agreement of the oracle runs per case: each run's choice (``winner``) scored against every other run's co-winners.
+
+    ``cases``: ``(case id, [run 0, run 1, ...])``, the same runs for every case. ``hits[i][j]``
+    counts the cases where run ``i``'s choice is a co-winner of run ``j``.
+    """
+    runs = len(cases[0][1]) if cases else 0
     rows, hits = [], []
-    for case_id, first, second in pairs:
-        a, b = first["winner"], second["winner"]  # each run's own choice under the co-winner rule
-        ab, ba = a in second["co_winners"], b in first["co_winners"]
-        hits += [ab, ba]
-        rows.append({"case": case_id, "seed0": first["co_winners"], "seed1": second["co_winners"],
-                     "seed0_choice_in_seed1": ab, "seed1_choice_in_seed0": ba,
-                     "scores0": {p: v["score"] for p, v in first["paradigms"].items()},
-                     "scores1": {p: v["score"] for p, v in second["paradigms"].items()}})  # fmt: skip
-    return {"cases": len(pairs), "accuracy": sum(hits) / len(hits) if hits else None, "rows": rows}
+    for case_id, results in cases:
+        inside = {(i, j): results[i]["winner"] in results[j]["co_winners"]
+                  for i, j in itertools.permutations(range(runs), 2)}  # fmt: skip
+        hits += inside.values()
+        rows.append({"case": case_id, "co_winners": [r["co_winners"] for r in results],
+                     "winners": [r["winner"] for r in results], "inside": inside,
+                     "scores": [{p: v["score"] for p, v in r["paradigms"].items()} for r in results]})  # fmt: skip
+    return {"cases": len(cases), "runs": runs, "comparisons": len(hits),
+            "accuracy": sum(hits) / len(hits) if hits else None, "rows": rows}  # fmt: skip
+
+
+def consensus(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The runs' majority vote: co-winners named by more than half of them, scores averaged.
+
+    When no paradigm has a majority (three runs naming three disjoint sets), the paradigms named
+    most often are the consensus. Only paradigms every run scored count.
+    """
+    scored = set.intersection(*({p for p, v in r["paradigms"].items() if v.get("score") is not None}
+                                for r in results))  # fmt: skip
+    votes = {p: sum(p in r["co_winners"] for r in results) for p in scored}
+    top = max(votes.values(), default=0)
+    need = len(results) // 2 + 1
+    co = [p for p in votes if votes[p] >= need] or [p for p in votes if votes[p] == top and top > 0]
+    scores = {p: sum(float(r["paradigms"][p]["score"]) for r in results) / len(results) for p in scored}
+    return {"co_winners": sorted(co, key=complexity),
+            "paradigms": {p: {"score": s} for p, s in scores.items()}}  # fmt: skip
 
 
 def _against(record: Any, oracle: dict[str, Any]) -> Any:
@@ -76,8 +116,17 @@ def _against(record: Any, oracle: dict[str, Any]) -> Any:
     return replace(record, co_winners=list(oracle["co_winners"]), oracle_score=scores)
 
 
+def _cases_with_runs(seeds: list[int]) -> list[tuple[str, list[dict[str, Any]]]]:
+    cases = []
+    for case in real_cases():
+        results = [load_cached(cache_kind(s), case) for s in seeds]
+        if all(r is not None for r in results):
+            cases.append((case.id, results))
+    return cases  # type: ignore[return-value]
+
+
 def report_lines() -> list[str]:
-    """The agreement of the seed-0 and seed-1 oracles, and every method scored against each (markdown)."""
+    """The agreement of the oracle runs, and every method scored against each run (markdown)."""
     import numpy as np
     import pandas as pd
 
@@ -92,81 +141,102 @@ def report_lines() -> list[str]:
         records_from_meta,
     )
 
-    pairs = []
-    for case in real_cases():
-        first, second = load_cached("oracle", case), load_cached(KIND, case)
-        if first is not None and second is not None:
-            pairs.append((case.id, first, second))
-    if not pairs:
-        raise SystemExit("no real case has both oracles cached; run `python -m benchmarks.oracle_replicate run`")
-    result = agreement(pairs)
+    total = len(real_cases())
+    seeds, partial = [], []
+    for s in cached_seeds():  # a replicate seed counts once every real case with a seed-0 oracle has it
+        if len(_cases_with_runs([*seeds, s])) == len(_cases_with_runs([0])):
+            seeds.append(s)
+        else:
+            partial.append(s)
+    cases = _cases_with_runs(seeds)
+    if len(seeds) < 2 or not cases:
+        raise SystemExit("no real case has two oracle runs cached; run `python -m benchmarks.oracle_replicate run`")
+    result = agreement(cases)
     model = load_model()
     if model is None:
         raise SystemExit("no shipped model; run `python benchmarks/train_recommender.py`")
     by_case = {r.case: r for r in records_from_meta(pd.read_csv(ROOT / "benchmarks" / "meta_dataset.csv"))}
-    missing = [case_id for case_id, _, _ in pairs if case_id not in by_case]
+    missing = [case_id for case_id, _ in cases if case_id not in by_case]
     if missing:
         raise SystemExit(
             f"not in benchmarks/meta_dataset.csv: {', '.join(missing)}; run `python -m benchmarks.oracle report`"
         )
-    records = [by_case[case_id] for case_id, _, _ in pairs]
+    records = [by_case[case_id] for case_id, _ in cases]
     advisor = {r.case: advisor_choice(model, r) for r in records}
-    runs = {
-        "seed 0": [_against(r, first) for r, (_, first, _) in zip(records, pairs, strict=True)],
-        "seed 1": [_against(r, second) for r, (_, _, second) in zip(records, pairs, strict=True)],
-    }
-    n = len(pairs)
+    runs = {f"seed {s}": [_against(r, res[k]) for r, (_, res) in zip(records, cases, strict=True)]
+            for k, s in enumerate(seeds)}  # fmt: skip
+    if len(seeds) >= 3:
+        runs["majority"] = [_against(r, consensus(res)) for r, (_, res) in zip(records, cases, strict=True)]
+    per_seed = [name for name in runs if name != "majority"]
+    n, listed = len(cases), ", ".join(str(s) for s in seeds)
+    folders = ", ".join(f"`{cache_kind(s)}/`" for s in seeds)
     lines = [
         "# Oracle replicate: how reproducible is the oracle itself?",
         "",
         "Written by `python -m benchmarks.oracle_replicate report --write` from the committed caches",
-        "(`benchmarks/cache/oracle/`: seed 0, the benchmark's oracle; `benchmarks/cache/oracle_seed1/`:",
-        "seed 1, same protocol, other folds and another search). Real cases only.",
+        f"(`benchmarks/cache/`: {folders}; seed 0 is the benchmark's oracle, the others the same protocol",
+        "with other folds and another search). Real cases only.",
         "",
-        "## Agreement of the two oracle runs",
+        f"## Agreement of the {len(seeds)} oracle runs (seeds {listed})",
         "",
-        f"{n} real cases. One oracle run's choice (its simplest co-winner) is a co-winner of the other run "
-        f"in **{100 * result['accuracy']:.1f}%** of {2 * n} comparisons (both directions). That is the decision "
-        "accuracy of a method that knew a full-budget result, and the level against which the advisor's "
-        "accuracy has to be read.",
+        f"{n} real cases. One oracle run's choice (its simplest co-winner) is a co-winner of another run "
+        f"in **{100 * result['accuracy']:.1f}%** of {result['comparisons']} comparisons (every ordered pair of "
+        "runs). That is the decision accuracy of a method that knew a full-budget result, and the level "
+        "against which the advisor's accuracy has to be read.",
+    ]
+    if partial:
+        lines += ["", f"Seeds with an incomplete cache, left out: {', '.join(map(str, partial))} (of {total} cases)."]
+    if "majority" in runs:
+        sizes = [len(r.co_winners) for r in runs["majority"]]
+        lines += [
+            "",
+            f"Majority vote of the runs: a paradigm is a consensus co-winner when more than half of the {len(seeds)} "
+            f"runs name it (mean set size {np.mean(sizes):.2f}, one clear winner on {sizes.count(1)} cases); regret "
+            "there is against the runs' mean scores.",
+        ]
+    head = " | ".join(f"acc. vs {name}" for name in runs)
+    lines += [
         "",
         "## Every method against each oracle run",
         "",
-        "| method | accuracy vs seed 0 | accuracy vs seed 1 | mean | regret vs seed 0 | regret vs seed 1 "
-        "| Brier vs seed 0 | Brier vs seed 1 |",
-        "|---|---|---|---|---|---|---|---|",
+        f"| method | {head} | mean over seeds | mean regret over seeds | mean Brier over seeds |"
+        + (" Brier vs majority |" if "majority" in runs else ""),
+        "|---|" + "---|" * (len(runs) + 3 + ("majority" in runs)),
     ]
     for m in METHODS:
-        metrics = {
-            run: method_metrics(recs, decisions(m, recs, advisor), uses_probes=m in PROBE_METHODS)
-            for run, recs in runs.items()
-        }
-        acc = [metrics[run]["accuracy"] for run in runs]
-        brier = [metrics[run]["brier"] for run in runs]
-        lines.append(
-            f"| {m} | {100 * acc[0]:.1f}% | {100 * acc[1]:.1f}% | {100 * float(np.mean(acc)):.1f}% "
-            f"| {metrics['seed 0']['mean_regret']:.4f} | {metrics['seed 1']['mean_regret']:.4f} | "
-            + " | ".join("—" if b is None else f"{b:.3f}" for b in brier)
-            + " |"
-        )
-    constant = [constant_brier(recs, decisions("advisor", recs, advisor)) for recs in runs.values()]
+        metrics = {name: method_metrics(recs, decisions(m, recs, advisor), uses_probes=m in PROBE_METHODS)
+                   for name, recs in runs.items()}  # fmt: skip
+        acc = [100 * metrics[name]["accuracy"] for name in per_seed]
+        regret = [metrics[name]["mean_regret"] for name in per_seed]
+        brier = [metrics[name]["brier"] for name in per_seed]
+        cells = [f"{100 * metrics[name]['accuracy']:.1f}%" for name in runs]
+        cells += [f"{np.mean(acc):.1f}%", f"{np.mean(regret):.4f}", "—" if None in brier else f"{np.mean(brier):.3f}"]
+        if "majority" in runs:
+            b = metrics["majority"]["brier"]
+            cells.append("—" if b is None else f"{b:.3f}")
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    constant = {name: constant_brier(recs, decisions("advisor", recs, advisor)) for name, recs in runs.items()}
     lines += [
         "",
-        f"Best constant confidence for the advisor's choices: Brier {constant[0]:.3f} vs seed 0, "
-        f"{constant[1]:.3f} vs seed 1.",
+        "Best constant confidence for the advisor's choices (Brier): "
+        + ", ".join(f"{c:.3f} vs {name}" for name, c in constant.items() if c is not None)
+        + f"; mean over seeds {np.mean([constant[name] for name in per_seed]):.3f}.",
         "",
         "## Per case",
         "",
-        "| case | seed-0 co-winners | seed-1 co-winners | seed-0 scores | seed-1 scores | advisor |",
-        "|---|---|---|---|---|---|",
+        "| case | "
+        + " | ".join(f"seed-{s} co-winners" for s in seeds)
+        + (" | majority" if "majority" in runs else "")
+        + " | mean scores | advisor |",
+        "|---|" + "---|" * (len(seeds) + 2 + ("majority" in runs)),
     ]
-    for row in result["rows"]:
-        s0 = ", ".join(f"{p} {v:.3f}" for p, v in row["scores0"].items() if v is not None)
-        s1 = ", ".join(f"{p} {v:.3f}" for p, v in row["scores1"].items() if v is not None)
-        lines.append(
-            f"| {row['case']} | {', '.join(row['seed0'])} | {', '.join(row['seed1'])} | {s0} | {s1} "
-            f"| {advisor[row['case']][0]} |"
-        )
+    for k, row in enumerate(result["rows"]):
+        mean = consensus(cases[k][1])["paradigms"]
+        cells = [", ".join(co) for co in row["co_winners"]]
+        if "majority" in runs:
+            cells.append(", ".join(runs["majority"][k].co_winners))
+        cells.append(", ".join(f"{p} {v['score']:.3f}" for p, v in sorted(mean.items())))
+        lines.append(f"| {row['case']} | " + " | ".join(cells) + f" | {advisor[row['case']][0]} |")
     return lines
 
 
@@ -182,15 +252,15 @@ def report(write: bool = False) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the missing seed-1 oracles of the real cases").add_argument(
-        "--workers", type=int, default=1
-    )
+    runner = sub.add_parser("run", help="run the missing oracles of the real cases for one replicate seed")
+    runner.add_argument("--seed", type=int, default=1, help="replicate seed, 1 or more (default 1)")
+    runner.add_argument("--workers", type=int, default=1)
     sub.add_parser("report", help="print the agreement table").add_argument(
         "--write", action="store_true", help="also write benchmarks/REPLICATE.md"
     )
     args = parser.parse_args(argv)
     if args.command == "run":
-        run(args.workers)
+        run(args.seed, args.workers)
     else:
         report(write=args.write)
     sys.stdout.flush()

@@ -311,25 +311,55 @@ def test_oracle_command_rejects_unknown_names_in_one_line(capsys) -> None:
         assert re.fullmatch(expected + "\n", err), err
 
 
-def test_oracle_replicate_agreement_scores_each_run_against_the_other() -> None:
+def _oracle_run(co: list[str], scores: dict[str, float] | None = None) -> dict:
+    """A cached oracle result: co-winners simplest first, the first is the run's winner."""
+    scores = scores or {p: 0.5 for p in ("stl", "mtl", "transfer")}
+    return {"co_winners": co, "winner": co[0], "paradigms": {p: {"score": v} for p, v in scores.items()}}
+
+
+def test_oracle_replicate_agreement_scores_each_run_against_the_others() -> None:
     from benchmarks.oracle_replicate import agreement
 
-    def run(co: list[str]) -> dict:  # co-winners simplest first: the first is the run's winner
-        return {"co_winners": co, "winner": co[0], "paradigms": {p: {"score": 0.5} for p in ("stl", "mtl", "transfer")}}
-
-    pairs = [
-        ("same", run(["mtl"]), run(["mtl"])),  # both agree: 2 hits
-        ("wider", run(["stl", "mtl"]), run(["mtl"])),  # seed 0 picks stl, not a seed-1 co-winner; mtl is seed 0's
-        ("apart", run(["transfer"]), run(["mtl"])),  # neither
+    cases = [
+        ("same", [_oracle_run(["mtl"]), _oracle_run(["mtl"])]),  # both agree: 2 hits
+        ("wider", [_oracle_run(["stl", "mtl"]), _oracle_run(["mtl"])]),  # seed 0 picks stl, not a seed-1 co-winner
+        ("apart", [_oracle_run(["transfer"]), _oracle_run(["mtl"])]),  # neither
     ]
-    result = agreement(pairs)
-    assert result["cases"] == 3
+    result = agreement(cases)
+    assert (result["cases"], result["runs"], result["comparisons"]) == (3, 2, 6)
     assert result["accuracy"] == pytest.approx(3 / 6)
-    assert [(r["seed0_choice_in_seed1"], r["seed1_choice_in_seed0"]) for r in result["rows"]] == [
+    assert [(r["inside"][0, 1], r["inside"][1, 0]) for r in result["rows"]] == [
         (True, True),
         (False, True),
         (False, False),
     ]
+    three = agreement([("c", [_oracle_run(["stl"]), _oracle_run(["stl", "mtl"]), _oracle_run(["mtl"])])])
+    assert three["comparisons"] == 6  # every ordered pair of runs
+    assert three["accuracy"] == pytest.approx(3 / 6)  # 0 in 1, 1 in 0, 2 in 1
+
+
+def test_oracle_replicate_consensus_is_the_majority_of_the_runs() -> None:
+    from benchmarks.oracle_replicate import consensus
+
+    runs = [
+        _oracle_run(["mtl", "meta"], {"stl": 0.5, "mtl": 0.7, "meta": 0.7}),
+        _oracle_run(["stl", "meta"], {"stl": 0.7, "mtl": 0.6, "meta": 0.7}),
+        _oracle_run(["meta"], {"stl": 0.6, "mtl": 0.5, "meta": 0.9}),
+    ]
+    vote = consensus(runs)
+    assert vote["co_winners"] == ["meta"]  # named by all three; stl and mtl by one each
+    assert vote["paradigms"]["stl"]["score"] == pytest.approx(0.6)
+    assert vote["paradigms"]["meta"]["score"] == pytest.approx(2.3 / 3)
+    # no majority: the paradigms named most often, simplest first
+    split = consensus([_oracle_run(["mtl"]), _oracle_run(["stl"]), _oracle_run(["transfer"])])
+    assert split["co_winners"] == ["stl", "transfer", "mtl"]
+    # a paradigm one run could not score is not a consensus co-winner
+    unscored = _oracle_run(["stl"], {"stl": 0.5, "mtl": 0.5})
+    unscored["paradigms"]["meta"] = {"score": None}
+    vote = consensus(
+        [unscored, _oracle_run(["meta"], {"stl": 0.4, "meta": 0.6}), _oracle_run(["meta"], {"stl": 0.4, "meta": 0.6})]
+    )
+    assert vote["co_winners"] == ["stl"] and set(vote["paradigms"]) == {"stl"}
 
 
 def test_oracle_replicate_rescores_a_record_against_the_other_run() -> None:
