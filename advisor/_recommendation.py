@@ -53,7 +53,11 @@ class RankingEntry(_Model):
         None, description="Score extrapolated to the full data size from the learning curve, when measured."
     )
     p_best: float = Field(0.0, description="Bootstrap probability (over folds) of having the best probe score.")
-    co_winner: bool = Field(False, description="Not significantly worse than the best (corrected resampled t-test).")
+    co_winner: bool = Field(
+        False,
+        description="Not significantly worse than the best (the protocol's paired test: a bootstrap over test rows, "
+        "a t-test over held-out tasks under new_tasks).",
+    )
     p_cowinner: float | None = Field(
         None,
         description="Learned model's probability that the paradigm is a full-budget co-winner (schema 1.1).",

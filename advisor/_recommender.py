@@ -4,7 +4,7 @@ Rules, in order:
 
 * **R1 one task** — only single-task learning applies.
 * **R2 noise** — the protocol's co-winner rule: the best paradigm by probe score and every
-  paradigm not significantly worse (corrected resampled t-test) tie; the simplest of them wins
+  paradigm not significantly worse (the protocol's paired test) tie; the simplest of them wins
   (stl < transfer < mtl < meta).
 * **R3 risk** — tasks whose negative-transfer risk under the chosen sharing paradigm is high
   (> 0.8) are named, with the sources that hurt them; train them alone.

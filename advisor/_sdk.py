@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from advisor._recommendation import Recommendation
+from advisor.exceptions import InvalidRequestError
 from probes.data import DataProfile, DatasetSpec, Limits, load_taskset, profile_taskset
 
 __all__ = ["Advisor"]
@@ -55,9 +58,9 @@ class Advisor:
         device: str | None = None,
         cancel: Callable[[], bool] | None = None,
     ) -> None:
-        self.budget = budget
-        self.time_limit = time_limit
-        self.seed = seed
+        self.budget = _check_budget(budget)
+        self.time_limit = _check_time_limit(time_limit)
+        self.seed = _check_seed(seed)
         self.progress = progress
         self.limits = limits
         self.device = device
@@ -97,8 +100,6 @@ class Advisor:
         from probes.budget import budget_preset
         from probes.runner import run_probes
 
-        if self.budget == "oracle":
-            raise ValueError("budget 'oracle' is for the benchmark suite; use fast, standard or thorough")
         preset = budget_preset(self.budget)
         if spec is None:
             fields = {
@@ -127,3 +128,35 @@ class Advisor:
             cancel=self.cancel,
         )
         return refine(recommend_from_report(report, profile, versions=versions()))
+
+
+#: The budgets a user may ask for; ``oracle`` is the benchmark suite's full budget.
+USER_BUDGETS = ("fast", "standard", "thorough")
+
+
+def _check_budget(budget: Any) -> Any:
+    from probes.budget import BudgetPreset
+
+    if isinstance(budget, BudgetPreset) or (isinstance(budget, str) and budget in USER_BUDGETS):
+        return budget
+    raise InvalidRequestError(
+        f"unknown budget {budget!r}; choose one of {', '.join(USER_BUDGETS)}",
+        details={"field": "budget", "choices": list(USER_BUDGETS)},
+    )
+
+
+def _check_time_limit(time_limit: Any) -> float | None:
+    if time_limit is None:
+        return None
+    if isinstance(time_limit, bool) or not isinstance(time_limit, int | float) or not 0 < time_limit < math.inf:
+        raise InvalidRequestError(
+            f"time_limit must be a positive number of seconds or None, got {time_limit!r}",
+            details={"field": "time_limit"},
+        )
+    return float(time_limit)
+
+
+def _check_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise InvalidRequestError(f"seed must be a non-negative integer, got {seed!r}", details={"field": "seed"})
+    return int(seed)

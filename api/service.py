@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from advisor.exceptions import (
     AdvisorError,
     Cancelled,
+    FileTooLargeError,
     InvalidRequestError,
     JobFailedError,
     JobFinishedError,
@@ -171,9 +172,10 @@ class Service:
         if isinstance(raw, str | bytes):
             try:
                 raw = json.loads(raw)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
+                problem = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
                 raise InvalidRequestError(
-                    f"The 'spec' field is not valid JSON ({exc}). Send a JSON object such as "
+                    f"The 'spec' field is not valid JSON ({problem}). Send a JSON object such as "
                     '{"targets": ["y"], "task_column": "task"}.',
                     details={"field": "spec"},
                 ) from None
@@ -210,8 +212,8 @@ class Service:
             )
         spec_json, opts = self.spec(spec), self.options(body)
         self._check_queue()
-        if len(records) > self.settings.max_rows:
-            raise LimitExceededError(
+        if len(records) > self.settings.max_rows:  # the same 413 as a file over the row cap
+            raise FileTooLargeError(
                 f"{len(records):,} records; the limit is {self.settings.max_rows:,} rows.",
                 details={"rows": len(records), "limit": self.settings.max_rows},
             )

@@ -80,6 +80,24 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _parsable_url(cls, value: str | None) -> str | None:
+        """A URL SQLAlchemy cannot parse is refused here, not in a traceback when the service starts."""
+        if value is None:
+            return None
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                f"{value!r} is not a database URL; use e.g. postgresql://user@host:5432/advisor or "
+                "sqlite:///path/advisor.db"
+            ) from None
+        return value
+
     @field_validator("budgets", mode="before")
     @classmethod
     def _split_budgets(cls, value: Any) -> Any:

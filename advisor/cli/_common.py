@@ -57,6 +57,10 @@ TaskTypeOpt = Annotated[
         help="classification | regression for every target, or TARGET=KIND (repeat). Default: inferred.",
     ),
 ]
+SmallTasksOpt = Annotated[
+    str | None,
+    typer.Option("--small-tasks", help="drop | error: what to do with a task too small for the folds (default drop)."),
+]
 MetricOpt = Annotated[str | None, typer.Option("--metric", help="Metric override, e.g. accuracy, rmse, f1_macro.")]
 JsonOpt = Annotated[
     str | None, typer.Option("--json", help="Write the result as JSON to PATH; '-' prints only JSON on stdout.")
@@ -79,6 +83,7 @@ def spec_fields(
     ignore: list[str] | None,
     task_type: list[str] | None,
     metric: str | None,
+    small_tasks: str | None = None,
 ) -> dict[str, Any]:
     """The ``DatasetSpec`` fields the options describe."""
     if not target:
@@ -98,6 +103,8 @@ def spec_fields(
         fields["metric"] = metric
     if task_type:
         fields["task_types"] = _task_types(task_type)
+    if small_tasks is not None:
+        fields["small_tasks"] = small_tasks
     return fields
 
 
@@ -136,6 +143,7 @@ _SPEC_OPTIONS: list[tuple[str, Any, Any]] = [
     ("ignore", IgnoreOpt, None),
     ("task_type", TaskTypeOpt, None),
     ("metric", MetricOpt, None),
+    ("small_tasks", SmallTasksOpt, None),
 ]
 
 

@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from advisor.cli._common import BadOption
+
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Folder for the example data and the report.")]
 
 EXAMPLE = "related_tasks.csv.gz"
@@ -29,10 +31,13 @@ def demo_command(
     from advisor.cli._progress import stderr_progress
 
     console = Console(highlight=False)
-    out.mkdir(parents=True, exist_ok=True)
     path = out / EXAMPLE
-    with resources.as_file(resources.files("advisor.examples") / EXAMPLE) as source:
-        shutil.copyfile(source, path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with resources.as_file(resources.files("advisor.examples") / EXAMPLE) as source:
+            shutil.copyfile(source, path)
+    except OSError as exc:
+        raise BadOption(f"cannot write the example to '{out}': {exc.strerror or exc}") from None
     console.print(f"example data: {path} (12 related regression tasks with 40 rows each)\n")
     with stderr_progress(enabled=not quiet) as progress:
         rec = Advisor(budget="fast", seed=0, progress=progress).recommend(path, targets="y", task_column="task")

@@ -19,7 +19,7 @@ BudgetOpt = Annotated[
     str, typer.Option("--budget", help="fast | standard | thorough: folds, epochs and search trials.")
 ]
 TimeLimitOpt = Annotated[float | None, typer.Option("--time-limit", help="Wall-time limit in seconds for all probes.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for splits, initialisation and search.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for splits, initialisation and search.", min=0)]
 TrialsOpt = Annotated[int | None, typer.Option("--trials", help="Optuna trials per variant (default: the budget's).")]
 StorageOpt = Annotated[
     str | None, typer.Option("--storage", help="Optuna storage URL (e.g. sqlite:///studies.db); default in memory.")
@@ -65,8 +65,9 @@ def probe_command(
     """Train each paradigm on DATA under the evaluation protocol and print its scores.
 
     Every variant is scored on the same folds; scores are the goal's aggregate (higher is
-    better) with a 95% interval from the corrected resampled t-test. A variant stopped by the
-    time limit keeps the folds it finished and is flagged.
+    better) with a 95% interval: a paired bootstrap over test rows (row folds), a t-test over
+    held-out tasks (new_tasks). A variant stopped by the time limit keeps the folds it finished
+    and is flagged.
     """
     from advisor.cli._progress import stderr_progress
     from probes.budget import BUDGETS
@@ -118,8 +119,16 @@ def probe_payload(taskset: Any, run: Any, time_limit: float | None) -> dict[str,
         "paradigms": [r.to_dict() for r in run.results],
         "best": decision.best if decision else None,
         "co_winners": list(decision.co_winners) if decision else [],
-        "test": "corrected resampled t-test (Nadeau & Bengio 2003), alpha 0.05",
+        "test": _test_name(decision),
     }
+
+
+def _test_name(decision: Any) -> str:
+    """The paired test behind the co-winners, as the protocol picked it for these folds."""
+    from probes.protocol._compare import TEST_NAME
+
+    names = sorted({c.test for c in decision.comparisons.values()}) if decision else []
+    return f"{'; '.join(names or [TEST_NAME])}, alpha 0.05"
 
 
 def render_probe(payload: dict[str, Any]) -> None:

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from advisor.cli._common import BadOption
+
 OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Write the schema to PATH instead of stdout.")]
 
 
@@ -19,4 +21,7 @@ def schema_command(out: OutOpt = None) -> None:
     if out is None:
         typer.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise BadOption(f"cannot write the schema to '{out}': {exc.strerror or exc}") from None

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from advisor.cli._common import EXIT_OK, BadOption
+
+
+class LogLevel(StrEnum):
+    """uvicorn's log levels."""
+
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
+    trace = "trace"
+
 
 _INSTALL_HINT = 'the service needs its extra packages: pip install -e ".[service]"'
 
@@ -30,7 +43,7 @@ def serve_command(
     open_access: Annotated[
         bool, typer.Option("--open", help="Serve without API keys (logged as a warning) (env ADVISOR_OPEN).")
     ] = False,
-    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
+    log_level: Annotated[LogLevel, typer.Option("--log-level", help="uvicorn log level.")] = LogLevel.info,
 ) -> int:
     """Serve the advisor over HTTP: POST a dataset, get a recommendation (docs at /docs).
 
@@ -66,6 +79,9 @@ def serve_command(
         raise BadOption(f"invalid service settings: {problems}") from None
     import logging
 
-    logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, timeout_graceful_shutdown=30)
+    level = LogLevel(log_level).value
+    logging.basicConfig(
+        level="DEBUG" if level == "trace" else level.upper(), format="%(levelname)s:     %(name)s: %(message)s"
+    )
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=level, timeout_graceful_shutdown=30)
     return EXIT_OK

@@ -25,7 +25,10 @@ _FORM_FIELDS = {"file", "spec", *_OPTION_FIELDS}
 
 #: Error responses shared by the routes, for the OpenAPI document.
 ERRORS: dict[int, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "The body could not be parsed (malformed multipart or JSON)."},
+    400: {
+        "model": ErrorBody,
+        "description": "The uploaded file could not be read as a table (unreadable_file, malformed_file, bad_encoding).",
+    },
     401: {"model": ErrorBody, "description": "No valid API key ('Authorization: Bearer KEY')."},
     404: {"model": ErrorBody, "description": "No such job for this key (another key's jobs are not visible)."},
     409: {
@@ -148,6 +151,10 @@ async def read_submission(request: Request, service: Service, owner: str) -> tup
             payload = json.loads(body)
         except ValueError as exc:
             raise InvalidRequestError(f"The body is not valid JSON: {exc}.", details={"field": "body"}) from None
+        except RecursionError:  # a body of deeply nested brackets: refused as malformed, not a 500
+            raise InvalidRequestError(
+                "The body is not valid JSON: it is nested too deeply.", details={"field": "body"}
+            ) from None
         return await run_in_threadpool(service.submit_records, owner, payload)
     raise UnsupportedFormatError(
         f"Content type '{media or 'none'}' is not accepted: send multipart/form-data (a 'file' and a 'spec') "

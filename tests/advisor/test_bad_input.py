@@ -327,7 +327,7 @@ def _cli_args(path: Path, spec: dict[str, Any], limits: dict[str, Any]) -> list[
     for target in spec.get("targets", []):
         args += ["--target", target]
     for key, flag in [("task_column", "--task-column"), ("goal", "--goal"), ("target_task", "--target-task"),
-                      ("shots", "--shots"), ("metric", "--metric")]:  # fmt: skip
+                      ("shots", "--shots"), ("metric", "--metric"), ("small_tasks", "--small-tasks")]:  # fmt: skip
         if key in spec:
             args += [flag, str(spec[key])]
     for column in spec.get("ignore", []):
@@ -339,7 +339,7 @@ def _cli_args(path: Path, spec: dict[str, Any], limits: dict[str, Any]) -> list[
     return args
 
 
-CLI_CASES = [c for c in CASES if "max_columns" not in c.limits and "small_tasks" not in c.spec]
+CLI_CASES = [c for c in CASES if "max_columns" not in c.limits]
 
 
 @pytest.mark.parametrize("case", CLI_CASES, ids=[c.id for c in CLI_CASES])

@@ -34,6 +34,7 @@ def test_probe_json_has_the_documented_fields(small_file: Path, capsys: pytest.C
         assert [t["name"] for t in row["tasks"]] == ["t00", "t01", "t02"]
         assert all(len(t["fold_scores"]) == 3 for t in row["tasks"])
     assert payload["co_winners"] and payload["budget"] == "fast" and payload["seed"] == 0
+    assert payload["test"] == "paired bootstrap over test rows (1,000 replicates), alpha 0.05"  # the test the rule ran
 
 
 def test_probe_table_marks_co_winners(small_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -57,6 +58,7 @@ def test_probe_reports_not_applicable_variants(small_file: Path, capsys: pytest.
         (["--paradigm", "deep"], "unknown paradigm or variant 'deep'"),
         (["--budget", "huge"], "--budget must be"),
         (["--time-limit", "0"], "--time-limit must be positive"),
+        (["--seed", "-1"], "Invalid value for '--seed': Input should be greater than or equal to 0"),
     ],
 )
 def test_probe_bad_options_exit_2(small_file: Path, args: list[str], fragment: str, capsys) -> None:

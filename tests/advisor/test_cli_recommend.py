@@ -67,3 +67,13 @@ def test_schema_command_matches_the_committed_docs(capsys: pytest.CaptureFixture
     printed = json.loads(capsys.readouterr().out)
     committed = json.loads((ROOT / "docs" / "recommendation.schema.json").read_text())
     assert printed == committed == json.loads(json.dumps(Recommendation.json_schema()))
+
+
+def test_schema_and_demo_to_an_unwritable_place_exit_2_in_one_line(tmp_path: Path, capsys) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    for args in (["schema", "--out", str(blocker / "schema.json")], ["demo", "--out", str(blocker / "demo"), "-q"]):
+        assert run(args) == 2
+        err = capsys.readouterr().err
+        assert f"cannot write the {'schema' if args[0] == 'schema' else 'example'} to" in err and err.count("\n") == 1
+    assert blocker.read_text() == "not a folder"

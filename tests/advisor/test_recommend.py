@@ -121,10 +121,24 @@ def test_progress_is_reported(tmp_path) -> None:
     assert all(0.0 <= e[1] <= 1.0 for e in seen)
 
 
-def test_bad_budget_is_rejected() -> None:
-    s = preset("single_task")
-    with pytest.raises(ValueError, match="unknown budget"):
-        Advisor(budget="huge").recommend(s.frame, s.spec)
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"budget": "huge"}, "unknown budget 'huge'"),
+        ({"budget": "oracle"}, "unknown budget 'oracle'; choose one of fast, standard, thorough"),
+        ({"seed": -1}, "seed must be a non-negative integer"),
+        ({"seed": 1.5}, "seed must be a non-negative integer"),
+        ({"time_limit": 0}, "time_limit must be a positive number"),
+        ({"time_limit": float("nan")}, "time_limit must be a positive number"),
+        ({"time_limit": "60"}, "time_limit must be a positive number"),
+    ],
+)
+def test_bad_options_are_rejected_with_a_specific_error(options: dict, match: str) -> None:
+    from advisor.exceptions import InvalidRequestError
+
+    with pytest.raises(InvalidRequestError, match=match) as info:
+        Advisor(**options)
+    assert isinstance(info.value, ValueError) and info.value.details["field"] == next(iter(options))
 
 
 def test_summary_and_html(tmp_path) -> None:

@@ -183,6 +183,21 @@ async def test_json_body_problems(client: httpx.AsyncClient, tiny_frame) -> None
         "invalid_request",
     )
     assert_error(await post("/v1/jobs", headers=auth(ALICE), json=[1, 2]), 422, "invalid_request")
+    deep = b"[" * 100_000  # nested past the JSON parser's recursion limit, well under the size cap
+    for content in (deep, b'{"records": [{"x": 1}], "spec": "' + deep + b'"}'):
+        body = assert_error(
+            await post("/v1/jobs", headers={**auth(ALICE), "content-type": "application/json"}, content=content),
+            422,
+            "invalid_request",
+        )
+    body = assert_error(
+        await post(
+            "/v1/jobs", headers=auth(ALICE), files={"file": ("d.csv", b"x,y\n1,2\n")}, data={"spec": "[" * 100_000}
+        ),
+        422,
+        "invalid_request",
+    )
+    assert "nested too deeply" in body["message"]
     assert_error(
         await post("/v1/jobs", headers=auth(ALICE), json={"records": [], "spec": SPEC}), 422, "invalid_request"
     )
@@ -234,7 +249,8 @@ async def test_limits_answer_413_and_422(settings, runner, tiny_csv: Path, tiny_
             "limit_exceeded",
         )
         big = {"records": [{"x": i, "y": i} for i in range(60)], "spec": {"targets": ["y"]}}
-        assert_error(await http.post("/v1/jobs", headers=auth(ALICE), json=big), 422, "limit_exceeded")
+        body = assert_error(await http.post("/v1/jobs", headers=auth(ALICE), json=big), 413, "file_too_large")
+        assert body["details"] == {"rows": 60, "limit": 50}  # the same answer as a file over the row cap
 
 
 async def test_queue_is_bounded(settings, runner, tiny_csv: Path) -> None:

@@ -160,3 +160,19 @@ def test_serve_is_a_command(args, capsys) -> None:
     assert run(args) == 0
     out = capsys.readouterr().out
     assert "--database-url" in out and "--data-dir" in out and "--open" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--open", "--database-url", "nonsense"], "'nonsense' is not a database URL"),
+        (["--open", "--log-level", "bogus"], "Invalid value for '--log-level'"),
+    ],
+)
+def test_serve_bad_options_exit_2_in_one_line(args: list[str], fragment: str, monkeypatch, capsys) -> None:
+    from advisor.cli import run
+
+    monkeypatch.delenv("ADVISOR_API_KEYS", raising=False)
+    assert run(["serve", "--port", "1", *args]) == 2  # refused before the server starts
+    err = capsys.readouterr().err
+    assert fragment in err and err.count("\n") == 1
