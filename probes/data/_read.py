@@ -240,18 +240,18 @@ def _read_delimited(path: Path, *, fmt: str, compressed: bool, limits: Limits) -
     text = sample.decode(encoding, errors="replace")
     if not text.strip():
         raise EmptyDataError(f"'{path.name}' has no content; it needs a header line and data rows.")
-    header_line, _, rest = text.lstrip("\ufeff").partition("\n")
-    delimiter = "\t" if fmt == "tsv" else _sniff_delimiter(header_line)
-    header = next(csv.reader([header_line], delimiter=delimiter))
-    header = [h.strip() for h in header]
+    body = text.lstrip("\ufeff")
+    first_line = next((line for line in body.splitlines() if line.strip()), "")
+    delimiter = "\t" if fmt == "tsv" else _sniff_delimiter(first_line)
+    header, has_rows = _header_and_rows(body, delimiter, path.name)
     _check_header(header, path.name)
     limits.check_columns(len(header), f"'{path.name}'")
-    if not rest.strip():
+    if not has_rows:
         raise EmptyDataError(f"'{path.name}' has a header but no data rows.")
 
     try:
         table = pacsv.read_csv(
-            path,
+            pa.input_stream(str(path), compression="gzip" if compressed else None),  # '.GZ' too
             read_options=pacsv.ReadOptions(encoding=encoding, column_names=None, use_threads=True),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
@@ -271,13 +271,49 @@ def _read_delimited(path: Path, *, fmt: str, compressed: bool, limits: Limits) -
         raise UnreadableFileError(f"'{path.name}' is a corrupt or truncated gzip file ({exc}).") from None
     except (UnicodeDecodeError, pa.ArrowException, OSError) as exc:
         raise UnreadableFileError(f"'{path.name}' could not be read: {exc}") from None
+    if table.num_columns != len(header):
+        raise MalformedFileError(
+            f"'{path.name}' has a header of {len(header)} columns but its rows parse into {table.num_columns}; "
+            "check the header line and the quoting of its names.",
+            details={"columns": len(header)},
+        )
+    # Only the first MiB decided the encoding: pyarrow reads a column with invalid text after it as bytes.
+    undecoded = [header[i] for i, f in enumerate(table.schema) if pa.types.is_binary(f.type)]
+    if undecoded:
+        raise EncodingError(
+            f"'{path.name}' is not valid {encoding} text past its first megabyte (in column(s) "
+            f"{', '.join(repr(c) for c in undecoded[:5])}); re-save it as UTF-8.",
+            details={"columns": undecoded, "encoding": encoding},
+        )
     frame = table.to_pandas()
     frame.columns = header
     return frame, encoding
 
 
+def _header_and_rows(body: str, delimiter: str, name: str) -> tuple[list[str], bool]:
+    """The header's names (the first non-blank record, quoted newlines and any line ending allowed) and
+    whether a data record follows it in ``body`` (the sample)."""
+    records = csv.reader(io.StringIO(body, newline=""), delimiter=delimiter)
+    try:
+        filled = (r for r in records if any(field.strip() for field in r))
+        header = next(filled, None)
+        has_rows = next(filled, None) is not None
+    except csv.Error as exc:
+        raise MalformedFileError(f"'{name}' could not be parsed: its header {exc}.") from None
+    if header is None:
+        raise EmptyDataError(f"'{name}' has no content; it needs a header line and data rows.")
+    return [h.strip() for h in header], has_rows
+
+
 def _sniff_delimiter(header_line: str) -> str:
-    counts = {d: header_line.count(d) for d in [",", ";", "\t", "|"]}
+    """The delimiter of a header line: the most frequent of , ; tab | outside double quotes (ties: comma)."""
+    counts = dict.fromkeys([",", ";", "\t", "|"], 0)
+    quoted = False
+    for char in header_line:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] > counts[","] else ","
 
@@ -346,7 +382,11 @@ def _read_parquet(path: Path, *, fmt: str, compressed: bool, limits: Limits) -> 
         ) from None
     if table.num_rows == 0:
         raise EmptyDataError(f"'{path.name}' has columns but no data rows.")
-    return table.to_pandas(), None
+    frame = table.to_pandas()
+    named = [n for n in frame.index.names if n is not None]
+    if named:  # a pandas index saved with the file (df.set_index("school").to_parquet()) is a column again
+        frame = frame.reset_index(level=named)
+    return frame, None
 
 
 # ---------------------------------------------------------------------------------------- jsonl
@@ -416,6 +456,12 @@ def _read_jsonl(path: Path, *, fmt: str, compressed: bool, limits: Limits) -> tu
 
 
 def _check_frame(frame: pd.DataFrame, limits: Limits) -> pd.DataFrame:
+    if isinstance(frame.columns, pd.MultiIndex):
+        raise UnsupportedFormatError(
+            f"The DataFrame has {frame.columns.nlevels}-level column labels; flatten them first, e.g. "
+            "frame.columns = ['_'.join(map(str, c)) for c in frame.columns].",
+            details={"levels": frame.columns.nlevels},
+        )
     names = [str(c) for c in frame.columns]
     _check_header(names, "the DataFrame")
     limits.check_columns(len(names), "The DataFrame")

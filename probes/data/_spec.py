@@ -191,6 +191,9 @@ class DatasetSpec(BaseModel):
             problems.append(f"shots only applies with goal='new_tasks' (goal is {self.goal.value!r})")
         special = set(self.targets) | ({self.task_column} if self.task_column else set())
         if self.features is not None:
+            twice = sorted({f for f in self.features if self.features.count(f) > 1})
+            if twice:
+                problems.append(f"features list {twice} more than once; name each feature once")
             clash = sorted(special & set(self.features))
             if clash:
                 problems.append(f"features include the target/task column(s) {clash}; remove them from features")

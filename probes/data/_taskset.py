@@ -223,6 +223,23 @@ def _check_columns(frame: pd.DataFrame, spec: DatasetSpec) -> None:
                 f"The {role} {name!r} is not a column of the data.{hint} Columns are: {_listing(columns)}. {fix}",
                 details={"column": name, "role": role, "columns": columns[:200]},
             )
+    used = {name for name, _, _ in roles if name not in spec.ignore}
+    if spec.features is None:
+        used |= present - set(spec.ignore)
+    nested = [c for c in columns if c in used and _holds_nested(frame[c])]
+    if nested:
+        raise DataError(
+            f"Column(s) {_listing(nested)} hold nested values (lists, dicts or arrays), which cannot be features, "
+            "targets or task names. Flatten them into plain columns, or leave them out with ignore=[...].",
+            details={"columns": nested},
+        )
+
+
+def _holds_nested(column: pd.Series) -> bool:
+    """Whether an object column holds lists, dicts, sets or arrays (JSON Lines arrays, Parquet lists/structs)."""
+    if column.dtype != object:
+        return False
+    return bool(column.map(lambda v: isinstance(v, list | dict | set | tuple | np.ndarray)).any())
 
 
 def _feature_columns(frame: pd.DataFrame, spec: DatasetSpec, warnings: list[str]) -> list[str]:
@@ -340,6 +357,15 @@ def _target_kind(frame: pd.DataFrame, spec: DatasetSpec, target: str, warnings: 
             f"Target {target!r} has no values (every row is empty). Pick a target column with labels.",
             details={"target": target},
         )
+    numeric = pd.to_numeric(present, errors="coerce") if present.dtype == object else present
+    if numeric.notna().all() and pd.api.types.is_numeric_dtype(numeric) and not pd.api.types.is_bool_dtype(numeric):
+        infinite = int(np.isinf(numeric.to_numpy(dtype=float, na_value=np.nan)).sum())
+        if infinite:
+            raise DataError(
+                f"Target {target!r} is infinite on {infinite} row(s); a label must be a finite number. Replace "
+                "those values, or leave them empty (unlabelled rows are allowed).",
+                details={"target": target, "rows": infinite},
+            )
     if present.nunique() < 2:
         value = present.iloc[0]
         value = value.item() if hasattr(value, "item") else value

@@ -16,7 +16,7 @@ import pytest
 from advisor import exceptions as errors
 from advisor import inspect_data
 from advisor.cli import run
-from probes.data import Limits
+from probes.data import Limits, load_taskset
 
 
 def _frame(n_tasks: int = 3, rows: int = 40, seed: int = 0) -> pd.DataFrame:
@@ -68,6 +68,15 @@ def _big_file(folder: Path) -> Path:
     path = folder / "big.csv"
     frame = _frame(rows=4000)
     frame.to_csv(path, index=False)
+    return path
+
+
+def _late_bad_byte(folder: Path) -> Path:
+    """A UTF-8 CSV whose only non-UTF-8 byte comes after the first MiB (the encoding sample)."""
+    path = folder / "late.csv"
+    lines = "".join(f"s{i % 3},{i},{i / 7:.4f},{i * 0.5},label{i}\n" for i in range(45_000))
+    path.write_bytes(b"task,x1,x2,y,note\n" + lines.encode() + "s0,1,2,3,caf\xe9\n".encode("latin-1"))
+    assert path.stat().st_size > 1 << 20
     return path
 
 
@@ -293,6 +302,34 @@ CASES = [
         ("'accuracy'", "regression"),
     ),
     Case(
+        "nested values in a JSON Lines column",
+        _raw("data.jsonl", b"".join(b'{"x": %d, "y": %d.5, "tags": ["a", "b"]}\n' % (i, i) for i in range(40))),
+        {"targets": ["y"]},
+        errors.DataError,
+        ("'tags'", "nested values", "ignore"),
+    ),
+    Case(
+        "invalid UTF-8 past the first megabyte",
+        _late_bad_byte,
+        TASKS,
+        errors.EncodingError,
+        ("'late.csv'", "past its first megabyte", "'note'"),
+    ),
+    Case(
+        "infinite regression target",
+        _csv(_frame().assign(y=[np.inf] + [1.0] * 60 + [2.0] * 59)),
+        TASKS,
+        errors.DataError,
+        ("'y'", "infinite on 1 row"),
+    ),
+    Case(
+        "feature listed twice",
+        _csv(_frame()),
+        {**TASKS, "features": ["x1", "x1"]},
+        errors.InvalidSpecError,
+        ("['x1'] more than once",),
+    ),
+    Case(
         "regression target with text",
         _csv(_frame().assign(y=["1.5"] * 119 + ["n/a?"])),
         {**TASKS, "task_types": "regression"},
@@ -332,6 +369,8 @@ def _cli_args(path: Path, spec: dict[str, Any], limits: dict[str, Any]) -> list[
             args += [flag, str(spec[key])]
     for column in spec.get("ignore", []):
         args += ["--ignore", column]
+    for column in spec.get("features", []):
+        args += ["--feature", column]
     if "task_types" in spec:
         args += ["--task-type", spec["task_types"]]
     if "max_file_mb" in limits:
@@ -356,3 +395,48 @@ def test_debug_shows_the_traceback(tmp_path: Path, capsys: pytest.CaptureFixture
     path = _csv(_frame())(tmp_path)
     assert run(["--debug", "inspect", str(path), "--target", "nope"]) == 2
     assert "Traceback" in capsys.readouterr().err
+
+
+def _rows(n: int = 40) -> str:
+    return "".join(f"{i},{i * 0.5},{'a' if i % 2 else 'b'},t{i % 2}\n" for i in range(n))
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("cr_only.csv", ("x,y,c,task\n" + _rows()).replace("\n", "\r").encode()),  # old Mac line endings
+        ("blank_first_line.csv", ("\n\nx,y,c,task\n" + _rows()).encode()),
+        ("quoted_header.csv", ('x,"y",c,"task"\n' + _rows()).encode()),
+        ("upper_case.CSV.GZ", gzip.compress(("x,y,c,task\n" + _rows()).encode())),
+        ("quoted_delimiters.csv", ('"x, cm";"y";"c";"task"\n' + _rows().replace(",", ";")).encode()),
+    ],
+)
+def test_odd_but_valid_delimited_files_load(name: str, content: bytes, tmp_path: Path) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    taskset = load_taskset(path, targets=["y"], task_column="task")
+    assert [t.name for t in taskset.tasks] == ["t0", "t1"] and sum(len(t.y) for t in taskset.tasks) == 40
+    assert len(taskset.features.columns) == 2 and path.read_bytes() == content
+
+
+def test_a_header_with_a_quoted_newline_keeps_the_name(tmp_path: Path) -> None:
+    path = tmp_path / "newline.csv"
+    path.write_text('x,"y\nz",task\n' + "".join(f"{i},{i * 0.5},t{i % 2}\n" for i in range(40)))
+    taskset = load_taskset(path, targets=["y\nz"], task_column="task")
+    assert list(taskset.features.columns) == ["x"] and taskset.n_tasks == 2
+
+
+def test_parquet_named_index_is_a_column_again(tmp_path: Path) -> None:
+    frame = _frame().set_index("task")
+    frame.to_parquet(tmp_path / "indexed.parquet")
+    taskset = load_taskset(tmp_path / "indexed.parquet", targets=["y"], task_column="task")
+    assert [t.name for t in taskset.tasks] == ["s0", "s1", "s2"] and "task" not in taskset.features.columns
+
+
+def test_multiindex_columns_are_refused_and_the_frame_is_untouched() -> None:
+    frame = _frame()
+    frame.columns = pd.MultiIndex.from_product([["a"], frame.columns])
+    before = frame.copy()
+    with pytest.raises(errors.UnsupportedFormatError, match="2-level column labels; flatten them"):
+        inspect_data(frame, targets="y")
+    pd.testing.assert_frame_equal(frame, before)
