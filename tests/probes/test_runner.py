@@ -38,12 +38,14 @@ def test_goal_decides_which_sharing_paradigm_runs_first() -> None:
 
 
 def test_time_limit_flags_partial_work_and_keeps_an_answer() -> None:
-    s = make_scenario(n_tasks=6, rows_per_task=300, seed=3)
+    # Small folds (one STL fold is a fraction of its ~2.5 s share even on a loaded machine), but ten of
+    # them for each of eight variants: far more work than the 12 s limit allows.
+    s = make_scenario(n_tasks=4, rows_per_task=60, seed=3)
     ts = load_taskset(s.frame, s.spec)
-    slow = BudgetPreset("slow", n_folds=5, n_repeats=2, max_epochs=300, patience=300, n_trials=0)
+    slow = BudgetPreset("slow", n_folds=5, n_repeats=2, max_epochs=60, patience=60, n_trials=0)
     started = time.monotonic()
-    report = run_probes(ts, budget=slow, time_limit=6.0, signals=False)
-    assert time.monotonic() - started < 6.0 + 3.0
+    report = run_probes(ts, budget=slow, time_limit=12.0, signals=False)
+    assert time.monotonic() - started < 12.0 * 1.5  # the limit holds, up to a step's granularity and start-up
     assert report.partial
     assert any(p.status in {"partial", "skipped"} for p in report.phases)
     assert report.representative("stl") is not None  # the baseline always gets its share first
