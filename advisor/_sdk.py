@@ -130,12 +130,8 @@ class Advisor:
         return refine(recommend_from_report(report, profile, versions=versions()))
 
 
-#: The budgets a user may ask for; ``oracle`` is the benchmark suite's full budget.
-USER_BUDGETS = ("fast", "standard", "thorough")
-
-
 def _check_budget(budget: Any) -> Any:
-    from probes.budget import BudgetPreset
+    from probes.budget import USER_BUDGETS, BudgetPreset
 
     if isinstance(budget, BudgetPreset) or (isinstance(budget, str) and budget in USER_BUDGETS):
         return budget

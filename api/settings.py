@@ -12,10 +12,12 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from probes.budget import USER_BUDGETS
+
 __all__ = ["BUDGET_NAMES", "MIN_KEY_LENGTH", "Settings"]
 
 #: Budget presets a client may ask for (``oracle`` is for the benchmark suite only).
-BUDGET_NAMES = ("fast", "standard", "thorough")
+BUDGET_NAMES = USER_BUDGETS
 #: Shorter keys are guessable; the settings refuse them.
 MIN_KEY_LENGTH = 16
 

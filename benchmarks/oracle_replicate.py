@@ -116,13 +116,18 @@ def _against(record: Any, oracle: dict[str, Any]) -> Any:
     return replace(record, co_winners=list(oracle["co_winners"]), oracle_score=scores)
 
 
-def _cases_with_runs(seeds: list[int]) -> list[tuple[str, list[dict[str, Any]]]]:
-    cases = []
-    for case in real_cases():
-        results = [load_cached(cache_kind(s), case) for s in seeds]
-        if all(r is not None for r in results):
-            cases.append((case.id, results))
-    return cases  # type: ignore[return-value]
+def _cached_runs() -> tuple[list[int], list[int], list[tuple[str, list[dict[str, Any]]]]]:
+    """Every seed's cached oracles, each read once.
+
+    Returns the seeds that cover every real case with a seed-0 oracle, the incomplete seeds, and
+    those cases with one result per complete seed.
+    """
+    cases = real_cases()
+    loaded = {s: {c.id: r for c in cases if (r := load_cached(cache_kind(s), c)) is not None} for s in cached_seeds()}
+    covered = list(loaded[0])
+    seeds = [s for s, found in loaded.items() if all(c in found for c in covered)]
+    partial = [s for s in loaded if s not in seeds]
+    return seeds, partial, [(c, [loaded[s][c] for s in seeds]) for c in covered]
 
 
 def report_lines() -> list[str]:
@@ -141,14 +146,7 @@ def report_lines() -> list[str]:
         records_from_meta,
     )
 
-    total = len(real_cases())
-    seeds, partial = [], []
-    for s in cached_seeds():  # a replicate seed counts once every real case with a seed-0 oracle has it
-        if len(_cases_with_runs([*seeds, s])) == len(_cases_with_runs([0])):
-            seeds.append(s)
-        else:
-            partial.append(s)
-    cases = _cases_with_runs(seeds)
+    seeds, partial, cases = _cached_runs()
     if len(seeds) < 2 or not cases:
         raise SystemExit("no real case has two oracle runs cached; run `python -m benchmarks.oracle_replicate run`")
     result = agreement(cases)
@@ -185,7 +183,10 @@ def report_lines() -> list[str]:
         "against which the advisor's accuracy has to be read.",
     ]
     if partial:
-        lines += ["", f"Seeds with an incomplete cache, left out: {', '.join(map(str, partial))} (of {total} cases)."]
+        lines += [
+            "",
+            f"Seeds with an incomplete cache, left out: {', '.join(map(str, partial))} (of {len(cases)} cases).",
+        ]
     if "majority" in runs:
         sizes = [len(r.co_winners) for r in runs["majority"]]
         lines += [

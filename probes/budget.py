@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from probes.exceptions import BudgetExhausted, Cancelled
 
-__all__ = ["BUDGETS", "Budget", "BudgetPreset", "budget_preset"]
+__all__ = ["BUDGETS", "USER_BUDGETS", "Budget", "BudgetPreset", "budget_preset"]
 
 
 class Budget:
@@ -123,6 +123,9 @@ BUDGETS: dict[str, BudgetPreset] = {
     "thorough": BudgetPreset("thorough", n_folds=5, n_repeats=2, max_epochs=300, patience=25, n_trials=12, episodes_per_task=2, seconds=1800.0),
     "oracle": BudgetPreset("oracle", n_folds=5, n_repeats=1, max_epochs=400, patience=30, n_trials=10, episodes_per_task=3, seconds=None),
 }  # fmt: skip
+
+#: The presets a user may ask for (SDK, CLI, service); ``oracle`` is the benchmark suite's full budget.
+USER_BUDGETS: tuple[str, ...] = ("fast", "standard", "thorough")
 
 
 def budget_preset(name: str | BudgetPreset) -> BudgetPreset:

@@ -70,12 +70,12 @@ def probe_command(
     and is flagged.
     """
     from advisor.cli._progress import stderr_progress
-    from probes.budget import BUDGETS
+    from probes.budget import USER_BUDGETS
     from probes.data import Limits, load_taskset
     from probes.paradigms import run_variants
 
-    if budget not in BUDGETS or budget == "oracle":
-        raise BadOption(f"--budget must be fast, standard or thorough (got {budget!r})")
+    if budget not in USER_BUDGETS:
+        raise BadOption(f"--budget must be {', '.join(USER_BUDGETS[:-1])} or {USER_BUDGETS[-1]} (got {budget!r})")
     if time_limit is not None and time_limit <= 0:
         raise BadOption(f"--time-limit must be positive (got {time_limit})")
     variants = resolve_variants(paradigm)
@@ -123,12 +123,10 @@ def probe_payload(taskset: Any, run: Any, time_limit: float | None) -> dict[str,
     }
 
 
-def _test_name(decision: Any) -> str:
-    """The paired test behind the co-winners, as the protocol picked it for these folds."""
-    from probes.protocol._compare import TEST_NAME
-
-    names = sorted({c.test for c in decision.comparisons.values()}) if decision else []
-    return f"{'; '.join(names or [TEST_NAME])}, alpha 0.05"
+def _test_name(decision: Any) -> str | None:
+    """The paired test behind the co-winners, as the protocol picked it for these folds (``None``: nothing compared)."""
+    names = sorted({f"{c.test}, alpha {c.alpha:g}" for c in decision.comparisons.values()}) if decision else []
+    return "; ".join(names) or None
 
 
 def render_probe(payload: dict[str, Any]) -> None:

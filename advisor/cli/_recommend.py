@@ -53,10 +53,11 @@ def recommend_command(
     """
     from advisor._sdk import Advisor
     from advisor.cli._progress import stderr_progress
+    from probes.budget import USER_BUDGETS
     from probes.data import Limits
 
-    if budget not in {"fast", "standard", "thorough"}:
-        raise BadOption(f"--budget must be fast, standard or thorough (got {budget!r})")
+    if budget not in USER_BUDGETS:
+        raise BadOption(f"--budget must be {', '.join(USER_BUDGETS[:-1])} or {USER_BUDGETS[-1]} (got {budget!r})")
     if time_limit is not None and time_limit <= 0:
         raise BadOption(f"--time-limit must be positive (got {time_limit})")
     if fail_on_risk is not None and not 0.0 <= fail_on_risk <= 1.0:

@@ -79,7 +79,7 @@ def serve_command(
         raise BadOption(f"invalid service settings: {problems}") from None
     import logging
 
-    level = LogLevel(log_level).value
+    level = log_level.value
     logging.basicConfig(
         level="DEBUG" if level == "trace" else level.upper(), format="%(levelname)s:     %(name)s: %(message)s"
     )
