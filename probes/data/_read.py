@@ -15,6 +15,7 @@ import gzip
 import io
 import json
 import os
+import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,7 @@ FORMATS: dict[str, str] = {
 }
 
 _SAMPLE_BYTES = 1 << 20
+_SAMPLE_RECORDS = 5_000
 _GZIP_MAGIC = b"\x1f\x8b"
 _PARQUET_MAGIC = b"PAR1"
 
@@ -115,11 +117,10 @@ def read_source(
     if compressed:
         _check_gzip_magic(path)
     reader = {"csv": _read_delimited, "tsv": _read_delimited, "parquet": _read_parquet, "jsonl": _read_jsonl}[fmt]
-    frame, encoding = reader(path, fmt=fmt, compressed=compressed, limits=limits)
+    frame, encoding, notes = reader(path, fmt=fmt, compressed=compressed, limits=limits)
     limits.check_rows(len(frame), f"'{path.name}'")
-    notes = ()
     if encoding not in (None, "utf-8", "utf-8-sig"):
-        notes = (f"read as {encoding} text (not UTF-8)",)
+        notes = (f"read as {encoding} text (not UTF-8)", *notes)
     return frame, SourceInfo(
         name=path.name, format=fmt, compressed=compressed, encoding=encoding, n_bytes=n_bytes, notes=notes
     )
@@ -231,7 +232,9 @@ def _detect_encoding(sample: bytes, name: str) -> str:
 # -------------------------------------------------------------------------------------- delimited
 
 
-def _read_delimited(path: Path, *, fmt: str, compressed: bool, limits: Limits) -> tuple[pd.DataFrame, str]:
+def _read_delimited(
+    path: Path, *, fmt: str, compressed: bool, limits: Limits
+) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -243,18 +246,24 @@ def _read_delimited(path: Path, *, fmt: str, compressed: bool, limits: Limits) -
     body = text.lstrip("\ufeff")
     first_line = next((line for line in body.splitlines() if line.strip()), "")
     delimiter = "\t" if fmt == "tsv" else _sniff_delimiter(first_line)
-    header, has_rows = _header_and_rows(body, delimiter, path.name)
+    header, rows, has_rows = _header_and_rows(body, delimiter, path.name, truncated=len(sample) >= _SAMPLE_BYTES)
     _check_header(header, path.name)
     limits.check_columns(len(header), f"'{path.name}'")
     if not has_rows:
         raise EmptyDataError(f"'{path.name}' has a header but no data rows.")
+    decimal_comma = delimiter != "," and _uses_decimal_commas(rows)
+    as_text = _huge_integer_columns(header, rows)
 
     try:
         table = pacsv.read_csv(
             pa.input_stream(str(path), compression="gzip" if compressed else None),  # '.GZ' too
             read_options=pacsv.ReadOptions(encoding=encoding, column_names=None, use_threads=True),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
+            convert_options=pacsv.ConvertOptions(
+                strings_can_be_null=True,
+                decimal_point="," if decimal_comma else ".",
+                column_types=dict.fromkeys(as_text, pa.string()),
+            ),
         )
     except pa.ArrowInvalid as exc:
         message = str(exc)
@@ -287,22 +296,64 @@ def _read_delimited(path: Path, *, fmt: str, compressed: bool, limits: Limits) -
         )
     frame = table.to_pandas()
     frame.columns = header
-    return frame, encoding
+    notes = []
+    if decimal_comma:
+        notes.append("decimal commas read as numbers (1,5 = 1.5)")
+    if as_text:
+        notes.append(f"integers beyond 2^53 kept as text in {', '.join(repr(c) for c in as_text[:5])}")
+    return frame, encoding, tuple(notes)
 
 
-def _header_and_rows(body: str, delimiter: str, name: str) -> tuple[list[str], bool]:
-    """The header's names (the first non-blank record, quoted newlines and any line ending allowed) and
-    whether a data record follows it in ``body`` (the sample)."""
+def _header_and_rows(
+    body: str, delimiter: str, name: str, *, truncated: bool
+) -> tuple[list[str], list[list[str]], bool]:
+    """The header's names (the first non-blank record, quoted newlines and any line ending allowed), up to
+    :data:`_SAMPLE_RECORDS` whole data records of ``body`` (the sample) and whether any data record follows
+    the header. ``truncated``: the sample stops inside the file, so its last record may be cut short."""
     records = csv.reader(io.StringIO(body, newline=""), delimiter=delimiter)
+    filled = (r for r in records if any(field.strip() for field in r))
     try:
-        filled = (r for r in records if any(field.strip() for field in r))
         header = next(filled, None)
-        has_rows = next(filled, None) is not None
     except csv.Error as exc:
         raise MalformedFileError(f"'{name}' could not be parsed: its header {exc}.") from None
     if header is None:
         raise EmptyDataError(f"'{name}' has no content; it needs a header line and data rows.")
-    return [h.strip() for h in header], has_rows
+    rows: list[list[str]] = []
+    has_rows = False
+    try:
+        for row in filled:
+            has_rows = True
+            rows.append(row)
+            if len(rows) >= _SAMPLE_RECORDS:
+                truncated = False
+                break
+    except csv.Error:
+        has_rows = True  # a bad record: the full parse reports it with its line number
+    if truncated and rows:
+        rows.pop()
+    return [h.strip() for h in header], rows, has_rows
+
+
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+\s*$")
+_DECIMAL_POINT = re.compile(r"^\s*[+-]?\d*\.\d+([eE][+-]?\d+)?\s*$")
+_INTEGER = re.compile(r"^\s*[+-]?\d{16,}\s*$")
+
+
+def _uses_decimal_commas(rows: list[list[str]]) -> bool:
+    """Whether a sample of a ``;``/tab/``|``-delimited file writes numbers as ``1,5`` and never as ``1.5``
+    (European spreadsheet exports)."""
+    fields = [f for row in rows for f in row]
+    return any(_DECIMAL_COMMA.match(f) for f in fields) and not any(_DECIMAL_POINT.match(f) for f in fields)
+
+
+def _huge_integer_columns(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Columns holding integers of magnitude 2^53 or more (account numbers, hashes): as numbers they
+    would lose their last digits (or be read as floats), so distinct ids could merge; read them as text."""
+    return [
+        name
+        for i, name in enumerate(header)
+        if any(i < len(row) and _INTEGER.match(row[i]) and abs(int(row[i])) >= 2**53 for row in rows)
+    ]
 
 
 def _sniff_delimiter(header_line: str) -> str:
@@ -352,7 +403,9 @@ def _check_header(names: list[str], name: str) -> None:
 # ---------------------------------------------------------------------------------------- parquet
 
 
-def _read_parquet(path: Path, *, fmt: str, compressed: bool, limits: Limits) -> tuple[pd.DataFrame, None]:
+def _read_parquet(
+    path: Path, *, fmt: str, compressed: bool, limits: Limits
+) -> tuple[pd.DataFrame, None, tuple[str, ...]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -386,7 +439,7 @@ def _read_parquet(path: Path, *, fmt: str, compressed: bool, limits: Limits) -> 
     named = [n for n in frame.index.names if n is not None]
     if named:  # a pandas index saved with the file (df.set_index("school").to_parquet()) is a column again
         frame = frame.reset_index(level=named)
-    return frame, None
+    return frame, None, ()
 
 
 # ---------------------------------------------------------------------------------------- jsonl
@@ -405,7 +458,7 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _read_jsonl(path: Path, *, fmt: str, compressed: bool, limits: Limits) -> tuple[pd.DataFrame, str]:
+def _read_jsonl(path: Path, *, fmt: str, compressed: bool, limits: Limits) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
     sample = _read_sample(path, compressed)
     encoding = _detect_encoding(sample, path.name)
     records: list[dict[str, Any]] = []
@@ -449,7 +502,7 @@ def _read_jsonl(path: Path, *, fmt: str, compressed: bool, limits: Limits) -> tu
         ) from None
     if not records:
         raise EmptyDataError(f"'{path.name}' has no JSON records.")
-    return pd.DataFrame.from_records(records, columns=list(columns)), encoding
+    return pd.DataFrame.from_records(records, columns=list(columns)), encoding, ()
 
 
 # ---------------------------------------------------------------------------------------- frames

@@ -190,6 +190,11 @@ class DatasetSpec(BaseModel):
         if self.shots is not None and self.goal is not Goal.NEW_TASKS:
             problems.append(f"shots only applies with goal='new_tasks' (goal is {self.goal.value!r})")
         special = set(self.targets) | ({self.task_column} if self.task_column else set())
+        if self.features is not None and not self.features:
+            problems.append(
+                "features is an empty list; name at least one feature column, or leave features out to use "
+                "every column that is not a target, the task column or ignored"
+            )
         if self.features is not None:
             twice = sorted({f for f in self.features if self.features.count(f) > 1})
             if twice:

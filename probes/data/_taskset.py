@@ -357,6 +357,8 @@ def _target_kind(frame: pd.DataFrame, spec: DatasetSpec, target: str, warnings: 
             f"Target {target!r} has no values (every row is empty). Pick a target column with labels.",
             details={"target": target},
         )
+    if present.dtype == object:
+        _check_label_types(present, target)
     numeric = pd.to_numeric(present, errors="coerce") if present.dtype == object else present
     if numeric.notna().all() and pd.api.types.is_numeric_dtype(numeric) and not pd.api.types.is_bool_dtype(numeric):
         infinite = int(np.isinf(numeric.to_numpy(dtype=float, na_value=np.nan)).sum())
@@ -381,6 +383,25 @@ def _target_kind(frame: pd.DataFrame, spec: DatasetSpec, target: str, warnings: 
     if note:
         warnings.append(f"Target {target!r} is {note}")
     return kind
+
+
+def _check_label_types(present: pd.Series, target: str) -> None:
+    """Refuse labels that differ only in type (``0`` and ``"0"`` from JSON Lines or a DataFrame): they
+    would become two classes, and the profile could not tell them apart."""
+    distinct = present.unique()
+    if len({type(v) for v in distinct}) < 2:
+        return
+    by_text: dict[str, Any] = {}
+    for value in distinct:
+        text = str(value.item() if hasattr(value, "item") else value)
+        if text in by_text:
+            raise DataError(
+                f"Target {target!r} holds {by_text[text]!r} and {value!r}, the same label written as "
+                f"{type(by_text[text]).__name__} and {type(value).__name__}; write every label the same way "
+                "(all numbers or all text).",
+                details={"target": target, "label": text},
+            )
+        by_text[text] = value
 
 
 def _multi_target_tasks(
@@ -544,14 +565,22 @@ def _check_goal(spec: DatasetSpec, tasks: list[Task], dropped: dict[str, str]) -
             "target_task": "a target task and at least one source task",
             "new_tasks": f"at least {need} tasks to split into meta-training and held-out tasks",
         }.get(spec.goal.value, "at least one task")
-        extra = f" ({len(dropped)} were dropped: {_listing(list(dropped), 5)})" if dropped else ""
-        hint = ""
+        extra = ""
+        if dropped:
+            why = ", ".join(f"{n!r} ({r})" for n, r in list(dropped.items())[:5])
+            more = f", and {len(dropped) - 5} more" if len(dropped) > 5 else ""
+            extra = f" ({len(dropped)} dropped: {why}{more})"
+        fixes = []
         if spec.goal is Goal.NEW_TASKS and dropped:
-            hint = f" Lower shots (now {spec.shots}) so more tasks have enough rows,"
+            fixes.append(f"lower shots (now {spec.shots}) so more tasks have enough rows")
+        if spec.goal is not Goal.ALL_TASKS:
+            fixes.append("use goal='all_tasks'")
+        fixes.append("add rows to the dropped tasks" if dropped else "provide more tasks")
+        hint = "; ".join(fixes)
         raise TooFewTasksError(
-            f"Goal {spec.goal.value!r} needs {reason}, but the data has {len(tasks)} usable task(s){extra}.{hint} "
-            "Use goal='all_tasks' or provide more tasks.",
-            details={"goal": spec.goal.value, "tasks": len(tasks), "needed": need},
+            f"Goal {spec.goal.value!r} needs {reason}, but the data has {len(tasks)} usable task(s){extra}. "
+            f"{hint[0].upper()}{hint[1:]}.",
+            details={"goal": spec.goal.value, "tasks": len(tasks), "needed": need, "dropped": dict(dropped)},
         )
     if spec.goal is Goal.TARGET_TASK:
         names = [t.name for t in tasks]

@@ -330,6 +330,23 @@ CASES = [
         ("['x1'] more than once",),
     ),
     Case(
+        "every task too small under all_tasks",
+        _csv(_frame(rows=6)),
+        TASKS,
+        errors.TooFewTasksError,
+        ("0 usable task", "'s0' (has 6 rows, fewer than the 10", "Add rows to the dropped tasks"),
+    ),
+    Case(
+        "labels that differ only in type",
+        _raw(
+            "mixed.jsonl",
+            b"".join(b'{"x": %d, "y": %s}\n' % (i, b'"0"' if i % 3 == 0 else b"%d" % (i % 2)) for i in range(60)),
+        ),
+        {"targets": ["y"], "task_types": "classification"},
+        errors.DataError,
+        ("'y' holds", "the same label written as", "all numbers or all text"),
+    ),
+    Case(
         "regression target with text",
         _csv(_frame().assign(y=["1.5"] * 119 + ["n/a?"])),
         {**TASKS, "task_types": "regression"},
@@ -391,6 +408,18 @@ def test_cli_prints_one_line_and_exits_2(case: Case, tmp_path: Path, capsys: pyt
     assert case.fragments[0] in err
 
 
+def test_too_few_tasks_under_all_tasks_does_not_suggest_all_tasks(tmp_path: Path) -> None:
+    with pytest.raises(errors.TooFewTasksError) as info:
+        inspect_data(_csv(_frame(rows=6))(tmp_path), **TASKS)
+    assert "goal='all_tasks'" not in str(info.value)
+    assert info.value.to_dict()["details"]["dropped"]["s1"] == "has 6 rows, fewer than the 10 the protocol needs"
+
+
+def test_an_empty_features_list_is_named(tmp_path: Path) -> None:
+    with pytest.raises(errors.InvalidSpecError, match="features is an empty list"):
+        inspect_data(_csv(_frame())(tmp_path), **TASKS, features=[])
+
+
 def test_debug_shows_the_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _csv(_frame())(tmp_path)
     assert run(["--debug", "inspect", str(path), "--target", "nope"]) == 2
@@ -424,6 +453,31 @@ def test_a_header_with_a_quoted_newline_keeps_the_name(tmp_path: Path) -> None:
     path.write_text('x,"y\nz",task\n' + "".join(f"{i},{i * 0.5},t{i % 2}\n" for i in range(40)))
     taskset = load_taskset(path, targets=["y\nz"], task_column="task")
     assert list(taskset.features.columns) == ["x"] and taskset.n_tasks == 2
+
+
+def test_decimal_commas_in_a_semicolon_file_are_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "european.csv"
+    path.write_text("x;y;task\n" + "".join(f"{i};{i * 0.25:.2f};t{i % 2}\n".replace(".", ",") for i in range(40)))
+    taskset = load_taskset(path, targets=["y"], task_column="task")
+    assert [t.kind for t in taskset.tasks] == ["regression", "regression"]
+    assert sorted(np.concatenate([t.y for t in taskset.tasks]))[:3] == [0.0, 0.25, 0.5]
+    assert any("decimal commas" in w for w in taskset.warnings)
+
+
+def test_decimal_points_keep_the_comma_as_text_in_a_semicolon_file(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_text("x;y;c;task\n" + "".join(f"{i * 0.5};{i % 7};{i % 3},{i % 2};t{i % 2}\n" for i in range(40)))
+    frame = load_taskset(path, targets=["y"], task_column="task").features
+    assert frame["x"].dtype == float and frame["c"].iloc[:2].tolist() == ["0,0", "1,1"]
+
+
+def test_task_ids_beyond_2_to_the_53_stay_distinct(tmp_path: Path) -> None:
+    ids = [98765432109876543210, 98765432109876543211, 98765432109876543212]  # equal as float64
+    path = tmp_path / "accounts.csv"
+    path.write_text("account,x,y\n" + "".join(f"{ids[i % 3]},{i},{i % 5 * 1.5}\n" for i in range(60)))
+    taskset = load_taskset(path, targets=["y"], task_column="account")
+    assert taskset.task_names == [str(i) for i in ids]
+    assert any("beyond 2^53" in w and "'account'" in w for w in taskset.warnings)
 
 
 def test_parquet_named_index_is_a_column_again(tmp_path: Path) -> None:
