@@ -7,7 +7,11 @@ function of its own::
 
 where ``ρ`` is the relatedness knob, ``g_c`` and ``h_t`` are random one-hidden-layer tanh
 networks made orthonormal on the input distribution (so two tasks of one cluster correlate at
-exactly ρ and different clusters not at all), and ``sign_t = -1`` for planted conflicting tasks. Loud
+exactly ρ and different clusters not at all), and ``sign_t = -1`` for planted conflicting tasks.
+Uncorrelated is not unrelated: the orthonormal ``h_t`` are mixtures of one another's hidden units
+and read the same few inputs, so a shared hidden layer still helps at ``ρ = 0``. With
+``own_inputs=True`` every ``g_c`` and ``h_t`` is instead a network of its own over its own disjoint
+random inputs, so the functions are independent and at ``ρ = 0`` the tasks share nothing to learn. Loud
 sources follow large, high-frequency sinusoids unrelated to everything else. Covariate shift
 moves a task's inputs by ``shift`` along a random direction. Classification thresholds the
 noisy function at quantiles (binary: at the positive-rate quantile). The sinusoid family
@@ -98,6 +102,36 @@ class _Basis:
         return (self._raw(x) - self.mean) @ self.r_inv
 
 
+class _Network:
+    """A random tanh network over its own input columns, at zero mean and unit variance on N(0, I).
+
+    Networks over disjoint columns of independent inputs are independent, hence exactly
+    uncorrelated, with no hidden unit in common (``own_inputs``).
+    """
+
+    def __init__(self, columns: np.ndarray, rng: np.random.Generator, reference: np.ndarray) -> None:
+        self.columns = columns
+        d = len(columns)
+        self.w = rng.normal(0.0, 1.5 / np.sqrt(d), size=(d, _HIDDEN))
+        self.b = rng.normal(0.0, 0.5, size=_HIDDEN)
+        self.v = rng.normal(0.0, 1.0, size=_HIDDEN)
+        raw = self._raw(reference)
+        self.mean, self.std = raw.mean(), raw.std()
+
+    def _raw(self, x: np.ndarray) -> np.ndarray:
+        return np.tanh(x[:, self.columns] @ self.w + self.b) @ self.v
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return (self._raw(x) - self.mean) / self.std
+
+
+def _input_groups(n_features: int, n_groups: int, size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """``n_groups`` groups of input columns, disjoint while there are enough columns (then they wrap)."""
+    size = max(1, min(size, n_features // n_groups)) if n_features >= n_groups else 1
+    order = rng.permutation(n_features)
+    return [np.sort(order[(np.arange(size) + g * size) % n_features]) for g in range(n_groups)]
+
+
 class _LoudFunction:
     """A large, high-frequency sinusoid of a random projection."""
 
@@ -150,6 +184,7 @@ def make_scenario(
     loud_amplitude: float = 4.0,
     loud_frequency: float = 4.0,
     n_categorical: int = 0,
+    own_inputs: bool = False,
     shots: int | None = None,
     seed: int = 0,
 ) -> Scenario:
@@ -189,6 +224,11 @@ def make_scenario(
         How many tasks (the last ones) follow loud unrelated sinusoids.
     n_categorical:
         Extra categorical columns ``c0..`` (noisy bins of informative inputs).
+    own_inputs:
+        Every cluster function and every task's own function is a separate network over its own
+        inputs: disjoint groups of up to ``n_informative`` columns drawn from all ``n_features``
+        (groups wrap round, and then correlate by chance, only when there are fewer columns than
+        functions). Tasks then share only what ρ gives them: no hidden units, no relevant inputs.
     seed:
         Everything is determined by it.
     """
@@ -223,16 +263,23 @@ def make_scenario(
     # Its own stream, so that adding the knob left every other scenario unchanged.
     linear = np.random.default_rng([seed, 17]).normal(size=d_inf)
     linear /= np.linalg.norm(linear)
+    nets: list[_Network] = []
+    if own_inputs:  # its own stream too: a network per cluster, then per task, each over its own inputs
+        own_rng = np.random.default_rng([seed, 29])
+        groups = _input_groups(n_features, n_clusters + n_tasks, d_inf, own_rng)
+        nets = [_Network(columns, own_rng, reference) for columns in groups]
 
     def signal(task: str, x: np.ndarray) -> np.ndarray:
         if task in loud_fns:
             return loud_fns[task](x)
         if target_linear and task == names[0]:
             return signs[task] * (x[:, :d_inf] @ linear)
-        values = basis(x)
-        mixed = (
-            np.sqrt(relatedness) * values[:, cluster_of[task]] + np.sqrt(1 - relatedness) * values[:, own_index[task]]
-        )
+        if own_inputs:
+            shared, own = nets[cluster_of[task]](x), nets[own_index[task]](x)
+        else:
+            values = basis(x)
+            shared, own = values[:, cluster_of[task]], values[:, own_index[task]]
+        mixed = np.sqrt(relatedness) * shared + np.sqrt(1 - relatedness) * own
         return signs[task] * mixed
 
     shift_dirs: dict[str, np.ndarray] = {}
@@ -314,7 +361,7 @@ _PARAM_NAMES = {
     "layout", "task_kind", "n_tasks", "rows_per_task", "imbalance", "n_features", "n_informative", "relatedness",
     "n_clusters", "conflict_fraction", "shift", "shifted_fraction", "noise", "n_classes", "positive_rate",
     "missing_labels", "goal", "target_rows", "target_linear", "loud_sources", "loud_amplitude", "loud_frequency", "n_categorical",
-    "shots", "seed",
+    "own_inputs", "shots", "seed",
 }  # fmt: skip
 
 
