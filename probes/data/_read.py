@@ -334,16 +334,20 @@ def _header_and_rows(
     return [h.strip() for h in header], rows, has_rows
 
 
-_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+\s*$")
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,(\d+)\s*$")
 _DECIMAL_POINT = re.compile(r"^\s*[+-]?\d*\.\d+([eE][+-]?\d+)?\s*$")
 _INTEGER = re.compile(r"^\s*[+-]?\d{16,}\s*$")
 
 
 def _uses_decimal_commas(rows: list[list[str]]) -> bool:
     """Whether a sample of a ``;``/tab/``|``-delimited file writes numbers as ``1,5`` and never as ``1.5``
-    (European spreadsheet exports)."""
+    (European spreadsheet exports). Only three digits after every comma (``1,234``) may be a thousands
+    separator instead, so that alone does not count."""
     fields = [f for row in rows for f in row]
-    return any(_DECIMAL_COMMA.match(f) for f in fields) and not any(_DECIMAL_POINT.match(f) for f in fields)
+    if any(_DECIMAL_POINT.match(f) for f in fields):
+        return False
+    decimals = [m.group(1) for f in fields if (m := _DECIMAL_COMMA.match(f))]
+    return any(len(d) != 3 for d in decimals)
 
 
 def _huge_integer_columns(header: list[str], rows: list[list[str]]) -> list[str]:

@@ -471,6 +471,14 @@ def test_decimal_points_keep_the_comma_as_text_in_a_semicolon_file(tmp_path: Pat
     assert frame["x"].dtype == float and frame["c"].iloc[:2].tolist() == ["0,0", "1,1"]
 
 
+def test_thousands_separators_alone_are_not_taken_for_decimal_commas(tmp_path: Path) -> None:
+    path = tmp_path / "thousands.tsv"
+    path.write_text("x\ty\ttask\n" + "".join(f"{i}\t{1000 + 37 * i:,}\tt{i % 2}\n" for i in range(40)))
+    taskset = load_taskset(path, targets=["x"], task_column="task")
+    assert taskset.features["y"].iloc[:2].tolist() == ["1,000", "1,037"]
+    assert not any("decimal commas" in w for w in taskset.warnings)
+
+
 def test_task_ids_beyond_2_to_the_53_stay_distinct(tmp_path: Path) -> None:
     ids = [98765432109876543210, 98765432109876543211, 98765432109876543212]  # equal as float64
     path = tmp_path / "accounts.csv"

@@ -35,6 +35,25 @@ def test_relatedness_controls_how_much_tasks_share() -> None:
     assert _common_inputs_correlation(0.8) == pytest.approx(0.8, abs=0.05)
 
 
+def test_own_inputs_keep_relatedness_and_share_no_inputs_at_zero() -> None:
+    def labels(relatedness: float, **kwargs) -> pd.DataFrame:
+        s = make_scenario(layout="multi_target", n_tasks=3, rows_per_task=4000, n_features=12,
+                          relatedness=relatedness, noise=0.0, own_inputs=True, seed=5, **kwargs)  # fmt: skip
+        return s.frame
+
+    frame = labels(0.6)
+    assert frame["y_t00"].corr(frame["y_t01"]) == pytest.approx(0.6, abs=0.05)
+    # At relatedness 0 each task reads inputs of its own: shuffling one column changes one task at most.
+    frame = labels(0.0)
+    x = frame.filter(like="x").to_numpy()
+    y = frame.filter(like="y_").to_numpy()
+    reads = np.array(
+        [[abs(np.corrcoef(x[:, j] ** 2 + x[:, j], y[:, t])[0, 1]) > 0.1 for t in range(3)] for j in range(12)]
+    )
+    assert reads.any(axis=0).all() and (reads.sum(axis=1) <= 1).all()
+    assert abs(frame["y_t00"].corr(frame["y_t01"])) < 0.1
+
+
 def test_conflicting_tasks_are_sign_flipped() -> None:
     assert _common_inputs_correlation(1.0, flip=True) < -0.99
     s = make_scenario(n_tasks=4, conflict_fraction=1.0, relatedness=1.0)
