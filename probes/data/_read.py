@@ -246,13 +246,14 @@ def _read_delimited(
     body = text.lstrip("\ufeff")
     first_line = next((line for line in body.splitlines() if line.strip()), "")
     delimiter = "\t" if fmt == "tsv" else _sniff_delimiter(first_line)
-    header, rows, has_rows = _header_and_rows(body, delimiter, path.name, truncated=len(sample) >= _SAMPLE_BYTES)
+    names, rows, has_rows = _header_and_rows(body, delimiter, path.name, truncated=len(sample) >= _SAMPLE_BYTES)
+    header = [name.strip() for name in names]
     _check_header(header, path.name)
     limits.check_columns(len(header), f"'{path.name}'")
     if not has_rows:
         raise EmptyDataError(f"'{path.name}' has a header but no data rows.")
     decimal_comma = delimiter != "," and _uses_decimal_commas(rows)
-    as_text = _huge_integer_columns(header, rows)
+    as_text = _huge_integer_columns(len(names), rows)
 
     try:
         table = pacsv.read_csv(
@@ -262,7 +263,7 @@ def _read_delimited(
             convert_options=pacsv.ConvertOptions(
                 strings_can_be_null=True,
                 decimal_point="," if decimal_comma else ".",
-                column_types=dict.fromkeys(as_text, pa.string()),
+                column_types={names[i]: pa.string() for i in as_text},  # pyarrow's names: as written
             ),
         )
     except pa.ArrowInvalid as exc:
@@ -299,15 +300,16 @@ def _read_delimited(
     notes = []
     if decimal_comma:
         notes.append("decimal commas read as numbers (1,5 = 1.5)")
-    if as_text:
-        notes.append(f"integers beyond 2^53 kept as text in {', '.join(repr(c) for c in as_text[:5])}")
+    kept = [header[i] for i in as_text if pa.types.is_string(table.schema.field(i).type)]
+    if kept:
+        notes.append(f"integers beyond 2^53 kept as text in {', '.join(repr(c) for c in kept[:5])}")
     return frame, encoding, tuple(notes)
 
 
 def _header_and_rows(
     body: str, delimiter: str, name: str, *, truncated: bool
 ) -> tuple[list[str], list[list[str]], bool]:
-    """The header's names (the first non-blank record, quoted newlines and any line ending allowed), up to
+    """The header's names as written (the first non-blank record, quoted newlines and any line ending allowed), up to
     :data:`_SAMPLE_RECORDS` whole data records of ``body`` (the sample) and whether any data record follows
     the header. ``truncated``: the sample stops inside the file, so its last record may be cut short."""
     records = csv.reader(io.StringIO(body, newline=""), delimiter=delimiter)
@@ -331,7 +333,7 @@ def _header_and_rows(
         has_rows = True  # a bad record: the full parse reports it with its line number
     if truncated and rows:
         rows.pop()
-    return [h.strip() for h in header], rows, has_rows
+    return header, rows, has_rows
 
 
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,(\d+)\s*$")
@@ -350,12 +352,12 @@ def _uses_decimal_commas(rows: list[list[str]]) -> bool:
     return any(len(d) != 3 for d in decimals)
 
 
-def _huge_integer_columns(header: list[str], rows: list[list[str]]) -> list[str]:
-    """Columns holding integers of magnitude 2^53 or more (account numbers, hashes): as numbers they
-    would lose their last digits (or be read as floats), so distinct ids could merge; read them as text."""
+def _huge_integer_columns(n_columns: int, rows: list[list[str]]) -> list[int]:
+    """Columns (indices) holding integers of magnitude 2^53 or more (account numbers, hashes): as numbers
+    they would lose their last digits (or be read as floats), so distinct ids could merge; read them as text."""
     return [
-        name
-        for i, name in enumerate(header)
+        i
+        for i in range(n_columns)
         if any(i < len(row) and _INTEGER.match(row[i]) and abs(int(row[i])) >= 2**53 for row in rows)
     ]
 

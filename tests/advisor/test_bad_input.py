@@ -482,7 +482,7 @@ def test_thousands_separators_alone_are_not_taken_for_decimal_commas(tmp_path: P
 def test_task_ids_beyond_2_to_the_53_stay_distinct(tmp_path: Path) -> None:
     ids = [98765432109876543210, 98765432109876543211, 98765432109876543212]  # equal as float64
     path = tmp_path / "accounts.csv"
-    path.write_text("account,x,y\n" + "".join(f"{ids[i % 3]},{i},{i % 5 * 1.5}\n" for i in range(60)))
+    path.write_text(" account ,x,y\n" + "".join(f"{ids[i % 3]},{i},{i % 5 * 1.5}\n" for i in range(60)))
     taskset = load_taskset(path, targets=["y"], task_column="account")
     assert taskset.task_names == [str(i) for i in ids]
     assert any("beyond 2^53" in w and "'account'" in w for w in taskset.warnings)
