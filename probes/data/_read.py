@@ -469,6 +469,7 @@ def _read_jsonl(path: Path, *, fmt: str, compressed: bool, limits: Limits) -> tu
     encoding = _detect_encoding(sample, path.name)
     records: list[dict[str, Any]] = []
     columns: dict[str, None] = {}
+    huge: set[str] = set()  # keys holding integers of 2^53 or more: as float64 they would lose digits
     try:
         with _open_binary(path, compressed) as raw:
             text = io.TextIOWrapper(raw, encoding=encoding)
@@ -494,10 +495,12 @@ def _read_jsonl(path: Path, *, fmt: str, compressed: bool, limits: Limits) -> tu
                         "JSON Lines needs one object per line.",
                         details={"line": line_no},
                     )
-                for key in record:
+                for key, value in record.items():
                     if key not in columns:
                         columns[key] = None
                         limits.check_columns(len(columns), f"'{path.name}'")
+                    if type(value) is int and abs(value) >= 2**53:
+                        huge.add(key)
                 records.append(record)
                 limits.check_rows(len(records), f"'{path.name}'")
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
@@ -508,7 +511,12 @@ def _read_jsonl(path: Path, *, fmt: str, compressed: bool, limits: Limits) -> tu
         ) from None
     if not records:
         raise EmptyDataError(f"'{path.name}' has no JSON records.")
-    return pd.DataFrame.from_records(records, columns=list(columns)), encoding, ()
+    frame = pd.DataFrame.from_records(records, columns=list(columns))
+    kept = [c for c in columns if c in huge]
+    for c in kept:
+        frame[c] = pd.Series([None if (v := r.get(c)) is None else str(v) for r in records], dtype=object)
+    notes = (f"integers beyond 2^53 kept as text in {', '.join(repr(c) for c in kept[:5])}",) if kept else ()
+    return frame, encoding, notes
 
 
 # ---------------------------------------------------------------------------------------- frames

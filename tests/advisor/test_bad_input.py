@@ -4,6 +4,7 @@ and the fix, through the SDK and through the CLI (exit code 2, one line on stder
 from __future__ import annotations
 
 import gzip
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -486,6 +487,17 @@ def test_task_ids_beyond_2_to_the_53_stay_distinct(tmp_path: Path) -> None:
     taskset = load_taskset(path, targets=["y"], task_column="account")
     assert taskset.task_names == [str(i) for i in ids]
     assert any("beyond 2^53" in w and "'account'" in w for w in taskset.warnings)
+
+
+def test_json_lines_ids_beyond_2_to_the_53_stay_distinct_with_gaps(tmp_path: Path) -> None:
+    ids = [9007199254740993, 9007199254740995, None]  # a float64 column would make the first 9007199254740992
+    path = tmp_path / "accounts.jsonl"
+    path.write_text(
+        "".join(f'{{"account": {json.dumps(ids[i % 3])}, "x": {i}, "y": {i % 5 * 1.5}}}\n' for i in range(60))
+    )
+    taskset = load_taskset(path, targets=["y"], task_column="account")
+    assert taskset.task_names == ["9007199254740993", "9007199254740995"]
+    assert any("beyond 2^53" in w for w in taskset.warnings)
 
 
 def test_parquet_named_index_is_a_column_again(tmp_path: Path) -> None:
