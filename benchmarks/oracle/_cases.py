@@ -181,6 +181,9 @@ def _family_params(family: str, rng: np.random.Generator, seed: int) -> dict[str
                     target_rows=int(i(150, 1000)), n_features=int(i(6, 25)))  # fmt: skip
         if u() < 0.5:
             base.update(task_kind="classification")
+    elif family == "relatedness_own":
+        n_features = int(i(2 * (base["n_tasks"] + 1), 2 * (base["n_tasks"] + 1) + 8))
+        base.update(n_features=n_features, own_inputs=True)
     elif family == "large_own":
         n_tasks = int(i(2, 7))
         base.update(n_tasks=n_tasks, rows_per_task=int(i(600, 1600)), n_features=int(i(2 * (n_tasks + 1), 26)),
@@ -199,18 +202,20 @@ def _family_params(family: str, rng: np.random.Generator, seed: int) -> dict[str
     return base
 
 
-#: Families of generated cases and how many of each (194 in all). New families go at the end:
+#: Families of generated cases and how many of each (206 in all). New families go at the end:
 #: a family's knobs are drawn from a generator seeded by its position, so the earlier cases (and
 #: their cached results) stay the same. ``large_own`` and ``large_target_own`` are ``large`` and
 #: ``large_target`` with ``own_inputs``: in those two, tasks of relatedness 0 still share hidden
 #: units and relevant inputs (see :mod:`benchmarks.scenarios`), so a 400-row probe whose sharing
 #: gain is inside noise was almost always followed by a full-data sharing win; data-rich tasks
-#: that truly share nothing were missing from the training cases.
+#: that truly share nothing were missing from the training cases. ``relatedness_own`` is the same for
+#: the small ``relatedness`` family.
 FAMILIES: dict[str, int] = {
     "relatedness": 12, "clusters": 10, "conflicting": 10, "shifted": 10, "imbalanced": 10,
     "many_small": 10, "few_rich": 8, "classification": 10, "multiclass": 6, "multi_target": 10,
     "categorical": 6, "target_related": 10, "target_loud": 8, "target_rich": 6, "new_tasks": 10,
     "sinusoids": 10, "single_task": 4, "large": 16, "large_target": 8, "large_own": 12, "large_target_own": 8,
+    "relatedness_own": 12,
 }  # fmt: skip
 
 
