@@ -23,6 +23,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "BadOption",
+    "check_run_options",
     "spec_fields",
     "with_spec_options",
     "write_json",
@@ -70,6 +71,16 @@ MaxFileOpt = Annotated[float, typer.Option("--max-file-mb", help="Refuse files l
 
 class BadOption(Exception):
     """A command-line value that is wrong in a way click cannot see (reported with exit code 2)."""
+
+
+def check_run_options(budget: str, time_limit: float | None) -> None:
+    """The budget and time limit of ``probe`` and ``recommend``, checked before any data is read."""
+    from probes.budget import USER_BUDGETS
+
+    if budget not in USER_BUDGETS:
+        raise BadOption(f"--budget must be {', '.join(USER_BUDGETS[:-1])} or {USER_BUDGETS[-1]} (got {budget!r})")
+    if time_limit is not None and time_limit <= 0:
+        raise BadOption(f"--time-limit must be positive (got {time_limit})")
 
 
 def spec_fields(

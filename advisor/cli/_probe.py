@@ -6,7 +6,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from advisor.cli._common import BadOption, DataArg, JsonOpt, MaxFileOpt, with_spec_options, write_json
+from advisor.cli._common import (
+    BadOption,
+    DataArg,
+    JsonOpt,
+    MaxFileOpt,
+    check_run_options,
+    with_spec_options,
+    write_json,
+)
 
 if TYPE_CHECKING:
     from probes.paradigms import Variant
@@ -70,14 +78,10 @@ def probe_command(
     and is flagged.
     """
     from advisor.cli._progress import stderr_progress
-    from probes.budget import USER_BUDGETS
     from probes.data import Limits, load_taskset
     from probes.paradigms import run_variants
 
-    if budget not in USER_BUDGETS:
-        raise BadOption(f"--budget must be {', '.join(USER_BUDGETS[:-1])} or {USER_BUDGETS[-1]} (got {budget!r})")
-    if time_limit is not None and time_limit <= 0:
-        raise BadOption(f"--time-limit must be positive (got {time_limit})")
+    check_run_options(budget, time_limit)
     variants = resolve_variants(paradigm)
     taskset = load_taskset(data, limits=Limits(max_file_mb=max_file_mb), **fields)
     with stderr_progress(enabled=not quiet and json_out != "-") as progress:

@@ -14,6 +14,7 @@ from advisor.cli._common import (
     DataArg,
     JsonOpt,
     MaxFileOpt,
+    check_run_options,
     with_spec_options,
     write_json,
 )
@@ -53,13 +54,9 @@ def recommend_command(
     """
     from advisor._sdk import Advisor
     from advisor.cli._progress import stderr_progress
-    from probes.budget import USER_BUDGETS
     from probes.data import Limits
 
-    if budget not in USER_BUDGETS:
-        raise BadOption(f"--budget must be {', '.join(USER_BUDGETS[:-1])} or {USER_BUDGETS[-1]} (got {budget!r})")
-    if time_limit is not None and time_limit <= 0:
-        raise BadOption(f"--time-limit must be positive (got {time_limit})")
+    check_run_options(budget, time_limit)
     if fail_on_risk is not None and not 0.0 <= fail_on_risk <= 1.0:
         raise BadOption(f"--fail-on-risk must be between 0 and 1 (got {fail_on_risk})")
     with stderr_progress(enabled=not quiet and json_out != "-") as progress:

@@ -50,6 +50,8 @@ FORMATS: dict[str, str] = {
 
 _SAMPLE_BYTES = 1 << 20
 _SAMPLE_RECORDS = 5_000
+#: Integers at least this large lose digits as float64 (and pandas makes a numeric column with gaps float64).
+_EXACT_INTEGERS = 2**53
 _GZIP_MAGIC = b"\x1f\x8b"
 _PARQUET_MAGIC = b"PAR1"
 
@@ -302,7 +304,7 @@ def _read_delimited(
         notes.append("decimal commas read as numbers (1,5 = 1.5)")
     kept = [header[i] for i in as_text if pa.types.is_string(table.schema.field(i).type)]
     if kept:
-        notes.append(f"integers beyond 2^53 kept as text in {', '.join(repr(c) for c in kept[:5])}")
+        notes.append(_huge_integers_note(kept))
     return frame, encoding, tuple(notes)
 
 
@@ -358,8 +360,12 @@ def _huge_integer_columns(n_columns: int, rows: list[list[str]]) -> list[int]:
     return [
         i
         for i in range(n_columns)
-        if any(i < len(row) and _INTEGER.match(row[i]) and abs(int(row[i])) >= 2**53 for row in rows)
+        if any(i < len(row) and _INTEGER.match(row[i]) and abs(int(row[i])) >= _EXACT_INTEGERS for row in rows)
     ]
+
+
+def _huge_integers_note(columns: list[str]) -> str:
+    return f"integers beyond 2^53 kept as text in {', '.join(repr(c) for c in columns[:5])}"
 
 
 def _sniff_delimiter(header_line: str) -> str:
@@ -469,7 +475,7 @@ def _read_jsonl(path: Path, *, fmt: str, compressed: bool, limits: Limits) -> tu
     encoding = _detect_encoding(sample, path.name)
     records: list[dict[str, Any]] = []
     columns: dict[str, None] = {}
-    huge: set[str] = set()  # keys holding integers of 2^53 or more: as float64 they would lose digits
+    huge: set[str] = set()  # keys holding integers of 2^53 or more (see _EXACT_INTEGERS)
     try:
         with _open_binary(path, compressed) as raw:
             text = io.TextIOWrapper(raw, encoding=encoding)
@@ -499,7 +505,7 @@ def _read_jsonl(path: Path, *, fmt: str, compressed: bool, limits: Limits) -> tu
                     if key not in columns:
                         columns[key] = None
                         limits.check_columns(len(columns), f"'{path.name}'")
-                    if type(value) is int and abs(value) >= 2**53:
+                    if type(value) is int and abs(value) >= _EXACT_INTEGERS:
                         huge.add(key)
                 records.append(record)
                 limits.check_rows(len(records), f"'{path.name}'")
@@ -515,7 +521,7 @@ def _read_jsonl(path: Path, *, fmt: str, compressed: bool, limits: Limits) -> tu
     kept = [c for c in columns if c in huge]
     for c in kept:
         frame[c] = pd.Series([None if (v := r.get(c)) is None else str(v) for r in records], dtype=object)
-    notes = (f"integers beyond 2^53 kept as text in {', '.join(repr(c) for c in kept[:5])}",) if kept else ()
+    notes = (_huge_integers_note(kept),) if kept else ()
     return frame, encoding, notes
 
 

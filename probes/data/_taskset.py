@@ -513,10 +513,14 @@ def _task_column_tasks(
                 + (", or choose another target task." if name == protected else ", or pass small_tasks='drop'."),
                 details={"task": name, "reason": dropped[name]},
             )
-        sample = ", ".join(f"{n!r} ({r})" for n, r in list(dropped.items())[:5])
-        more = f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
-        warnings.append(f"Dropped {len(dropped)} task(s) the protocol cannot evaluate: {sample}{more}.")
+        warnings.append(f"Dropped {len(dropped)} task(s) the protocol cannot evaluate: {_dropped_listing(dropped)}.")
     return tasks, dropped
+
+
+def _dropped_listing(dropped: dict[str, str], limit: int = 5) -> str:
+    """``'a' (why), 'b' (why) and N more``: the dropped tasks with their reasons."""
+    shown = ", ".join(f"{n!r} ({r})" for n, r in list(dropped.items())[:limit])
+    return shown + (f" and {len(dropped) - limit} more" if len(dropped) > limit else "")
 
 
 def _ordered_task_values(values: pd.Series) -> list[Any]:
@@ -565,11 +569,7 @@ def _check_goal(spec: DatasetSpec, tasks: list[Task], dropped: dict[str, str]) -
             "target_task": "a target task and at least one source task",
             "new_tasks": f"at least {need} tasks to split into meta-training and held-out tasks",
         }.get(spec.goal.value, "at least one task")
-        extra = ""
-        if dropped:
-            why = ", ".join(f"{n!r} ({r})" for n, r in list(dropped.items())[:5])
-            more = f", and {len(dropped) - 5} more" if len(dropped) > 5 else ""
-            extra = f" ({len(dropped)} dropped: {why}{more})"
+        extra = f" ({len(dropped)} dropped: {_dropped_listing(dropped)})" if dropped else ""
         fixes = []
         if spec.goal is Goal.NEW_TASKS and dropped:
             fixes.append(f"lower shots (now {spec.shots}) so more tasks have enough rows")
