@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from advisor.schemas import DatasetSpec
 
@@ -58,9 +58,20 @@ class JobOptions(BaseModel):
         "fast", description="Budget preset; the service may allow only some (ADVISOR_BUDGETS)."
     )
     time_limit: float | None = Field(
-        None, gt=0, description="Probe wall-time limit in seconds (default: the budget's, capped by the service)."
+        None,
+        gt=0,
+        allow_inf_nan=False,
+        description="Probe wall-time limit in seconds (default: the budget's, capped by the service).",
     )
     seed: int = Field(0, ge=0, le=2**32 - 1, description="Random seed.")
+
+    @field_validator("time_limit", "seed", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: Any) -> Any:
+        # pydantic's lax mode reads true as 1; a boolean here is a client's mistake, not a number.
+        if isinstance(value, bool):
+            raise ValueError("must be a number, not a boolean")
+        return value
 
 
 class JobRequest(JobOptions):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import math
 import sys
 import typing
 from collections.abc import Callable
@@ -79,8 +80,8 @@ def check_run_options(budget: str, time_limit: float | None) -> None:
 
     if budget not in USER_BUDGETS:
         raise BadOption(f"--budget must be {', '.join(USER_BUDGETS[:-1])} or {USER_BUDGETS[-1]} (got {budget!r})")
-    if time_limit is not None and time_limit <= 0:
-        raise BadOption(f"--time-limit must be positive (got {time_limit})")
+    if time_limit is not None and not 0 < time_limit < math.inf:
+        raise BadOption(f"--time-limit must be a positive number of seconds (got {time_limit})")
 
 
 def spec_fields(

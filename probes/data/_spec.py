@@ -95,7 +95,7 @@ class DatasetSpec(BaseModel):
         description="What to do with a task that has fewer rows than the protocol needs: drop it with a warning, or fail.",
     )
 
-    def __init__(self, **data: Any) -> None:
+    def __init__(self, /, **data: Any) -> None:
         try:
             super().__init__(**data)
         except ValidationError as exc:

@@ -57,7 +57,9 @@ def test_probe_reports_not_applicable_variants(small_file: Path, capsys: pytest.
     [
         (["--paradigm", "deep"], "unknown paradigm or variant 'deep'"),
         (["--budget", "huge"], "--budget must be"),
-        (["--time-limit", "0"], "--time-limit must be positive"),
+        (["--time-limit", "0"], "--time-limit must be a positive number of seconds"),
+        (["--time-limit", "inf"], "--time-limit must be a positive number of seconds"),
+        (["--time-limit", "nan"], "--time-limit must be a positive number of seconds"),
         (["--seed", "-1"], "Invalid value for '--seed': Input should be greater than or equal to 0"),
     ],
 )

@@ -159,6 +159,17 @@ async def test_bad_spec_and_data_are_refused_at_submission_with_their_code(
     assert_error(await client.post("/v1/jobs", headers=auth(ALICE), **bad_json), 422, "invalid_request")
     no_file = {"data": {"spec": json.dumps(SPEC)}, "files": {"other": ("x.csv", b"a\n1\n")}}
     assert_error(await client.post("/v1/jobs", headers=auth(ALICE), **no_file), 422, "invalid_request")
+    # a field named like DatasetSpec's own constructor argument is an unknown field, not a crash
+    body = assert_error(
+        await client.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv, {**SPEC, "self": 1})), 422, "invalid_spec"
+    )
+    assert "self: unknown field" in body["message"]
+    for time_limit in ("inf", "Infinity", "-inf", "nan"):  # non-finite limits are refused, not a 500 on the error body
+        assert_error(
+            await client.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv, time_limit=time_limit)),
+            422,
+            "invalid_request",
+        )
     assert (await client.get("/v1/jobs", headers=auth(ALICE))).json()["total"] == 0  # nothing was queued
 
 
@@ -204,6 +215,18 @@ async def test_json_body_problems(client: httpx.AsyncClient, tiny_frame) -> None
     assert_error(await post("/v1/jobs", headers=auth(ALICE), json={"records": records}), 422, "invalid_request")
     assert_error(
         await post("/v1/jobs", headers=auth(ALICE), json={"records": records, "spec": SPEC, "seed": -1}),
+        422,
+        "invalid_request",
+    )
+    for option in ({"seed": True}, {"time_limit": True}):  # a boolean is not read as 1
+        assert_error(
+            await post("/v1/jobs", headers=auth(ALICE), json={"records": records, "spec": SPEC, **option}),
+            422,
+            "invalid_request",
+        )
+    huge = json.dumps({"records": records, "spec": SPEC})[:-1] + ', "time_limit": 1e400}'  # parses to infinity
+    assert_error(
+        await post("/v1/jobs", headers={**auth(ALICE), "content-type": "application/json"}, content=huge.encode()),
         422,
         "invalid_request",
     )
