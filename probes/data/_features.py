@@ -10,6 +10,8 @@ fold's training rows.
 
 from __future__ import annotations
 
+import datetime as _dt
+import re
 from typing import Literal
 
 import numpy as np
@@ -24,6 +26,8 @@ FEATURE_TYPES: tuple[str, ...] = ("numeric", "categorical", "boolean", "datetime
 _TRUE = {"true", "t", "yes", "y"}
 _FALSE = {"false", "f", "no", "n"}
 _SAMPLE = 500
+#: A time of day alone ("08:30", "8:30:15.5"): read on 1970-01-01, not on whatever day the run is.
+_TIME_OF_DAY = re.compile(r"\s*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*")
 
 
 def infer_feature_type(column: pd.Series) -> FeatureType:
@@ -136,7 +140,7 @@ class DatetimeParts(BaseEstimator, TransformerMixin):
     def fit(self, X: pd.DataFrame, y: object = None) -> DatetimeParts:
         parts = self._parts(X)
         self.columns_ = list(X.columns)
-        self.keep_ = [name for name, values in parts.items() if np.nanstd(values) > 0] if parts else []
+        self.keep_ = [n for n, values in parts.items() if np.isfinite(values).sum() > 1 and np.nanstd(values) > 0]
         if not self.keep_ and parts:
             self.keep_ = [next(iter(parts))]
         return self
@@ -154,7 +158,7 @@ class DatetimeParts(BaseEstimator, TransformerMixin):
                 if getattr(ts.dt, "tz", None) is not None:
                     ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
             else:
-                ts = pd.to_datetime(raw, errors="coerce", format="mixed", utc=True).dt.tz_localize(None)
+                ts = pd.to_datetime(_on_epoch_day(raw), errors="coerce", format="mixed", utc=True).dt.tz_localize(None)
             ts = ts.astype("datetime64[ns]")
 
             def part(values: pd.Series) -> np.ndarray:
@@ -170,6 +174,26 @@ class DatetimeParts(BaseEstimator, TransformerMixin):
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return np.asarray(self.keep_, dtype=object)
+
+
+def _on_epoch_day(raw: pd.Series) -> pd.Series:
+    """Times of day (``datetime.time`` from a CSV or Parquet time column, or "08:30" text) put on 1970-01-01.
+
+    pandas cannot convert ``datetime.time`` at all, and reads a bare "08:30" as today at 08:30:
+    on 1970-01-01 both become a time of day that does not depend on when the probes ran.
+    """
+    if raw.dtype != object and not pd.api.types.is_string_dtype(raw.dtype):
+        return raw
+    epoch = _dt.date(1970, 1, 1)
+
+    def one(v: object) -> object:
+        if isinstance(v, _dt.time):
+            return _dt.datetime.combine(epoch, v)
+        if isinstance(v, str) and _TIME_OF_DAY.fullmatch(v):
+            return f"1970-01-01 {v.strip()}"
+        return v
+
+    return raw.map(one)
 
 
 class TextEmbedding(BaseEstimator, TransformerMixin):
@@ -277,7 +301,9 @@ class Preprocessor(BaseEstimator, TransformerMixin):
             parts.append(
                 (
                     "datetime",
-                    make_pipeline(DatetimeParts(), SimpleImputer(strategy="median"), StandardScaler()),
+                    make_pipeline(
+                        DatetimeParts(), SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()
+                    ),
                     by_type["datetime"],
                 )
             )

@@ -57,6 +57,28 @@ def test_preprocessor_handles_every_type(rng: np.random.Generator) -> None:
     assert np.isfinite(pre.transform(odd)).all()
 
 
+def test_time_of_day_columns_become_hours_whatever_the_reader_made_of_them(tmp_path) -> None:
+    from probes.data import read_table
+
+    hours = [f"{i % 24:02d}:30" for i in range(48)]
+    path = tmp_path / "times.csv"
+    pd.DataFrame({"x": np.arange(48.0), "at": hours}).to_csv(path, index=False)
+    read = read_table(path)  # pyarrow reads "08:30" as a time32 column: datetime.time values
+    as_text = read.assign(at=hours)  # the same times as text, as JSON Lines or a DataFrame would give them
+    outputs = []
+    for frame in (read, as_text):
+        pre = Preprocessor(feature_types={"x": "numeric", "at": infer_feature_type(frame["at"])}).fit(frame)
+        assert [n for n in pre.get_feature_names_out() if n.startswith("datetime__")] == [
+            "datetime__at__days",
+            "datetime__at__hour",
+        ]
+        outputs.append(pre.transform(frame))
+    np.testing.assert_array_equal(outputs[0], outputs[1])  # on 1970-01-01, not on the day the test runs
+    # a datetime column with no parseable value in the training rows keeps a (constant) column, not zero columns
+    pre = Preprocessor(feature_types={"at": "datetime"}).fit(pd.DataFrame({"at": ["never"] * 5}))
+    assert pre.transform(pd.DataFrame({"at": ["never", "2024-01-01"]})).shape == (2, 1)
+
+
 def test_preprocessing_statistics_come_from_training_rows_only(rng: np.random.Generator) -> None:
     """Leakage test: changing test rows' features changes nothing the preprocessor learned."""
     frame = _mixed_frame(rng, n=300)
