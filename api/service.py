@@ -228,6 +228,7 @@ class Service:
             return self._submit(owner, staged, "records.jsonl", spec_json, opts)
 
     def _check_queue(self) -> None:
+        """Refuse early, before the upload is read; the store checks again as it inserts (no race)."""
         queued = self.store.count("queued")
         if queued >= self.settings.max_queued:
             raise QueueFullError(
@@ -268,7 +269,7 @@ class Service:
             self.uploads.commit(staged)
         elif not self.uploads.exists(staged.sha256, staged.suffix):
             self.uploads.commit(staged)
-        record, reused = self.store.submit(new)
+        record, reused = self.store.submit(new, max_queued=self.settings.max_queued)
         if not reused:
             self.pool.enqueue(record.id)
         return record, reused

@@ -71,11 +71,12 @@ class JobStore(abc.ABC):
     """Persistent jobs and their results. Every method is safe to call from any thread."""
 
     @abc.abstractmethod
-    def submit(self, job: NewJob) -> tuple[JobRecord, bool]:
+    def submit(self, job: NewJob, *, max_queued: int | None = None) -> tuple[JobRecord, bool]:
         """Create a queued job, or return the owner's existing job with the same fingerprint.
 
         A job that failed or was cancelled is not reused. Returns ``(job, reused)``; atomic with
-        respect to concurrent calls with the same fingerprint.
+        respect to concurrent calls with the same fingerprint. Raises ``QueueFullError`` instead of
+        creating a job when ``max_queued`` jobs are already queued, counted atomically with the insert.
         """
 
     @abc.abstractmethod

@@ -7,6 +7,7 @@ never started and a finished one never re-opened.
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from datetime import UTC, datetime
@@ -16,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from advisor.exceptions import JobNotFoundError
+from advisor.exceptions import JobNotFoundError, QueueFullError
 from api.storage._base import JobRecord, JobStore, NewJob
 
 __all__ = ["SQLJobStore", "normalise_url"]
@@ -58,6 +59,15 @@ def normalise_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+#: The ids :meth:`SQLJobStore.submit` gives out (``uuid4().hex``).
+_JOB_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _text(value: Any) -> Any:
+    """Text without NUL characters (PostgreSQL's text columns refuse them; SQLite would keep them)."""
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
 
 
 def _now() -> datetime:
@@ -109,11 +119,13 @@ class SQLJobStore(JobStore):
     # ------------------------------------------------------------------------------ reads
 
     def get(self, job_id: str, owner: str | None = None) -> JobRecord:
-        query = sa.select(*_RECORD_COLUMNS).where(jobs.c.id == job_id)
-        if owner is not None:
-            query = query.where(jobs.c.owner == owner)
-        with self.engine.connect() as conn:
-            row = conn.execute(query).first()
+        row = None
+        if _JOB_ID.fullmatch(job_id):  # anything else is no job of ours (and a NUL byte would upset PostgreSQL)
+            query = sa.select(*_RECORD_COLUMNS).where(jobs.c.id == job_id)
+            if owner is not None:
+                query = query.where(jobs.c.owner == owner)
+            with self.engine.connect() as conn:
+                row = conn.execute(query).first()
         if row is None:
             raise JobNotFoundError(
                 f"No job '{job_id}' for this API key. List yours with GET /v1/jobs.", details={"job_id": job_id}
@@ -176,10 +188,19 @@ class SQLJobStore(JobStore):
             .limit(1)
         )
 
-    def submit(self, job: NewJob) -> tuple[JobRecord, bool]:
+    def submit(self, job: NewJob, *, max_queued: int | None = None) -> tuple[JobRecord, bool]:
         with self._submit_lock:
             with self.engine.begin() as conn:
                 existing = conn.execute(self._reusable(job.owner, job.fingerprint)).scalar_one_or_none()
+                if existing is None and max_queued is not None:  # counted in the step that inserts: no race
+                    queued = conn.execute(
+                        sa.select(sa.func.count()).select_from(jobs).where(jobs.c.status == "queued")
+                    ).scalar_one()
+                    if queued >= max_queued:
+                        raise QueueFullError(
+                            f"{queued} jobs are waiting, the most this service queues; retry in a while.",
+                            details={"queued": int(queued), "limit": max_queued},
+                        )
                 if existing is None:
                     now = _now()
                     job_id = uuid.uuid4().hex
@@ -194,12 +215,13 @@ class SQLJobStore(JobStore):
                             cancel_requested=False,
                             created_at=now,
                             updated_at=now,
-                            **job.__dict__,
+                            **{k: _text(v) for k, v in job.__dict__.items()},
                         )
                     )
             return self.get(existing or job_id), existing is not None
 
     def _update(self, job_id: str, *conditions: Any, **values: Any) -> bool:
+        values = {k: _text(v) for k, v in values.items()}
         values.setdefault("updated_at", _now())
         with self.engine.begin() as conn:
             done = conn.execute(jobs.update().where(jobs.c.id == job_id, *conditions).values(**values))

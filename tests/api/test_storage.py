@@ -12,7 +12,7 @@ from datetime import UTC
 
 import pytest
 
-from advisor.exceptions import JobNotFoundError
+from advisor.exceptions import JobNotFoundError, QueueFullError
 from api.storage import JobStore, NewJob, SQLJobStore, get_store
 from tests.api.conftest import ALICE, auth, serving, upload, wait_for
 
@@ -138,6 +138,36 @@ class TestJobStoreContract:
         for t in threads:
             t.join()
         assert len({job_id for job_id, _ in results}) == 1 and sum(not reused for _, reused in results) == 1
+
+    def test_concurrent_submissions_never_queue_more_than_the_limit(self, store: JobStore) -> None:
+        outcomes: list[str] = []
+
+        def submit(seed: int) -> None:
+            try:
+                store.submit(new_job(fingerprint=f"{seed:064d}", seed=seed), max_queued=2)
+                outcomes.append("queued")
+            except QueueFullError:
+                outcomes.append("full")
+
+        threads = [threading.Thread(target=submit, args=(seed,)) for seed in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == ["full"] * 6 + ["queued"] * 2 and store.count("queued") == 2
+        first = store.list_jobs("alice")[0][0]  # an identical resubmission is no new job: the limit does not apply
+        again, reused = store.submit(new_job(fingerprint=first.fingerprint, seed=first.seed), max_queued=2)
+        assert reused and again.id == first.id
+
+    def test_ids_that_are_not_ours_and_nul_characters(self, store: JobStore) -> None:
+        for job_id in ("\x00", "a\x00b", "../x", "F" * 32, "f" * 33):
+            with pytest.raises(JobNotFoundError):
+                store.get(job_id)
+        job, _ = store.submit(NewJob(**{**new_job().__dict__, "data_name": "a\x00b.csv"}))
+        assert store.get(job.id).data_name == "a\ufffdb.csv"
+        store.claim(job.id)
+        store.set_progress(job.id, "probe", 0.5, "task t\x00 done")
+        assert store.get(job.id).progress_message == "task t\ufffd done"
 
     def test_ping(self, store: JobStore) -> None:
         store.ping()
