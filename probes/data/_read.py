@@ -13,6 +13,7 @@ import codecs
 import csv
 import gzip
 import io
+import itertools
 import json
 import os
 import re
@@ -53,6 +54,8 @@ _SAMPLE_RECORDS = 5_000
 #: Integers at least this large lose digits as float64 (and pandas makes a numeric column with gaps float64).
 _EXACT_INTEGERS = 2**53
 _GZIP_MAGIC = b"\x1f\x8b"
+#: A gzipped file may expand to at most this many times the file-size limit (a decompression bomb does not).
+_MAX_GZIP_EXPANSION = 20
 _PARQUET_MAGIC = b"PAR1"
 
 
@@ -118,6 +121,8 @@ def read_source(
     n_bytes = _check_path(path, limits)
     if compressed:
         _check_gzip_magic(path)
+        if fmt not in ("csv", "tsv"):  # delimited files are checked once their delimiter is known
+            _check_gzip_expansion(path, limits=limits)
     reader = {"csv": _read_delimited, "tsv": _read_delimited, "parquet": _read_parquet, "jsonl": _read_jsonl}[fmt]
     frame, encoding, notes = reader(path, fmt=fmt, compressed=compressed, limits=limits)
     limits.check_rows(len(frame), f"'{path.name}'")
@@ -181,6 +186,55 @@ def _check_gzip_magic(path: Path) -> None:
             raise UnreadableFileError(
                 f"'{path.name}' ends in .gz but is not gzip-compressed; rename it without '.gz' or compress it.",
             )
+
+
+def _check_gzip_expansion(path: Path, *, limits: Limits, delimiter: str | None = None, encoding: str = "utf-8") -> None:
+    """Refuse a gzipped file that decompresses past the limits, streaming, before any parser holds it in memory.
+
+    The size limit applies to the file as sent; a small file may still expand enormously (a gzip
+    bomb). Bytes are capped at :data:`_MAX_GZIP_EXPANSION` times the size limit. A delimited file
+    (``delimiter`` given) is also held to the row limit: its newlines are counted first, an upper
+    bound on its records; only if they pass the limit are the records counted exactly (quoted
+    values may hold newlines), stopping one past it. JSON Lines stops at the row limit as it reads.
+    """
+    cap = _MAX_GZIP_EXPANSION * limits.max_file_mb * 1024 * 1024
+    n_bytes = n_lines = 0
+    rows_checked = delimiter is None
+    try:
+        with gzip.open(path, "rb") as fh:
+            while chunk := fh.read(_SAMPLE_BYTES):
+                n_bytes += len(chunk)
+                n_lines += chunk.count(b"\n")
+                if n_bytes > cap:
+                    raise FileTooLargeError(
+                        f"'{path.name}' decompresses to more than {cap / 1024 / 1024:,.0f} MB "
+                        f"({_MAX_GZIP_EXPANSION}x the {limits.max_file_mb:,.0f} MB limit). Subsample the data.",
+                        details={"expanded_bytes_over": int(cap), "limit_mb": limits.max_file_mb},
+                    )
+                if not rows_checked and n_lines > limits.max_rows + 1:
+                    rows_checked = True  # counted to the end or one past the limit: decided for the whole file
+                    if _records_over(path, limits.max_rows + 1, delimiter or ",", encoding):
+                        raise FileTooLargeError(
+                            f"'{path.name}' has more than {limits.max_rows:,} rows, the limit. "
+                            "Subsample the data or raise the limit.",
+                            details={"limit": limits.max_rows},
+                        )
+    except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
+        raise UnreadableFileError(f"'{path.name}' is a corrupt or truncated gzip file ({exc}).") from None
+
+
+def _records_over(path: Path, limit: int, delimiter: str, encoding: str) -> bool:
+    """Whether a gzipped delimited file has more than ``limit`` non-blank records (header included).
+
+    ``False`` when the records cannot be counted (a field past the csv module's size limit): the
+    parser then decides, with its own errors.
+    """
+    try:
+        with gzip.open(path, "rt", encoding=encoding, errors="replace", newline="") as text:
+            records = (r for r in csv.reader(text, delimiter=delimiter) if any(f.strip() for f in r))
+            return sum(1 for _ in itertools.islice(records, limit + 1)) > limit
+    except csv.Error:
+        return False
 
 
 def _open_binary(path: Path, compressed: bool) -> io.BufferedIOBase:
@@ -254,6 +308,8 @@ def _read_delimited(
     limits.check_columns(len(header), f"'{path.name}'")
     if not has_rows:
         raise EmptyDataError(f"'{path.name}' has a header but no data rows.")
+    if compressed:
+        _check_gzip_expansion(path, limits=limits, delimiter=delimiter, encoding=encoding)
     decimal_comma = delimiter != "," and _uses_decimal_commas(rows)
     as_text = _huge_integer_columns(len(names), rows)
 

@@ -288,6 +288,22 @@ CASES = [
         {"max_file_mb": 0.01},
     ),
     Case(
+        "gzipped file with more rows than the limit",
+        _raw("rows.csv.gz", gzip.compress(b"x,y\n" + b"1,2\n" * 5000)),
+        {"targets": ["y"]},
+        errors.FileTooLargeError,
+        ("more than 50 rows",),  # counted while decompressing: stops at row 51, nothing parsed
+        {"max_rows": 50},
+    ),
+    Case(
+        "gzipped file that expands far past the size limit",
+        _raw("bomb.csv.gz", gzip.compress(b"x,y\n" + b"1" * 300_000)),
+        {"targets": ["y"]},
+        errors.FileTooLargeError,
+        ("decompresses to more than", "20x the 0 MB limit"),
+        {"max_file_mb": 0.01},
+    ),
+    Case(
         "too many columns",
         _csv(_frame()),
         {"targets": ["y"]},
@@ -396,7 +412,7 @@ def _cli_args(path: Path, spec: dict[str, Any], limits: dict[str, Any]) -> list[
     return args
 
 
-CLI_CASES = [c for c in CASES if "max_columns" not in c.limits]
+CLI_CASES = [c for c in CASES if not {"max_columns", "max_rows"} & set(c.limits)]  # the CLI has no such options
 
 
 @pytest.mark.parametrize("case", CLI_CASES, ids=[c.id for c in CLI_CASES])

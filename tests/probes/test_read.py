@@ -92,3 +92,13 @@ def test_undetectable_encoding_is_rejected(tmp_path: Path) -> None:
     path.write_bytes(b"a,b\n" + noise)
     with pytest.raises(EncodingError, match="re-save it as UTF-8"):
         read_table(path)
+
+
+def test_gzipped_rows_are_counted_as_records_not_lines(tmp_path: Path) -> None:
+    from probes.data import Limits
+
+    # 30 records over 91 lines (quoted newlines), under a limit of 40 rows: read, not refused
+    path = tmp_path / "quoted.csv.gz"
+    path.write_bytes(gzip.compress(("x;note\n" + "".join(f'{i};"a\nb\nc"\n' for i in range(30))).encode()))
+    frame = read_table(path, limits=Limits(max_rows=40))
+    assert frame.shape == (30, 2) and frame["note"].iloc[0] == "a\nb\nc"
