@@ -8,6 +8,8 @@ keep their status; anything unexpected is logged and answered 500 ``internal_err
 from __future__ import annotations
 
 import logging
+import math
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -26,10 +28,27 @@ logger = logging.getLogger("api")
 _CODES = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed", 413: "file_too_large"}
 
 
-def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    body = {"code": code, "message": message, "details": jsonable_encoder(details or {})}
-    return JSONResponse(body, status_code=status, headers=headers)
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    headers = {**(headers or {}), **({"WWW-Authenticate": "Bearer"} if status == 401 else {})}
+    body = {"code": code, "message": message, "details": _finite(jsonable_encoder(details or {}))}
+    return JSONResponse(body, status_code=status, headers=headers or None)
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with infinities and NaN as text: JSON has no such numbers, and an error body must always render."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 async def _advisor_error(request: Request, exc: Exception) -> JSONResponse:
@@ -56,7 +75,24 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         message = f"No such endpoint: {request.method} {request.url.path}. See /docs for the API."
     elif status == 405:
         message = f"{request.method} is not allowed on {request.url.path}. See /docs for the API."
-    return error_response(status, _CODES.get(status, "http_error"), message or phrase, {})
+    allow = {"Allow": _allowed(request)} if status == 405 else None  # HTTP requires it on 405
+    return error_response(status, _CODES.get(status, "http_error"), message or phrase, {}, allow)
+
+
+def _allowed(request: Request) -> str:
+    """Every method the API documents for this path (Starlette's own header names only the first route's).
+
+    Read from the OpenAPI paths, a public and stable view of the routes, whatever the router nesting.
+    """
+    path = request.url.path
+    methods: set[str] = set()
+    for template, item in request.app.openapi().get("paths", {}).items():
+        if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)), path):
+            methods |= {m.upper() for m in item if m.lower() in _HTTP_METHODS}
+    return ", ".join(sorted(methods))
+
+
+_HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:

@@ -114,7 +114,8 @@ async def read_submission(request: Request, service: Service, owner: str) -> tup
         )
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media == "multipart/form-data":
-        async with request.form(max_files=1, max_fields=len(_FORM_FIELDS)) as form:
+        capped = Request(request.scope, receive=_capped_receive(request.receive, cap + (1 << 20)))
+        async with capped.form(max_files=1, max_fields=len(_FORM_FIELDS)) as form:
             unknown = sorted(set(form.keys()) - _FORM_FIELDS)
             if unknown:
                 raise InvalidRequestError(
@@ -161,6 +162,30 @@ async def read_submission(request: Request, service: Service, owner: str) -> tup
         "or application/json ({'records': [...], 'spec': {...}}).",
         details={"content_type": media, "supported": ["multipart/form-data", "application/json"]},
     )
+
+
+def _capped_receive(receive: Any, cap: int) -> Any:
+    """``receive`` that refuses a body past ``cap`` bytes as it arrives.
+
+    The Content-Length check above cannot see a chunked upload (no declared length); without
+    this the form parser would spool all of it to disk before the size limit was checked.
+    """
+    n_bytes = 0
+
+    async def capped() -> Any:
+        nonlocal n_bytes
+        message = await receive()
+        if message.get("type") == "http.request":
+            n_bytes += len(message.get("body", b""))
+            if n_bytes > cap:
+                raise FileTooLargeError(
+                    f"The upload is larger than this service's limit of {cap / 1024 / 1024:.0f} MB "
+                    "(the file plus its form fields). Send a sample of the rows.",
+                    details={"limit_bytes": cap},
+                )
+        return message
+
+    return capped
 
 
 async def _read_capped(request: Request, cap: int) -> bytes:

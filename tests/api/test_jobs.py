@@ -276,6 +276,28 @@ async def test_limits_answer_413_and_422(settings, runner, tiny_csv: Path, tiny_
         assert body["details"] == {"rows": 60, "limit": 50}  # the same answer as a file over the row cap
 
 
+async def test_a_streamed_upload_without_a_length_is_cut_off_at_the_limit(settings, runner) -> None:
+    from api import create_app
+
+    app = create_app(settings.model_copy(update={"max_upload_mb": 0.004}), runner=runner)
+    sent = 0
+
+    async def body():  # chunked: no Content-Length for the early check to see
+        nonlocal sent
+        yield b'--b\r\nContent-Disposition: form-data; name="spec"\r\n\r\n' + json.dumps(SPEC).encode()
+        yield b'\r\n--b\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\nx,y\n'
+        for _ in range(480):  # 30 MB
+            sent += 1
+            yield b"1,2\n" * 16_384
+        yield b"\r\n--b--\r\n"
+
+    async with serving(app) as http:
+        headers = {**auth(ALICE), "content-type": "multipart/form-data; boundary=b"}
+        response = await http.post("/v1/jobs", headers=headers, content=body())
+        assert_error(response, 413, "file_too_large")
+    assert sent < 40  # refused after ~1 MB, not after reading all 30 MB
+
+
 async def test_queue_is_bounded(settings, runner, tiny_csv: Path) -> None:
     from api import create_app
 
@@ -295,7 +317,11 @@ async def test_queue_is_bounded(settings, runner, tiny_csv: Path) -> None:
 
 async def test_unknown_routes_and_methods_answer_the_error_body(client: httpx.AsyncClient) -> None:
     assert_error(await client.get("/v2/nothing", headers=auth(ALICE)), 404, "not_found")
-    assert_error(await client.put("/v1/jobs", headers=auth(ALICE)), 405, "method_not_allowed")
+    response = await client.put("/v1/jobs", headers=auth(ALICE))
+    assert_error(response, 405, "method_not_allowed")
+    assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "POST"}  # HTTP requires it on 405
+    response = await client.put("/v1/jobs/" + "a" * 32, headers=auth(ALICE))
+    assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "DELETE"}
     assert_error(await client.get("/v1/jobs/does-not-exist", headers=auth(ALICE)), 404, "job_not_found")
 
 
@@ -319,3 +345,10 @@ def test_upload_names_are_made_harmless() -> None:
     assert safe_name("../../etc/passwd.csv", ".csv") == "passwd.csv"
     assert safe_name("dir\\évil name.tsv.gz", ".tsv.gz") == "vil_name.tsv.gz"
     assert safe_name("..", ".csv") == "data.csv"
+
+
+def test_an_error_body_always_renders() -> None:
+    from api.errors import error_response
+
+    response = error_response(422, "limit_exceeded", "too long", {"time_limit": float("inf"), "x": [float("nan")]})
+    assert json.loads(response.body)["details"] == {"time_limit": "inf", "x": ["nan"]}
