@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Callable
@@ -17,6 +18,8 @@ from probes.data import DataProfile, DatasetSpec, Limits, load_taskset, profile_
 __all__ = ["Advisor"]
 
 Progress = Callable[[str, float, str], None]
+#: Seeds seed scikit-learn and NumPy, which take at most 2^32 - 1 (the service's limit too).
+MAX_SEED = 2**32 - 1
 
 
 class Advisor:
@@ -62,7 +65,7 @@ class Advisor:
         self.time_limit = _check_time_limit(time_limit)
         self.seed = _check_seed(seed)
         self.progress = progress
-        self.limits = limits
+        self.limits = _check_limits(limits)
         self.device = device
         self.cancel = cancel
 
@@ -89,6 +92,7 @@ class Advisor:
         ignore: list[str] | None = None,
         task_types: Any = None,
         metric: str | None = None,
+        small_tasks: str | None = None,
     ) -> Recommendation:
         """Probe every applicable paradigm on ``data`` and recommend one, with its evidence.
 
@@ -112,6 +116,7 @@ class Advisor:
                 "ignore": ignore,
                 "task_types": task_types,
                 "metric": metric,
+                "small_tasks": small_tasks,
             }
             spec_kwargs = {k: v for k, v in fields.items() if v is not None}
             taskset = load_taskset(data, limits=self.limits, **spec_kwargs)
@@ -153,6 +158,28 @@ def _check_time_limit(time_limit: Any) -> float | None:
 
 
 def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise InvalidRequestError(f"seed must be a non-negative integer, got {seed!r}", details={"field": "seed"})
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed <= MAX_SEED:
+        raise InvalidRequestError(
+            f"seed must be an integer from 0 to {MAX_SEED} (2^32 - 1), got {seed!r}", details={"field": "seed"}
+        )
     return int(seed)
+
+
+def _check_limits(limits: Any) -> Limits | None:
+    """``Limits``, or a mapping of its fields (``{"max_rows": 10_000}``)."""
+    if limits is None or isinstance(limits, Limits):
+        return limits
+    if isinstance(limits, dict):
+        try:
+            return Limits(**limits)
+        except TypeError:
+            known = ", ".join(f.name for f in dataclasses.fields(Limits))
+            raise InvalidRequestError(
+                f"limits has unknown fields {sorted(set(limits) - {f.name for f in dataclasses.fields(Limits)})}; "
+                f"known fields are {known}",
+                details={"field": "limits"},
+            ) from None
+    raise InvalidRequestError(
+        f"limits must be a probes.data.Limits or a mapping of its fields, got {type(limits).__name__}",
+        details={"field": "limits"},
+    )

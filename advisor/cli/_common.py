@@ -10,6 +10,7 @@ import functools
 import inspect
 import json
 import math
+import os
 import sys
 import typing
 from collections.abc import Callable
@@ -67,7 +68,7 @@ MetricOpt = Annotated[str | None, typer.Option("--metric", help="Metric override
 JsonOpt = Annotated[
     str | None, typer.Option("--json", help="Write the result as JSON to PATH; '-' prints only JSON on stdout.")
 ]
-MaxFileOpt = Annotated[float, typer.Option("--max-file-mb", help="Refuse files larger than this.")]
+MaxFileOpt = Annotated[float, typer.Option("--max-file-mb", help="Refuse files larger than this (MB).")]
 
 
 class BadOption(Exception):
@@ -82,6 +83,42 @@ def check_run_options(budget: str, time_limit: float | None) -> None:
         raise BadOption(f"--budget must be {', '.join(USER_BUDGETS[:-1])} or {USER_BUDGETS[-1]} (got {budget!r})")
     if time_limit is not None and not 0 < time_limit < math.inf:
         raise BadOption(f"--time-limit must be a positive number of seconds (got {time_limit})")
+
+
+def check_max_file_mb(max_file_mb: float) -> None:
+    if not 0 < max_file_mb < math.inf:
+        raise BadOption(f"--max-file-mb must be a positive number of megabytes (got {max_file_mb})")
+
+
+def check_outputs(data: str, outputs: dict[str, str | Path | None]) -> None:
+    """The output paths (option -> path; ``None`` or '-' skipped), checked before any work is done.
+
+    Each must be a file path in an existing, writable folder, must not be the input data (writing
+    the report over the user's data would lose it) and must not be another output's path.
+    """
+    seen: dict[Path, str] = {}
+    for flag, value in outputs.items():
+        if value is None or str(value) == "-":
+            continue
+        if not str(value).strip():
+            raise BadOption(f"{flag} needs a file path (got an empty one)")
+        path = Path(value)
+        if path.is_dir():
+            raise BadOption(f"{flag} '{path}' is a folder; give a file path")
+        folder = path.parent
+        if not folder.is_dir():
+            raise BadOption(f"{flag} '{path}': the folder '{folder}' does not exist")
+        if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise BadOption(f"{flag} '{path}' is not writable")
+        try:
+            same = path.exists() and os.path.samefile(path, data)
+        except OSError:
+            same = False
+        if same or path.resolve() == Path(data).resolve():
+            raise BadOption(f"{flag} '{path}' is the input data file; choose another path so the data is kept")
+        if path.resolve() in seen:
+            raise BadOption(f"{flag} and {seen[path.resolve()]} name the same file '{path}'")
+        seen[path.resolve()] = flag
 
 
 def spec_fields(

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from advisor.cli._common import DataArg, JsonOpt, MaxFileOpt, with_spec_options, write_json
+from advisor.cli._common import (
+    DataArg,
+    JsonOpt,
+    MaxFileOpt,
+    check_max_file_mb,
+    check_outputs,
+    with_spec_options,
+    write_json,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -30,6 +38,8 @@ def inspect_command(
     from advisor._inspect import inspect_data
     from probes.data import Limits
 
+    check_max_file_mb(max_file_mb)
+    check_outputs(data, {"--json": json_out})
     profile = inspect_data(data, limits=Limits(max_file_mb=max_file_mb), **fields)
     if json_out is not None:
         write_json(profile.model_dump_json(indent=2), json_out)

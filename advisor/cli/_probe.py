@@ -11,6 +11,8 @@ from advisor.cli._common import (
     DataArg,
     JsonOpt,
     MaxFileOpt,
+    check_max_file_mb,
+    check_outputs,
     check_run_options,
     with_spec_options,
     write_json,
@@ -27,7 +29,10 @@ BudgetOpt = Annotated[
     str, typer.Option("--budget", help="fast | standard | thorough: folds, epochs and search trials.")
 ]
 TimeLimitOpt = Annotated[float | None, typer.Option("--time-limit", help="Wall-time limit in seconds for all probes.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for splits, initialisation and search.", min=0)]
+SeedOpt = Annotated[
+    int,
+    typer.Option("--seed", help="Seed for splits, initialisation and search (0 to 2^32 - 1).", min=0, max=2**32 - 1),
+]
 TrialsOpt = Annotated[int | None, typer.Option("--trials", help="Optuna trials per variant (default: the budget's).")]
 StorageOpt = Annotated[
     str | None, typer.Option("--storage", help="Optuna storage URL (e.g. sqlite:///studies.db); default in memory.")
@@ -56,6 +61,26 @@ def resolve_variants(spec: str) -> list[Variant]:
     return chosen
 
 
+def check_storage(url: str) -> None:
+    """An Optuna storage URL that SQLAlchemy can use, checked before any training (not deep in a search)."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        parsed = make_url(url)
+        parsed.get_dialect()
+    except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
+        raise BadOption(
+            f"--storage {url!r} is not a database URL this install can use (e.g. sqlite:///studies.db): {exc}"
+        ) from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        folder = Path(parsed.database).parent
+        if not folder.is_dir():
+            raise BadOption(f"--storage {url!r}: the folder '{folder}' does not exist")
+
+
 @with_spec_options
 def probe_command(
     data: DataArg,
@@ -82,6 +107,12 @@ def probe_command(
     from probes.paradigms import run_variants
 
     check_run_options(budget, time_limit)
+    check_max_file_mb(max_file_mb)
+    check_outputs(data, {"--json": json_out})
+    if trials is not None and trials < 0:
+        raise BadOption(f"--trials must be 0 or more (got {trials})")
+    if storage is not None:
+        check_storage(storage)
     variants = resolve_variants(paradigm)
     taskset = load_taskset(data, limits=Limits(max_file_mb=max_file_mb), **fields)
     with stderr_progress(enabled=not quiet and json_out != "-") as progress:

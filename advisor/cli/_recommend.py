@@ -14,6 +14,8 @@ from advisor.cli._common import (
     DataArg,
     JsonOpt,
     MaxFileOpt,
+    check_max_file_mb,
+    check_outputs,
     check_run_options,
     with_spec_options,
     write_json,
@@ -57,6 +59,8 @@ def recommend_command(
     from probes.data import Limits
 
     check_run_options(budget, time_limit)
+    check_max_file_mb(max_file_mb)
+    check_outputs(data, {"--json": json_out, "--html": html})
     if fail_on_risk is not None and not 0.0 <= fail_on_risk <= 1.0:
         raise BadOption(f"--fail-on-risk must be between 0 and 1 (got {fail_on_risk})")
     with stderr_progress(enabled=not quiet and json_out != "-") as progress:
@@ -64,13 +68,13 @@ def recommend_command(
             budget=budget, time_limit=time_limit, seed=seed, progress=progress, limits=Limits(max_file_mb=max_file_mb)
         )
         rec = advisor.recommend(data, **fields)
+    if json_out is not None:  # first: a report that cannot be written does not lose the JSON
+        write_json(rec.to_json(), json_out)
     if html is not None:
         try:
             rec.to_html(html)
         except OSError as exc:
             raise BadOption(f"cannot write the HTML report to '{html}': {exc.strerror or exc}") from None
-    if json_out is not None:
-        write_json(rec.to_json(), json_out)
     if json_out != "-" and not quiet:
         render_recommendation(rec, html)
     elif json_out != "-":

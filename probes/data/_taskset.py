@@ -149,14 +149,14 @@ class TaskSet:
 
 def load_taskset(
     data: str | os.PathLike[str] | pd.DataFrame,
-    spec: DatasetSpec | None = None,
+    spec: DatasetSpec | dict[str, Any] | None = None,
     *,
     limits: Limits | None = None,
     **spec_fields: Any,
 ) -> TaskSet:
     """Read ``data`` and build the :class:`TaskSet` its spec describes.
 
-    Either pass a :class:`DatasetSpec` or its fields as keywords.
+    Either pass a :class:`DatasetSpec` (or the same as a mapping, e.g. parsed JSON) or its fields as keywords.
 
     Examples
     --------
@@ -170,6 +170,15 @@ def load_taskset(
         if not spec_fields.get("targets"):
             raise InvalidSpecError("No target given: name the column(s) to predict with targets=[...] (CLI: --target).")
         spec = DatasetSpec(**spec_fields)
+    elif isinstance(spec, dict):
+        spec = DatasetSpec.from_dict(spec)
+    elif not isinstance(spec, DatasetSpec):
+        raise InvalidSpecError(
+            f"spec must be a DatasetSpec or a mapping of its fields, got {type(spec).__name__}; "
+            "to name the target alone, pass targets=... instead."
+        )
+    if limits is not None and not isinstance(limits, Limits):
+        raise InvalidSpecError(f"limits must be a probes.data.Limits, got {type(limits).__name__}.")
     frame, source = read_source(data, limits=limits)
     return build_taskset(frame, spec, source=source)
 
@@ -510,7 +519,11 @@ def _task_column_tasks(
             name = protected if protected in dropped else next(iter(dropped))
             raise TaskTooSmallError(
                 f"Task {name!r} {dropped[name]}. Add rows to it"
-                + (", or choose another target task." if name == protected else ", or pass small_tasks='drop'."),
+                + (
+                    ", or choose another target task."
+                    if name == protected
+                    else ", or pass small_tasks='drop' (CLI: --small-tasks drop)."
+                ),
                 details={"task": name, "reason": dropped[name]},
             )
         warnings.append(f"Dropped {len(dropped)} task(s) the protocol cannot evaluate: {_dropped_listing(dropped)}.")

@@ -330,7 +330,7 @@ def run_variant(
         result.params = dict(chosen)
         for i, data in enumerate(prepared):
             budget.check(f"{variant.id} fold {i + 1}")
-            ctx = replace(base_ctx, seed=seed * 1000 + i, notes=[])
+            ctx = replace(base_ctx, seed=(seed * 1000 + i) % 2**32, notes=[])
             result.folds.append(_predict_and_score(taskset, variant, data, chosen, ctx))
             result.notes.extend(n for n in ctx.notes if n not in result.notes)
             if progress:

@@ -530,3 +530,48 @@ def test_multiindex_columns_are_refused_and_the_frame_is_untouched() -> None:
     with pytest.raises(errors.UnsupportedFormatError, match="2-level column labels; flatten them"):
         inspect_data(frame, targets="y")
     pd.testing.assert_frame_equal(frame, before)
+
+
+def test_a_spec_may_be_a_mapping_and_limits_too(tmp_path: Path) -> None:
+    from advisor import Advisor
+
+    path = _csv(_frame())(tmp_path)
+    profile = Advisor(limits={"max_rows": 1_000}).inspect(path, {"targets": ["y"], "task_column": "task"})
+    assert profile.n_tasks == 3
+    with pytest.raises(errors.InvalidSpecError, match="spec must be a DatasetSpec or a mapping"):
+        Advisor().inspect(path, "y")
+    with pytest.raises(errors.InvalidSpecError, match="self: unknown field"):
+        Advisor().inspect(path, {"targets": ["y"], "self": 1})
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (["--json", "{data}"], "--json '{data}' is the input data file"),
+        (["--json", ""], "--json needs a file path"),
+        (["--json", "{tmp}"], "is a folder"),
+        (["--json", "{tmp}/no/such/out.json"], "the folder '{tmp}/no/such' does not exist"),
+        (["--max-file-mb", "-1"], "--max-file-mb must be a positive number"),
+        (["--max-file-mb", "nan"], "--max-file-mb must be a positive number"),
+    ],
+)
+def test_cli_output_paths_and_limits_are_checked_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], fragment: str
+) -> None:
+    path = _csv(_frame())(tmp_path)
+    before = path.read_bytes()
+    args = [a.format(data=path, tmp=tmp_path) for a in extra]
+    assert run(["inspect", str(path), "--target", "y", "--task-column", "task", *args]) == 2
+    err = capsys.readouterr().err
+    assert fragment.format(data=path, tmp=tmp_path) in err and err.count("\n") == 1, err
+    assert path.read_bytes() == before  # the data is never written over
+
+
+def test_recommend_honours_small_tasks_in_the_sdk_and_the_cli(tmp_path: Path, capsys) -> None:
+    from advisor import Advisor
+
+    path = _csv(_frame(rows=6))(tmp_path)  # refused before any probe runs: no training in this test
+    with pytest.raises(errors.TaskTooSmallError, match="CLI: --small-tasks drop"):
+        Advisor().recommend(path, targets="y", task_column="task", small_tasks="error")
+    assert run(["recommend", str(path), "-t", "y", "--task-column", "task", "--small-tasks", "error", "-q"]) == 2
+    assert "'s0'" in capsys.readouterr().err

@@ -61,6 +61,10 @@ def test_probe_reports_not_applicable_variants(small_file: Path, capsys: pytest.
         (["--time-limit", "inf"], "--time-limit must be a positive number of seconds"),
         (["--time-limit", "nan"], "--time-limit must be a positive number of seconds"),
         (["--seed", "-1"], "Invalid value for '--seed': Input should be greater than or equal to 0"),
+        (["--seed", "4294967296"], "Invalid value for '--seed': Input should be less than or equal to 4294967295"),
+        (["--trials", "-1"], "--trials must be 0 or more"),
+        (["--storage", "bogus://x"], "--storage 'bogus://x' is not a database URL"),
+        (["--storage", "sqlite:////no/such/folder/s.db"], "the folder '/no/such/folder' does not exist"),
     ],
 )
 def test_probe_bad_options_exit_2(small_file: Path, args: list[str], fragment: str, capsys) -> None:
@@ -76,3 +80,10 @@ def test_probe_time_limit_keeps_finished_folds(small_file: Path, capsys: pytest.
     assert any(r["budget_exhausted"] for r in rows)
     for r in rows:
         assert r["folds_finished"] == len(r["fold_scores"]) <= r["folds_planned"] == 10
+
+
+def test_the_largest_seed_runs(small_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # fold seeds are derived from it (seed * 1000 + fold); they must stay within what scikit-learn takes
+    args = ["probe", str(small_file), "-t", "y", "--task-column", "task", "--paradigm", "stl/gbdt"]
+    assert run([*args, "--seed", str(2**32 - 1), "--json", "-"]) == 0
+    assert json.loads(capsys.readouterr().out)["paradigms"][0]["score"] is not None

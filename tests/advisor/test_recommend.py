@@ -126,8 +126,11 @@ def test_progress_is_reported(tmp_path) -> None:
     [
         ({"budget": "huge"}, "unknown budget 'huge'"),
         ({"budget": "oracle"}, "unknown budget 'oracle'; choose one of fast, standard, thorough"),
-        ({"seed": -1}, "seed must be a non-negative integer"),
-        ({"seed": 1.5}, "seed must be a non-negative integer"),
+        ({"seed": -1}, "seed must be an integer from 0 to 4294967295"),
+        ({"seed": 1.5}, "seed must be an integer from 0 to 4294967295"),
+        ({"seed": 2**32}, "seed must be an integer from 0 to 4294967295"),  # sklearn takes no larger seed
+        ({"limits": {"max_rowz": 10}}, "limits has unknown fields \\['max_rowz'\\]"),
+        ({"limits": 10}, "limits must be a probes.data.Limits or a mapping"),
         ({"time_limit": 0}, "time_limit must be a positive number"),
         ({"time_limit": float("nan")}, "time_limit must be a positive number"),
         ({"time_limit": "60"}, "time_limit must be a positive number"),
