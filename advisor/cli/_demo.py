@@ -38,11 +38,11 @@ def demo_command(
             shutil.copyfile(source, path)
     except OSError as exc:
         raise BadOption(f"cannot write the example to '{out}': {exc.strerror or exc}") from None
-    console.print(f"example data: {path} (12 related regression tasks with 40 rows each)\n")
+    console.print(f"example data: {path} (12 related regression tasks with 40 rows each)\n", markup=False)
     with stderr_progress(enabled=not quiet) as progress:
         rec = Advisor(budget="fast", seed=0, progress=progress).recommend(path, targets="y", task_column="task")
-    console.print(rec.summary())
+    console.print(rec.summary(), markup=False)
     rec.to_html(out / "report.html")
     rec.to_json(out / "recommendation.json")
-    console.print(f"\nwrote {out / 'report.html'} and {out / 'recommendation.json'}")
-    console.print(f"next: advisor recommend {path} --target y --task-column task --html report.html")
+    console.print(f"\nwrote {out / 'report.html'} and {out / 'recommendation.json'}", markup=False)
+    console.print(f"next: advisor recommend {path} --target y --task-column task --html report.html", markup=False)

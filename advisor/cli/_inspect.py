@@ -52,6 +52,7 @@ def inspect_command(
 
 def render_profile(profile: DataProfile, console: Console) -> None:
     """Print a profile as a short header, a task table, features and warnings."""
+    from rich.markup import escape as e  # names and values from the user's data are text, never markup
     from rich.table import Table
 
     src = profile.source
@@ -62,8 +63,8 @@ def render_profile(profile: DataProfile, console: Console) -> None:
     if profile.shots:
         goal += f" ({profile.shots} shots)"
     sizes = profile.rows_per_task
-    console.print(f"[bold]{src['name']}[/bold] ({how}) · {profile.n_rows:,} rows")
-    console.print(f"layout [bold]{profile.layout}[/bold] · goal [bold]{goal}[/bold]")
+    console.print(f"[bold]{e(src['name'])}[/bold] ({e(how)}) · {profile.n_rows:,} rows")
+    console.print(f"layout [bold]{profile.layout}[/bold] · goal [bold]{e(goal)}[/bold]")
     console.print(
         f"{profile.n_tasks} task(s); rows per task min {sizes['min']:,} / median {sizes['median']:,.0f} / "
         f"max {sizes['max']:,}"
@@ -79,7 +80,9 @@ def render_profile(profile: DataProfile, console: Console) -> None:
             detail = f"mean {s['mean']:.3g} ± {s['std']:.3g} [{s['min']:.3g}, {s['max']:.3g}]"
             if task.near_constant:
                 detail += " (near-constant)"
-        table.add_row(task.name, task.kind, f"{task.n_rows:,}", detail, f"{task.missing_rate:.1%}", task.metric)
+        table.add_row(
+            e(task.name), task.kind, f"{task.n_rows:,}", e(detail), f"{task.missing_rate:.1%}", e(task.metric)
+        )
     console.print(table)
     if profile.n_tasks > _MAX_TASK_ROWS:
         console.print(f"… and {profile.n_tasks - _MAX_TASK_ROWS} more task(s); --json - lists them all.")
@@ -88,4 +91,4 @@ def render_profile(profile: DataProfile, console: Console) -> None:
     if profile.warnings:
         console.print("[bold yellow]warnings[/bold yellow]")
         for warning in profile.warnings:
-            console.print(f"  • {warning}", soft_wrap=True)
+            console.print(f"  • {e(warning)}", soft_wrap=True)

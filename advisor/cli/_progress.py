@@ -24,6 +24,8 @@ def stderr_progress(enabled: bool) -> Iterator[Callback]:
     state: dict[str, Any] = {}
 
     def update(phase: str, fraction: float, message: str) -> None:
+        from rich.markup import escape  # messages name tasks from the user's data: text, never markup
+
         if "bar" not in state:
             from rich.console import Console
             from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -38,7 +40,9 @@ def stderr_progress(enabled: bool) -> Iterator[Callback]:
             )
             bar.start()
             state["bar"], state["task"] = bar, bar.add_task("starting", total=1.0)
-        state["bar"].update(state["task"], completed=max(0.0, min(1.0, fraction)), description=f"{phase}: {message}")
+        state["bar"].update(
+            state["task"], completed=max(0.0, min(1.0, fraction)), description=escape(f"{phase}: {message}")
+        )
 
     try:
         yield update

@@ -102,6 +102,6 @@ def render_recommendation(rec: Recommendation, html: Path | None) -> None:
     from rich.console import Console
 
     console = Console(highlight=False)
-    console.print(rec.summary())
+    console.print(rec.summary(), markup=False)  # plain text holding the data's names: never markup
     if html is not None:
-        console.print(f"\nHTML report: {html}")
+        console.print(f"\nHTML report: {html}", markup=False)

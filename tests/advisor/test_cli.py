@@ -111,3 +111,15 @@ def test_console_script_runs_and_help_does_not_import_torch(data_file: Path) -> 
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "'nope'" in bad.stderr
+
+
+def test_names_in_the_data_are_shown_as_text_not_rich_markup(tmp_path: Path, capsys) -> None:
+    frame = make_scenario(n_tasks=3, rows_per_task=40, seed=0).frame
+    frame["task"] = frame["task"].map(dict(zip(sorted(frame["task"].unique()), ["[/]", "[bold]x", "[red]c[/red]"])))
+    frame["[/]"] = 1.0  # a constant column: named in a warning
+    path = tmp_path / "[bold]odd.csv"
+    frame.to_csv(path, index=False)
+    assert run(["inspect", str(path), "--target", "y", "--task-column", "task"]) == 0
+    out = capsys.readouterr().out
+    for text in ("[bold]odd.csv", "[/]", "[bold]x", "[red]c[/red]", "'[/]'"):
+        assert text in out, text
