@@ -40,7 +40,7 @@ from advisor._recommendation import (
     TaskReport,
 )
 from probes.data import DataProfile
-from probes.exceptions import BudgetExhausted
+from probes.exceptions import BudgetExhausted, ProbesFailedError
 from probes.paradigms import PARADIGMS, ParadigmResult
 from probes.protocol import co_winners, compare, complexity
 from probes.risk import negative_transfer_risk, probability_best
@@ -96,6 +96,13 @@ def recommend_from_report(report: ProbeReport, profile: DataProfile, *, versions
     evidence: list[Evidence] = []
     warnings = list(ts.warnings) + list(report.warnings)
     if not candidates:
+        failed = [ph for ph in report.phases if ph.status == "failed"]
+        if failed and not any(ph.status in ("partial", "skipped") for ph in report.phases):
+            raise ProbesFailedError(
+                f"Every paradigm's probe failed, so there is nothing to compare; the first: {failed[0].name}: "
+                f"{failed[0].note}",
+                details={"failed": {ph.name: ph.note for ph in failed}},
+            )
         raise BudgetExhausted(
             "No paradigm finished a single fold within the time limit; raise --time-limit or use a smaller budget.",
             details={"time_limit_s": report.time_limit, "seconds_used": round(report.seconds, 3)},

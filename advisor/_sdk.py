@@ -66,7 +66,7 @@ class Advisor:
         self.seed = _check_seed(seed)
         self.progress = progress
         self.limits = _check_limits(limits)
-        self.device = device
+        self.device = _check_device(device)
         self.cancel = cancel
 
     def __repr__(self) -> str:
@@ -163,6 +163,26 @@ def _check_seed(seed: Any) -> int:
             f"seed must be an integer from 0 to {MAX_SEED} (2^32 - 1), got {seed!r}", details={"field": "seed"}
         )
     return int(seed)
+
+
+def _check_device(device: Any) -> str | None:
+    """A torch device this machine has ('cpu', 'cuda', 'cuda:1'), refused now rather than in every probe."""
+    if device is None:
+        return None
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise InvalidRequestError(
+            f"device {device!r} is not a torch device such as 'cpu' or 'cuda' ({exc})", details={"field": "device"}
+        ) from None
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise InvalidRequestError(
+            f"device {device!r} asks for CUDA, which this machine does not have; use 'cpu' or leave device unset",
+            details={"field": "device"},
+        )
+    return str(device)
 
 
 def _check_limits(limits: Any) -> Limits | None:

@@ -28,6 +28,7 @@ __all__ = [
     "InvalidSpecError",
     "MalformedFileError",
     "NoFeaturesError",
+    "ProbesFailedError",
     "TaskNotFoundError",
     "TaskTooSmallError",
     "TooFewTasksError",
@@ -188,6 +189,16 @@ class BudgetExhausted(AdvisorError, TimeoutError):
 
     code = "budget_exhausted"
     http_status = 408
+
+
+class ProbesFailedError(AdvisorError, RuntimeError):
+    """Every paradigm's probe failed with an error (not the time limit), so there is nothing to compare.
+
+    The message quotes the first failure; each failed step is also in the report's warnings.
+    """
+
+    code = "probes_failed"
+    http_status = 422
 
 
 class Cancelled(AdvisorError):

@@ -387,11 +387,29 @@ def _target_kind(frame: pd.DataFrame, spec: DatasetSpec, target: str, warnings: 
         )
     override = spec.kind_override(target)
     if override is not None:
-        return override
-    kind, note = infer_task_kind(column)
-    if note:
-        warnings.append(f"Target {target!r} is {note}")
+        kind = override
+    else:
+        kind, note = infer_task_kind(column)
+        if note:
+            warnings.append(f"Target {target!r} is {note}")
+    if kind == "regression":
+        _check_magnitude(numeric, target)
     return kind
+
+
+#: Regression targets beyond this magnitude overflow the squares behind R², variances and float32 training.
+_MAX_TARGET = 1e30
+
+
+def _check_magnitude(numeric: pd.Series, target: str) -> None:
+    values = pd.to_numeric(numeric, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    largest = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
+    if largest > _MAX_TARGET:
+        raise DataError(
+            f"Target {target!r} reaches {largest:.3g} in magnitude; regression needs values below {_MAX_TARGET:.0e} "
+            "(squares and float32 training overflow beyond). Rescale it, e.g. divide by a power of ten or take logs.",
+            details={"target": target, "largest": largest, "limit": _MAX_TARGET},
+        )
 
 
 def _check_label_types(present: pd.Series, target: str) -> None:

@@ -364,6 +364,13 @@ CASES = [
         ("'y' holds", "the same label written as", "all numbers or all text"),
     ),
     Case(
+        "regression target too large to square",
+        _csv(_frame().assign(y=lambda f: f["y"] * 1e300)),
+        TASKS,
+        errors.DataError,
+        ("reaches", "in magnitude", "Rescale it"),
+    ),
+    Case(
         "regression target with text",
         _csv(_frame().assign(y=["1.5"] * 119 + ["n/a?"])),
         {**TASKS, "task_types": "regression"},

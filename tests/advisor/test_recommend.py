@@ -131,6 +131,7 @@ def test_progress_is_reported(tmp_path) -> None:
         ({"seed": 2**32}, "seed must be an integer from 0 to 4294967295"),  # sklearn takes no larger seed
         ({"limits": {"max_rowz": 10}}, "limits has unknown fields \\['max_rowz'\\]"),
         ({"limits": 10}, "limits must be a probes.data.Limits or a mapping"),
+        ({"device": "tpu"}, "device 'tpu' is not a torch device"),
         ({"time_limit": 0}, "time_limit must be a positive number"),
         ({"time_limit": float("nan")}, "time_limit must be a positive number"),
         ({"time_limit": "60"}, "time_limit must be a positive number"),
@@ -152,3 +153,24 @@ def test_summary_and_html(tmp_path) -> None:
     assert (tmp_path / "r.html").read_text() == html
     for section in ('id="ranking"', 'id="affinity"', 'id="tasks"', 'id="curves"', 'id="rationale"'):
         assert section in html
+
+
+def test_probes_that_all_failed_are_not_reported_as_the_time_limit() -> None:
+    from advisor._recommender import recommend_from_report
+    from advisor.exceptions import BudgetExhausted, ProbesFailedError
+    from probes.budget import budget_preset
+    from probes.data import load_taskset, profile_taskset
+    from probes.runner import Phase, ProbeReport
+
+    s = preset("related_small", seed=0)
+    ts = load_taskset(s.frame, s.spec)
+
+    def report(*phases: Phase) -> ProbeReport:
+        full = {t.name: t.n_rows for t in ts.tasks}
+        return ProbeReport(ts, full, budget_preset("fast"), 0, 5.0, phases=list(phases))
+
+    failed = Phase("stl/mlp", status="failed", note="RuntimeError: device-side assert")
+    with pytest.raises(ProbesFailedError, match="the first: stl/mlp: RuntimeError: device-side assert"):
+        recommend_from_report(report(failed, Phase("affinity", status="done")), profile_taskset(ts), versions={})
+    with pytest.raises(BudgetExhausted, match="within the time limit"):  # some work was cut by the limit
+        recommend_from_report(report(failed, Phase("mtl/hard", status="partial")), profile_taskset(ts), versions={})
