@@ -160,6 +160,11 @@ def _check_path(path: Path, limits: Limits) -> int:
             f"'{path}' is a directory; pass a data file inside it (CSV, TSV, Parquet or JSON Lines).",
             details={"path": str(path)},
         )
+    if not path.is_file():  # opening a pipe with no writer would wait forever; a device never ends
+        raise UnreadableFileError(
+            f"'{path}' is not a regular file (a pipe, socket or device); save the data to a file and pass its path.",
+            details={"path": str(path)},
+        )
     try:
         n_bytes = path.stat().st_size
         with path.open("rb"):
@@ -304,7 +309,7 @@ def _read_delimited(
     delimiter = "\t" if fmt == "tsv" else _sniff_delimiter(first_line)
     names, rows, has_rows = _header_and_rows(body, delimiter, path.name, truncated=len(sample) >= _SAMPLE_BYTES)
     header = [name.strip() for name in names]
-    _check_header(header, path.name)
+    _check_header(header, path.name, written=names)
     limits.check_columns(len(header), f"'{path.name}'")
     if not has_rows:
         raise EmptyDataError(f"'{path.name}' has a header but no data rows.")
@@ -453,7 +458,9 @@ def _first_ragged_row(path: Path, compressed: bool, encoding: str, delimiter: st
     return ""
 
 
-def _check_header(names: list[str], name: str) -> None:
+def _check_header(names: list[str], name: str, written: list[str] | None = None) -> None:
+    """Refuse duplicate names. ``written``: the names as in the file, before stripping spaces, so that
+    ``y`` and `` y`` are shown as the user wrote them."""
     seen: dict[str, int] = {}
     duplicates: list[str] = []
     for col in names:
@@ -461,7 +468,11 @@ def _check_header(names: list[str], name: str) -> None:
         if seen[col] == 2:
             duplicates.append(col)
     if duplicates:
-        shown = ", ".join(repr(d) for d in duplicates[:10])
+        spellings = {d: sorted({w for n, w in zip(names, written or names, strict=True) if n == d}) for d in duplicates}
+        shown = ", ".join(
+            repr(d) + (f" (written {' and '.join(repr(w) for w in spellings[d])})" if len(spellings[d]) > 1 else "")
+            for d in duplicates[:10]
+        )
         raise DuplicateColumnError(
             f"'{name}' has duplicate column names: {shown}. Rename them so every column is unique.",
             details={"duplicates": duplicates},

@@ -530,6 +530,10 @@ def _task_column_tasks(
             _check_classes(name, y, task_classes, [])
         metric = metric_for(kind, spec.metric).name
         tasks.append(Task(name, kind, target, rows.astype(np.int64), y, task_classes, metric))
+    for value in _ordered_task_values(task_values[~no_task & no_label]):  # named in the task column, never labelled
+        name = _task_name(value)
+        if name not in seen and name not in dropped:
+            dropped[name] = "has no labelled rows: its target is empty on every row"
 
     if dropped:
         protected = spec.target_task if spec.goal is Goal.TARGET_TASK else None

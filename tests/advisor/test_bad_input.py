@@ -364,6 +364,20 @@ CASES = [
         ("'y' holds", "the same label written as", "all numbers or all text"),
     ),
     Case(
+        "target task with no labelled rows",
+        _csv(_frame().assign(y=lambda f: f["y"].where(f["task"] != "s1"))),
+        {**TASKS, "goal": "target_task", "target_task": "s1"},
+        errors.TaskTooSmallError,
+        ("Task 's1' has no labelled rows", "choose another target task"),
+    ),
+    Case(
+        "names that differ only by spaces",
+        _raw("spaces.csv", b"task,y, y\n" + b"s0,1,2\n" * 30),
+        {"targets": ["y"]},
+        errors.DuplicateColumnError,
+        ("'y' (written ' y' and 'y')",),
+    ),
+    Case(
         "regression target too large to square",
         _csv(_frame().assign(y=lambda f: f["y"] * 1e300)),
         TASKS,
@@ -582,3 +596,15 @@ def test_recommend_honours_small_tasks_in_the_sdk_and_the_cli(tmp_path: Path, ca
         Advisor().recommend(path, targets="y", task_column="task", small_tasks="error")
     assert run(["recommend", str(path), "-t", "y", "--task-column", "task", "--small-tasks", "error", "-q"]) == 2
     assert "'s0'" in capsys.readouterr().err
+
+
+def test_pipes_and_devices_are_refused_without_waiting(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "data.csv"
+    os.mkfifo(fifo)  # nobody writes to it: opening it would block forever
+    device = tmp_path / "null.csv"
+    device.symlink_to("/dev/null")
+    for path in (fifo, device):
+        with pytest.raises(errors.UnreadableFileError, match="is not a regular file"):
+            inspect_data(path, targets=["y"])
