@@ -317,6 +317,7 @@ def _read_delimited(
         _check_gzip_expansion(path, limits=limits, delimiter=delimiter, encoding=encoding)
     decimal_comma = delimiter != "," and _uses_decimal_commas(rows)
     as_text = _huge_integer_columns(len(names), rows)
+    padded = [i for i in _zero_padded_columns(len(names), rows) if i not in as_text]
 
     try:
         table = pacsv.read_csv(
@@ -326,7 +327,7 @@ def _read_delimited(
             convert_options=pacsv.ConvertOptions(
                 strings_can_be_null=True,
                 decimal_point="," if decimal_comma else ".",
-                column_types={names[i]: pa.string() for i in as_text},  # pyarrow's names: as written
+                column_types={names[i]: pa.string() for i in [*as_text, *padded]},  # pyarrow's names: as written
             ),
         )
     except pa.ArrowInvalid as exc:
@@ -366,6 +367,9 @@ def _read_delimited(
     kept = [header[i] for i in as_text if pa.types.is_string(table.schema.field(i).type)]
     if kept:
         notes.append(_huge_integers_note(kept))
+    if padded:
+        shown = ", ".join(repr(header[i]) for i in padded[:5])
+        notes.append(f"integers written with leading zeros (007) kept as text in {shown}")
     return frame, encoding, tuple(notes)
 
 
@@ -423,6 +427,16 @@ def _huge_integer_columns(n_columns: int, rows: list[list[str]]) -> list[int]:
         for i in range(n_columns)
         if any(i < len(row) and _INTEGER.match(row[i]) and abs(int(row[i])) >= _EXACT_INTEGERS for row in rows)
     ]
+
+
+_ZERO_PADDED = re.compile(r"^\s*[+-]?0\d+\s*$")
+
+
+def _zero_padded_columns(n_columns: int, rows: list[list[str]]) -> list[int]:
+    """Columns (indices) with integers written with leading zeros (``007``, zip codes, padded ids): as
+    numbers ``01`` and ``1`` would become one value, so two tasks (or classes) could merge; read them as
+    text. Features stay numeric: text that parses as numbers is typed numeric (:func:`infer_feature_type`)."""
+    return [i for i in range(n_columns) if any(i < len(row) and _ZERO_PADDED.match(row[i]) for row in rows)]
 
 
 def _huge_integers_note(columns: list[str]) -> str:

@@ -526,6 +526,18 @@ def test_task_ids_beyond_2_to_the_53_stay_distinct(tmp_path: Path) -> None:
     assert any("beyond 2^53" in w and "'account'" in w for w in taskset.warnings)
 
 
+def test_task_ids_with_leading_zeros_stay_distinct_and_padded_features_numeric(tmp_path: Path) -> None:
+    from probes.data import infer_feature_type
+
+    ids = ["01", "1", "001"]  # one number, three tasks as written (padded ids, zip codes)
+    path = tmp_path / "padded.csv"
+    path.write_text("site,hour,y\n" + "".join(f"{ids[i % 3]},{i % 24:02d},{i % 5 * 1.5}\n" for i in range(60)))
+    taskset = load_taskset(path, targets=["y"], task_column="site")
+    assert sorted(taskset.task_names) == sorted(ids)
+    assert any("leading zeros" in w and "'site'" in w and "'hour'" in w for w in taskset.warnings)
+    assert infer_feature_type(taskset.features["hour"]) == "numeric"
+
+
 def test_json_lines_ids_beyond_2_to_the_53_stay_distinct_with_gaps(tmp_path: Path) -> None:
     ids = [9007199254740993, 9007199254740995, None]  # a float64 column would make the first 9007199254740992
     path = tmp_path / "accounts.jsonl"
