@@ -234,6 +234,7 @@ class AdvisorClient:
         ignore: list[str] | None = None,
         task_types: Any = None,
         metric: str | None = None,
+        small_tasks: str | None = None,
     ) -> Recommendation:
         """Submit ``data`` to the service, wait for the job and return its :class:`Recommendation`.
 
@@ -251,6 +252,7 @@ class AdvisorClient:
             ignore=ignore,
             task_types=task_types,
             metric=metric,
+            small_tasks=small_tasks,
         )
         job.wait(progress=self.progress or False, timeout=self.wait_timeout)
         return job.result()
@@ -269,6 +271,7 @@ class AdvisorClient:
         ignore: list[str] | None = None,
         task_types: Any = None,
         metric: str | None = None,
+        small_tasks: str | None = None,
     ) -> Job:
         """Upload ``data`` (a file path, or a DataFrame sent as Parquet) and queue a job; returns its handle.
 
@@ -287,6 +290,7 @@ class AdvisorClient:
                 "ignore": ignore,
                 "task_types": task_types,
                 "metric": metric,
+                "small_tasks": small_tasks,
             }
             spec_json = {k: v for k, v in fields.items() if v is not None}
         form = {"spec": json.dumps(spec_json), "budget": self.budget, "seed": str(self.seed)}

@@ -165,6 +165,8 @@ def _task_types(values: list[str]) -> str | dict[str, str]:
         name, sep, kind = value.partition("=")
         if not sep or not name or not kind:
             raise BadOption(f"--task-type {value!r}: use KIND for every target, or TARGET=KIND per target")
+        if mapping.get(name, kind) != kind:
+            raise BadOption(f"--task-type gives {name!r} two kinds, {mapping[name]} and {kind}; give one")
         mapping[name] = kind
     return mapping
 

@@ -618,6 +618,13 @@ def _check_frame(frame: pd.DataFrame, limits: Limits) -> pd.DataFrame:
         )
     names = [str(c) for c in frame.columns]
     _check_header(names, "the DataFrame")
+    complex_columns = [str(c) for c, dtype in frame.dtypes.items() if pd.api.types.is_complex_dtype(dtype)]
+    if complex_columns:
+        raise UnsupportedFormatError(
+            f"Column(s) {', '.join(repr(c) for c in complex_columns[:5])} hold complex numbers; split each into "
+            "its real and imaginary parts (two columns).",
+            details={"columns": complex_columns},
+        )
     limits.check_columns(len(names), "The DataFrame")
     limits.check_rows(len(frame), "The DataFrame")
     if len(frame) == 0:

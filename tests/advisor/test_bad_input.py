@@ -620,3 +620,9 @@ def test_pipes_and_devices_are_refused_without_waiting(tmp_path: Path) -> None:
     for path in (fifo, device):
         with pytest.raises(errors.UnreadableFileError, match="is not a regular file"):
             inspect_data(path, targets=["y"])
+
+
+def test_complex_numbers_in_a_dataframe_are_refused() -> None:
+    frame = _frame().assign(z=lambda f: f["x1"] + 1j)
+    with pytest.raises(errors.UnsupportedFormatError, match="'z' hold complex numbers"):
+        inspect_data(frame, targets=["y"], task_column="task")

@@ -62,6 +62,9 @@ def test_task_type_per_target(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert kinds == {"a": "classification", "b": "classification"}
     assert run(["inspect", str(path), "-t", "a", "--task-type", "a:classification"]) == 2
     assert "TARGET=KIND" in capsys.readouterr().err
+    conflicting = ["--task-type", "a=regression", "--task-type", "a=classification"]
+    assert run(["inspect", str(path), "-t", "a", *conflicting]) == 2
+    assert "gives 'a' two kinds" in capsys.readouterr().err
 
 
 def test_missing_target_is_a_usage_error(data_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
