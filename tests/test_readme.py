@@ -21,7 +21,7 @@ def test_readme_has_two_setup_commands() -> None:
     commands = _setup_block()
     assert len(commands) == 2
     assert commands[0].endswith("advisor demo") and "pip install -e ." in commands[0]
-    assert commands[1].endswith("pytest") and '".[dev]"' in commands[1]
+    assert commands[1].endswith("pytest -n auto") and '".[dev]"' in commands[1]
     assert all("torch==2.13.0" in c for c in commands)
 
 
