@@ -182,7 +182,7 @@ def _check_device(device: Any) -> str | None:
             f"device {device!r} asks for CUDA, which this machine does not have; use 'cpu' or leave device unset",
             details={"field": "device"},
         )
-    return str(device)
+    return str(parsed)  # 0 -> 'cuda:0': the probes parse this string again
 
 
 def _check_limits(limits: Any) -> Limits | None:

@@ -75,7 +75,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         message = f"No such endpoint: {request.method} {request.url.path}. See /docs for the API."
     elif status == 405:
         message = f"{request.method} is not allowed on {request.url.path}. See /docs for the API."
-    allow = {"Allow": _allowed(request)} if status == 405 else None  # HTTP requires it on 405
+    allow = None
+    if status == 405:  # HTTP requires Allow on 405: every method of the path, else Starlette's own
+        methods = _allowed(request) or (exc.headers or {}).get("Allow", "")
+        allow = {"Allow": methods} if methods else None
     return error_response(status, _CODES.get(status, "http_error"), message or phrase, {}, allow)
 
 
@@ -84,7 +87,8 @@ def _allowed(request: Request) -> str:
 
     Read from the OpenAPI paths, a public and stable view of the routes, whatever the router nesting.
     """
-    path = request.url.path
+    root = request.scope.get("root_path", "")
+    path = request.url.path.removeprefix(root) if root else request.url.path  # behind a proxy's prefix
     methods: set[str] = set()
     for template, item in request.app.openapi().get("paths", {}).items():
         if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)), path):

@@ -228,7 +228,7 @@ class Service:
             return self._submit(owner, staged, "records.jsonl", spec_json, opts)
 
     def _check_queue(self) -> None:
-        """Refuse early, before the upload is read; the store checks again as it inserts (no race)."""
+        """Refuse early, before the upload is read; the store checks again as it inserts (exact in one process)."""
         queued = self.store.count("queued")
         if queued >= self.settings.max_queued:
             raise QueueFullError(

@@ -108,8 +108,11 @@ def check_outputs(data: str, outputs: dict[str, str | Path | None]) -> None:
         folder = path.parent
         if not folder.is_dir():
             raise BadOption(f"{flag} '{path}': the folder '{folder}' does not exist")
-        if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        # the file is written in place: an existing file must be writable, a new one needs a writable folder
+        if not os.access(path if path.exists() else folder, os.W_OK):
             raise BadOption(f"{flag} '{path}' is not writable")
+        if path.exists() and not path.is_file():
+            continue  # /dev/null, /dev/stdout: a sink, never the data, and fine to name twice
         try:
             same = path.exists() and os.path.samefile(path, data)
         except OSError:

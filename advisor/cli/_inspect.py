@@ -52,8 +52,8 @@ def inspect_command(
 
 def render_profile(profile: DataProfile, console: Console) -> None:
     """Print a profile as a short header, a task table, features and warnings."""
-    from rich.markup import escape as e  # names and values from the user's data are text, never markup
     from rich.table import Table
+    from rich.text import Text  # names and values from the user's data are text, never markup
 
     src = profile.source
     how = ", ".join(str(x) for x in (src["format"], "gzip" if src["compressed"] else None, src["encoding"]) if x)
@@ -63,8 +63,8 @@ def render_profile(profile: DataProfile, console: Console) -> None:
     if profile.shots:
         goal += f" ({profile.shots} shots)"
     sizes = profile.rows_per_task
-    console.print(f"[bold]{e(src['name'])}[/bold] ({e(how)}) · {profile.n_rows:,} rows")
-    console.print(f"layout [bold]{profile.layout}[/bold] · goal [bold]{e(goal)}[/bold]")
+    console.print(Text.assemble((src["name"], "bold"), f" ({how}) · {profile.n_rows:,} rows"))
+    console.print(Text.assemble("layout ", (str(profile.layout), "bold"), " · goal ", (goal, "bold")))
     console.print(
         f"{profile.n_tasks} task(s); rows per task min {sizes['min']:,} / median {sizes['median']:,.0f} / "
         f"max {sizes['max']:,}"
@@ -81,7 +81,7 @@ def render_profile(profile: DataProfile, console: Console) -> None:
             if task.near_constant:
                 detail += " (near-constant)"
         table.add_row(
-            e(task.name), task.kind, f"{task.n_rows:,}", e(detail), f"{task.missing_rate:.1%}", e(task.metric)
+            Text(task.name), task.kind, f"{task.n_rows:,}", Text(detail), f"{task.missing_rate:.1%}", Text(task.metric)
         )
     console.print(table)
     if profile.n_tasks > _MAX_TASK_ROWS:
@@ -91,4 +91,4 @@ def render_profile(profile: DataProfile, console: Console) -> None:
     if profile.warnings:
         console.print("[bold yellow]warnings[/bold yellow]")
         for warning in profile.warnings:
-            console.print(f"  • {e(warning)}", soft_wrap=True)
+            console.print(Text(f"  • {warning}"), soft_wrap=True)

@@ -166,23 +166,26 @@ def _test_name(decision: Any) -> str | None:
 
 def render_probe(payload: dict[str, Any]) -> None:
     from rich.console import Console
-    from rich.markup import escape as e  # names from the user's data are text, never markup
     from rich.table import Table
+    from rich.text import Text  # names from the user's data are text, never markup
 
     console = Console(highlight=False)
     goal = payload["goal"] + (f" (target {payload['target_task']!r})" if payload["target_task"] else "")
     console.print(
-        f"[bold]{e(payload['dataset'])}[/bold] · {payload['n_tasks']} task(s) · goal {e(goal)} · "
-        f"budget {payload['budget']} · {payload['folds']} folds · seed {payload['seed']} · {payload['seconds']:.1f} s"
+        Text.assemble(
+            (payload["dataset"], "bold"),
+            f" · {payload['n_tasks']} task(s) · goal {goal} · budget {payload['budget']} · "
+            f"{payload['folds']} folds · seed {payload['seed']} · {payload['seconds']:.1f} s",
+        )
     )
     table = Table(show_edge=False, pad_edge=False)
     for column in ("variant", "score", "95% interval", "folds", "seconds", "note"):
         table.add_column(column, justify="right" if column in {"score", "folds", "seconds"} else "left")
     for row in payload["paradigms"]:
         if row["skipped"]:
-            table.add_row(row["variant"], "—", "", "", "", e(f"not run: {row['skipped']}"))
+            table.add_row(row["variant"], "—", "", "", "", Text(f"not run: {row['skipped']}"))
             continue
-        interval = "" if row["ci_low"] is None else e(f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}]")
+        interval = "" if row["ci_low"] is None else Text(f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}]")
         score = "—" if row["score"] is None else f"{row['score']:.3f}"
         mark = " *" if row["variant"] in payload["co_winners"] else ""
         note = "stopped by the time limit" if row["budget_exhausted"] else ""

@@ -24,15 +24,13 @@ def stderr_progress(enabled: bool) -> Iterator[Callback]:
     state: dict[str, Any] = {}
 
     def update(phase: str, fraction: float, message: str) -> None:
-        from rich.markup import escape  # messages name tasks from the user's data: text, never markup
-
         if "bar" not in state:
             from rich.console import Console
             from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
             bar = Progress(
                 SpinnerColumn(),
-                TextColumn("{task.description}"),
+                TextColumn("{task.description}", markup=False),  # messages name the data's tasks: text
                 BarColumn(),
                 TimeElapsedColumn(),
                 console=Console(stderr=True),
@@ -40,9 +38,7 @@ def stderr_progress(enabled: bool) -> Iterator[Callback]:
             )
             bar.start()
             state["bar"], state["task"] = bar, bar.add_task("starting", total=1.0)
-        state["bar"].update(
-            state["task"], completed=max(0.0, min(1.0, fraction)), description=escape(f"{phase}: {message}")
-        )
+        state["bar"].update(state["task"], completed=max(0.0, min(1.0, fraction)), description=f"{phase}: {message}")
 
     try:
         yield update

@@ -114,7 +114,7 @@ async def read_submission(request: Request, service: Service, owner: str) -> tup
         )
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media == "multipart/form-data":
-        capped = Request(request.scope, receive=_capped_receive(request.receive, cap + (1 << 20)))
+        capped = Request(request.scope, receive=_capped_receive(request.receive, cap + (1 << 20), cap))
         async with capped.form(max_files=1, max_fields=len(_FORM_FIELDS)) as form:
             unknown = sorted(set(form.keys()) - _FORM_FIELDS)
             if unknown:
@@ -164,8 +164,9 @@ async def read_submission(request: Request, service: Service, owner: str) -> tup
     )
 
 
-def _capped_receive(receive: Any, cap: int) -> Any:
-    """``receive`` that refuses a body past ``cap`` bytes as it arrives.
+def _capped_receive(receive: Any, cap: int, limit: int) -> Any:
+    """``receive`` that refuses a body past ``cap`` bytes as it arrives (``limit``: the upload limit it
+    enforces, named in the error; ``cap`` adds room for the form's other fields).
 
     The Content-Length check above cannot see a chunked upload (no declared length); without
     this the form parser would spool all of it to disk before the size limit was checked.
@@ -179,9 +180,9 @@ def _capped_receive(receive: Any, cap: int) -> Any:
             n_bytes += len(message.get("body", b""))
             if n_bytes > cap:
                 raise FileTooLargeError(
-                    f"The upload is larger than this service's limit of {cap / 1024 / 1024:.0f} MB "
-                    "(the file plus its form fields). Send a sample of the rows.",
-                    details={"limit_bytes": cap},
+                    f"The upload is larger than this service's limit of {limit / 1024 / 1024:g} MB. "
+                    "Send a sample of the rows.",
+                    details={"limit_bytes": limit},
                 )
         return message
 

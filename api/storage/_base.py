@@ -76,7 +76,9 @@ class JobStore(abc.ABC):
 
         A job that failed or was cancelled is not reused. Returns ``(job, reused)``; atomic with
         respect to concurrent calls with the same fingerprint. Raises ``QueueFullError`` instead of
-        creating a job when ``max_queued`` jobs are already queued, counted atomically with the insert.
+        creating a job when ``max_queued`` jobs are already queued, counted with the insert under the
+        store's lock: exact within one service process (its worker threads included), not across
+        several processes sharing one database.
         """
 
     @abc.abstractmethod

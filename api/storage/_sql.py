@@ -192,7 +192,7 @@ class SQLJobStore(JobStore):
         with self._submit_lock:
             with self.engine.begin() as conn:
                 existing = conn.execute(self._reusable(job.owner, job.fingerprint)).scalar_one_or_none()
-                if existing is None and max_queued is not None:  # counted in the step that inserts: no race
+                if existing is None and max_queued is not None:  # counted under the lock that inserts
                     queued = conn.execute(
                         sa.select(sa.func.count()).select_from(jobs).where(jobs.c.status == "queued")
                     ).scalar_one()

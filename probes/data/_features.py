@@ -185,6 +185,9 @@ def _on_epoch_day(raw: pd.Series) -> pd.Series:
     if raw.dtype != object and not pd.api.types.is_string_dtype(raw.dtype):
         return raw
     epoch = _dt.date(1970, 1, 1)
+    head = raw.dropna().iloc[:_SAMPLE]
+    if not any(isinstance(v, _dt.time) or (isinstance(v, str) and _TIME_OF_DAY.fullmatch(v)) for v in head):
+        return raw  # ordinary dates: no per-value pass
 
     def one(v: object) -> object:
         if isinstance(v, _dt.time):

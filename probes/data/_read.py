@@ -13,7 +13,6 @@ import codecs
 import csv
 import gzip
 import io
-import itertools
 import json
 import os
 import re
@@ -55,7 +54,7 @@ _SAMPLE_RECORDS = 5_000
 _EXACT_INTEGERS = 2**53
 _GZIP_MAGIC = b"\x1f\x8b"
 #: A gzipped file may expand to at most this many times the file-size limit (a decompression bomb does not).
-_MAX_GZIP_EXPANSION = 20
+_MAX_GZIP_EXPANSION = 100
 _PARQUET_MAGIC = b"PAR1"
 
 
@@ -193,14 +192,17 @@ def _check_gzip_magic(path: Path) -> None:
             )
 
 
-def _check_gzip_expansion(path: Path, *, limits: Limits, delimiter: str | None = None, encoding: str = "utf-8") -> None:
+def _check_gzip_expansion(
+    path: Path, *, limits: Limits, delimiter: str | None = None, encoding: str = "utf-8", first_column: str = ""
+) -> None:
     """Refuse a gzipped file that decompresses past the limits, streaming, before any parser holds it in memory.
 
     The size limit applies to the file as sent; a small file may still expand enormously (a gzip
     bomb). Bytes are capped at :data:`_MAX_GZIP_EXPANSION` times the size limit. A delimited file
     (``delimiter`` given) is also held to the row limit: its newlines are counted first, an upper
-    bound on its records; only if they pass the limit are the records counted exactly (quoted
-    values may hold newlines), stopping one past it. JSON Lines stops at the row limit as it reads.
+    bound on its records; only if they pass the limit are the records counted exactly, by
+    pyarrow's streaming reader with the real parse's options, stopping one past it. JSON Lines
+    stops at the row limit as it reads.
     """
     cap = _MAX_GZIP_EXPANSION * limits.max_file_mb * 1024 * 1024
     n_bytes = n_lines = 0
@@ -218,7 +220,7 @@ def _check_gzip_expansion(path: Path, *, limits: Limits, delimiter: str | None =
                     )
                 if not rows_checked and n_lines > limits.max_rows + 1:
                     rows_checked = True  # counted to the end or one past the limit: decided for the whole file
-                    if _records_over(path, limits.max_rows + 1, delimiter or ",", encoding):
+                    if _rows_over(path, limits.max_rows, delimiter or ",", encoding, first_column):
                         raise FileTooLargeError(
                             f"'{path.name}' has more than {limits.max_rows:,} rows, the limit. "
                             "Subsample the data or raise the limit.",
@@ -228,18 +230,32 @@ def _check_gzip_expansion(path: Path, *, limits: Limits, delimiter: str | None =
         raise UnreadableFileError(f"'{path.name}' is a corrupt or truncated gzip file ({exc}).") from None
 
 
-def _records_over(path: Path, limit: int, delimiter: str, encoding: str) -> bool:
-    """Whether a gzipped delimited file has more than ``limit`` non-blank records (header included).
+def _rows_over(path: Path, limit: int, delimiter: str, encoding: str, first_column: str) -> bool:
+    """Whether a gzipped delimited file has more than ``limit`` data rows, as the real parse counts them
+    (quoted newlines, blank lines), reading one column as text in constant memory.
 
-    ``False`` when the records cannot be counted (a field past the csv module's size limit): the
-    parser then decides, with its own errors.
+    ``False`` when pyarrow cannot parse it: the real parse then reports the error with its context.
     """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     try:
-        with gzip.open(path, "rt", encoding=encoding, errors="replace", newline="") as text:
-            records = (r for r in csv.reader(text, delimiter=delimiter) if any(f.strip() for f in r))
-            return sum(1 for _ in itertools.islice(records, limit + 1)) > limit
-    except csv.Error:
+        reader = pacsv.open_csv(
+            pa.input_stream(str(path), compression="gzip"),
+            read_options=pacsv.ReadOptions(encoding=encoding),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=[first_column], column_types={first_column: pa.string()}
+            ),
+        )
+        rows = 0
+        for batch in reader:
+            rows += batch.num_rows
+            if rows > limit:
+                return True
+    except (pa.ArrowException, OSError, EOFError, zlib.error, UnicodeDecodeError):
         return False
+    return False
 
 
 def _open_binary(path: Path, compressed: bool) -> io.BufferedIOBase:
@@ -314,7 +330,7 @@ def _read_delimited(
     if not has_rows:
         raise EmptyDataError(f"'{path.name}' has a header but no data rows.")
     if compressed:
-        _check_gzip_expansion(path, limits=limits, delimiter=delimiter, encoding=encoding)
+        _check_gzip_expansion(path, limits=limits, delimiter=delimiter, encoding=encoding, first_column=names[0])
     decimal_comma = delimiter != "," and _uses_decimal_commas(rows)
     as_text = _huge_integer_columns(len(names), rows)
     padded = [i for i in _zero_padded_columns(len(names), rows) if i not in as_text]
@@ -430,13 +446,20 @@ def _huge_integer_columns(n_columns: int, rows: list[list[str]]) -> list[int]:
 
 
 _ZERO_PADDED = re.compile(r"^\s*[+-]?0\d+\s*$")
+_WHOLE = re.compile(r"^\s*[+-]?\d+\s*$")
 
 
 def _zero_padded_columns(n_columns: int, rows: list[list[str]]) -> list[int]:
-    """Columns (indices) with integers written with leading zeros (``007``, zip codes, padded ids): as
-    numbers ``01`` and ``1`` would become one value, so two tasks (or classes) could merge; read them as
-    text. Features stay numeric: text that parses as numbers is typed numeric (:func:`infer_feature_type`)."""
-    return [i for i in range(n_columns) if any(i < len(row) and _ZERO_PADDED.match(row[i]) for row in rows)]
+    """Columns (indices) of whole numbers only, some written with leading zeros (``007``, zip codes, padded
+    ids): as numbers ``01`` and ``1`` would become one value, so two tasks (or classes) could merge; read
+    them as text, as written. A column that also holds other values (``1,5``, ``2.5``) is left to the parser.
+    Features stay numeric: text that parses as numbers is typed numeric (:func:`infer_feature_type`)."""
+    padded = []
+    for i in range(n_columns):
+        values = [row[i] for row in rows if i < len(row) and row[i].strip()]
+        if any(_ZERO_PADDED.match(v) for v in values) and all(_WHOLE.match(v) for v in values):
+            padded.append(i)
+    return padded
 
 
 def _huge_integers_note(columns: list[str]) -> str:

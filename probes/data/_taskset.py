@@ -530,10 +530,13 @@ def _task_column_tasks(
             _check_classes(name, y, task_classes, [])
         metric = metric_for(kind, spec.metric).name
         tasks.append(Task(name, kind, target, rows.astype(np.int64), y, task_classes, metric))
-    for value in _ordered_task_values(task_values[~no_task & no_label]):  # named in the task column, never labelled
-        name = _task_name(value)
-        if name not in seen and name not in dropped:
-            dropped[name] = "has no labelled rows: its target is empty on every row"
+    target_task = spec.target_task if spec.goal is Goal.TARGET_TASK else None
+    if target_task is not None and target_task not in seen and target_task not in dropped:
+        # a target task named in the task column but never labelled: say so, not "not a task in the data"
+        # (other unlabelled tasks, such as rows kept to predict later, are left out quietly as before)
+        unlabelled = {_task_name(v) for v in _ordered_task_values(task_values[~no_task & no_label])}
+        if target_task in unlabelled:
+            dropped[target_task] = "has no labelled rows: its target is empty on every row"
 
     if dropped:
         protected = spec.target_task if spec.goal is Goal.TARGET_TASK else None

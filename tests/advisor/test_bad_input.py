@@ -297,10 +297,10 @@ CASES = [
     ),
     Case(
         "gzipped file that expands far past the size limit",
-        _raw("bomb.csv.gz", gzip.compress(b"x,y\n" + b"1" * 300_000)),
+        _raw("bomb.csv.gz", gzip.compress(b"x,y\n" + b"1" * 2_000_000)),
         {"targets": ["y"]},
         errors.FileTooLargeError,
-        ("decompresses to more than", "20x the 0 MB limit"),
+        ("decompresses to more than", "100x the 0 MB limit"),
         {"max_file_mb": 0.01},
     ),
     Case(
@@ -524,6 +524,19 @@ def test_task_ids_beyond_2_to_the_53_stay_distinct(tmp_path: Path) -> None:
     taskset = load_taskset(path, targets=["y"], task_column="account")
     assert taskset.task_names == [str(i) for i in ids]
     assert any("beyond 2^53" in w and "'account'" in w for w in taskset.warnings)
+
+
+def test_unlabelled_tasks_other_than_the_target_are_left_out_quietly(tmp_path: Path) -> None:
+    frame = _frame().assign(y=lambda f: f["y"].where(f["task"] != "s2"))  # s2: rows kept to predict later
+    taskset = load_taskset(frame, targets=["y"], task_column="task", small_tasks="error")
+    assert taskset.task_names == ["s0", "s1"] and not taskset.dropped_tasks
+
+
+def test_a_padded_value_in_a_decimal_comma_column_keeps_it_numeric(tmp_path: Path) -> None:
+    path = tmp_path / "amounts.csv"
+    path.write_text("amount;y;task\n05;1;a\n" + "".join(f"{i},5;{i % 3};{'ab'[i % 2]}\n" for i in range(40)))
+    frame = load_taskset(path, targets=["y"], task_column="task").features
+    assert frame["amount"].dtype == float and frame["amount"].iloc[:2].tolist() == [5.0, 0.5]
 
 
 def test_task_ids_with_leading_zeros_stay_distinct_and_padded_features_numeric(tmp_path: Path) -> None:

@@ -322,7 +322,20 @@ async def test_unknown_routes_and_methods_answer_the_error_body(client: httpx.As
     assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "POST"}  # HTTP requires it on 405
     response = await client.put("/v1/jobs/" + "a" * 32, headers=auth(ALICE))
     assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "DELETE"}
+    response = await client.post("/openapi.json")  # not in the OpenAPI paths: Starlette's own header
+    assert "GET" in response.headers["allow"]
     assert_error(await client.get("/v1/jobs/does-not-exist", headers=auth(ALICE)), 404, "job_not_found")
+
+
+async def test_405_behind_a_proxy_prefix_names_the_methods(settings, runner) -> None:
+    from api import create_app
+
+    app = create_app(settings, runner=runner)
+    transport = httpx.ASGITransport(app=app, root_path="/api")
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        response = await http.put("/api/v1/jobs", headers=auth(ALICE))
+    assert_error(response, 405, "method_not_allowed")
+    assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "POST"}
 
 
 async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
