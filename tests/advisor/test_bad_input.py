@@ -590,6 +590,11 @@ def test_a_spec_may_be_a_mapping_and_limits_too(tmp_path: Path) -> None:
         Advisor().inspect(path, {"targets": ["y"], "self": 1})
 
 
+def test_cli_output_to_a_device_is_accepted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _csv(_frame())(tmp_path)
+    assert run(["inspect", str(path), "--target", "y", "--task-column", "task", "--json", "/dev/null"]) == 0
+
+
 @pytest.mark.parametrize(
     ("extra", "fragment"),
     [
