@@ -35,7 +35,7 @@ from probes.exceptions import (
     TaskTooSmallError,
     TooFewTasksError,
 )
-from probes.protocol._metrics import METRICS, metric_for
+from probes.protocol._metrics import DEFAULT_METRICS, METRICS, metric_for
 from probes.protocol._splits import MIN_TASKS, min_task_rows
 
 __all__ = ["Task", "TaskSet", "build_taskset", "infer_task_kind", "load_taskset"]
@@ -194,7 +194,7 @@ def build_taskset(frame: pd.DataFrame, spec: DatasetSpec, *, source: SourceInfo 
         tasks, dropped = _task_column_tasks(frame, spec, warnings)
     tasks = _flag_near_constant(tasks, warnings)
     _check_goal(spec, tasks, dropped)
-    _check_metric(spec, tasks)
+    _check_metric(spec, tasks, warnings)
     features = frame[feature_columns]
     feature_types = infer_feature_types(features)
     return TaskSet(
@@ -631,10 +631,16 @@ def _check_goal(spec: DatasetSpec, tasks: list[Task], dropped: dict[str, str]) -
             )
 
 
-def _check_metric(spec: DatasetSpec, tasks: list[Task]) -> None:
+def _check_metric(spec: DatasetSpec, tasks: list[Task], warnings: list[str]) -> None:
     if spec.metric is None:
         return
     kinds = {t.kind for t in tasks}
+    others = sorted({t.kind for t in tasks if t.kind not in METRICS[spec.metric].kinds})
+    if others and kinds & METRICS[spec.metric].kinds:  # a mix: say which tasks keep their default
+        keep = ", ".join(f"{k} tasks keep {DEFAULT_METRICS[k]}" for k in others)
+        warnings.append(
+            f"metric {spec.metric!r} applies to {sorted(METRICS[spec.metric].kinds)[0]} tasks only; {keep}."
+        )
     if not kinds & METRICS[spec.metric].kinds:
         fits = sorted(METRICS[spec.metric].kinds)[0]
         raise InvalidSpecError(

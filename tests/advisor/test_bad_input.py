@@ -644,3 +644,11 @@ def test_complex_numbers_in_a_dataframe_are_refused() -> None:
     frame = _frame().assign(z=lambda f: f["x1"] + 1j)
     with pytest.raises(errors.UnsupportedFormatError, match="'z' hold complex numbers"):
         inspect_data(frame, targets=["y"], task_column="task")
+
+
+def test_a_metric_for_one_kind_on_mixed_targets_says_which_tasks_keep_their_default() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=80), "a": rng.normal(size=80), "b": rng.integers(0, 2, size=80)})
+    taskset = load_taskset(frame, targets=["a", "b"], metric="accuracy")
+    assert [t.metric for t in taskset.tasks] == ["r2", "accuracy"]
+    assert "metric 'accuracy' applies to classification tasks only; regression tasks keep r2." in taskset.warnings
