@@ -104,7 +104,8 @@ def recommend_from_report(report: ProbeReport, profile: DataProfile, *, versions
                 details={"failed": {ph.name: ph.note for ph in failed}},
             )
         raise BudgetExhausted(
-            "No paradigm finished a single fold within the time limit; raise the time limit (time_limit; CLI: --time-limit) or use a smaller budget.",
+            "No paradigm finished a single fold within the time limit; raise the time limit "
+            "(time_limit; CLI: --time-limit) or use a smaller budget.",
             details={"time_limit_s": report.time_limit, "seconds_used": round(report.seconds, 3)},
         )
 

@@ -14,12 +14,11 @@ import pandas as pd
 from advisor._recommendation import Recommendation
 from advisor.exceptions import InvalidRequestError
 from probes.data import DataProfile, DatasetSpec, Limits, load_taskset, profile_taskset
+from probes.seeds import MAX_SEED
 
 __all__ = ["Advisor"]
 
 Progress = Callable[[str, float, str], None]
-#: Seeds seed scikit-learn and NumPy, which take at most 2^32 - 1 (the service's limit too).
-MAX_SEED = 2**32 - 1
 
 
 class Advisor:
@@ -190,15 +189,13 @@ def _check_limits(limits: Any) -> Limits | None:
     if limits is None or isinstance(limits, Limits):
         return limits
     if isinstance(limits, dict):
-        try:
-            return Limits(**limits)
-        except TypeError:
-            known = ", ".join(f.name for f in dataclasses.fields(Limits))
+        known = [f.name for f in dataclasses.fields(Limits)]
+        unknown = sorted(set(limits) - set(known))
+        if unknown:
             raise InvalidRequestError(
-                f"limits has unknown fields {sorted(set(limits) - {f.name for f in dataclasses.fields(Limits)})}; "
-                f"known fields are {known}",
-                details={"field": "limits"},
-            ) from None
+                f"limits has unknown fields {unknown}; known fields are {', '.join(known)}", details={"field": "limits"}
+            )
+        return Limits(**limits)
     raise InvalidRequestError(
         f"limits must be a probes.data.Limits or a mapping of its fields, got {type(limits).__name__}",
         details={"field": "limits"},

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from advisor.schemas import DatasetSpec
+from probes.seeds import MAX_SEED
 
 __all__ = [
     "DataInfo",
@@ -63,7 +64,7 @@ class JobOptions(BaseModel):
         allow_inf_nan=False,
         description="Probe wall-time limit in seconds (default: the budget's, capped by the service).",
     )
-    seed: int = Field(0, ge=0, le=2**32 - 1, description="Random seed.")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="Random seed.")
 
     @field_validator("time_limit", "seed", mode="before")
     @classmethod

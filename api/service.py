@@ -23,13 +23,13 @@ from advisor.exceptions import (
     JobFinishedError,
     JobNotReadyError,
     LimitExceededError,
-    QueueFullError,
     UnreadableFileError,
 )
 from api.auth import KeyRing
 from api.schemas import JobOptions
 from api.settings import Settings
 from api.storage import JobRecord, JobStore, NewJob, get_store
+from api.storage._base import queue_full
 from api.uploads import StagedUpload, UploadStore, data_suffix, safe_name
 from api.worker import JobRunner, WorkerPool
 
@@ -231,10 +231,7 @@ class Service:
         """Refuse early, before the upload is read; the store checks again as it inserts (exact in one process)."""
         queued = self.store.count("queued")
         if queued >= self.settings.max_queued:
-            raise QueueFullError(
-                f"{queued} jobs are waiting, the most this service queues; retry in a while.",
-                details={"queued": queued, "limit": self.settings.max_queued},
-            )
+            raise queue_full(queued, self.settings.max_queued)
 
     def _submit(
         self, owner: str, staged: StagedUpload, filename: str, spec: dict[str, Any], options: JobOptions

@@ -17,6 +17,7 @@ from advisor.cli._common import (
     with_spec_options,
     write_json,
 )
+from probes.seeds import MAX_SEED
 
 if TYPE_CHECKING:
     from probes.paradigms import Variant
@@ -31,7 +32,7 @@ BudgetOpt = Annotated[
 TimeLimitOpt = Annotated[float | None, typer.Option("--time-limit", help="Wall-time limit in seconds for all probes.")]
 SeedOpt = Annotated[
     int,
-    typer.Option("--seed", help="Seed for splits, initialisation and search (0 to 2^32 - 1).", min=0, max=2**32 - 1),
+    typer.Option("--seed", help="Seed for splits, initialisation and search (0 to 2^32 - 1).", min=0, max=MAX_SEED),
 ]
 TrialsOpt = Annotated[int | None, typer.Option("--trials", help="Optuna trials per variant (default: the budget's).")]
 StorageOpt = Annotated[

@@ -15,6 +15,7 @@ from api.deps import CallerDep, ServiceDep
 from api.schemas import DataInfo, ErrorBody, Job, JobError, JobLinks, JobPage, JobProgress
 from api.service import Service
 from api.storage import JobRecord
+from probes.seeds import MAX_SEED
 
 __all__ = ["ERRORS", "SUBMISSION_BODY", "job_view", "read_submission", "router"]
 
@@ -57,7 +58,7 @@ _MULTIPART_SCHEMA = {
         },
         "budget": {"type": "string", "enum": ["fast", "standard", "thorough"], "default": "fast"},
         "time_limit": {"type": "number", "exclusiveMinimum": 0, "description": "Probe time limit in seconds."},
-        "seed": {"type": "integer", "minimum": 0, "maximum": 2**32 - 1, "default": 0},
+        "seed": {"type": "integer", "minimum": 0, "maximum": MAX_SEED, "default": 0},
     },
     "additionalProperties": False,
 }

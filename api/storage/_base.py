@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-__all__ = ["FINAL_STATUSES", "JobRecord", "JobStatus", "JobStore", "NewJob"]
+from advisor.exceptions import QueueFullError
+
+__all__ = ["FINAL_STATUSES", "JobRecord", "JobStatus", "JobStore", "NewJob", "queue_full"]
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 FINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
@@ -65,6 +67,14 @@ class JobRecord:
     @property
     def finished(self) -> bool:
         return self.status in FINAL_STATUSES
+
+
+def queue_full(queued: int, limit: int) -> QueueFullError:
+    """The 429 for a full queue: one wording for the service's early check and the store's check at insert."""
+    return QueueFullError(
+        f"{queued} jobs are waiting, the most this service queues; retry in a while.",
+        details={"queued": int(queued), "limit": limit},
+    )
 
 
 class JobStore(abc.ABC):

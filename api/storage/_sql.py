@@ -17,8 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from advisor.exceptions import JobNotFoundError, QueueFullError
-from api.storage._base import JobRecord, JobStore, NewJob
+from advisor.exceptions import JobNotFoundError
+from api.storage._base import JobRecord, JobStore, NewJob, queue_full
 
 __all__ = ["SQLJobStore", "normalise_url"]
 
@@ -197,10 +197,7 @@ class SQLJobStore(JobStore):
                         sa.select(sa.func.count()).select_from(jobs).where(jobs.c.status == "queued")
                     ).scalar_one()
                     if queued >= max_queued:
-                        raise QueueFullError(
-                            f"{queued} jobs are waiting, the most this service queues; retry in a while.",
-                            details={"queued": int(queued), "limit": max_queued},
-                        )
+                        raise queue_full(queued, max_queued)
                 if existing is None:
                     now = _now()
                     job_id = uuid.uuid4().hex

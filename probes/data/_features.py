@@ -184,19 +184,19 @@ def _on_epoch_day(raw: pd.Series) -> pd.Series:
     """
     if raw.dtype != object and not pd.api.types.is_string_dtype(raw.dtype):
         return raw
-    epoch = _dt.date(1970, 1, 1)
-    head = raw.dropna().iloc[:_SAMPLE]
-    if not any(isinstance(v, _dt.time) or (isinstance(v, str) and _TIME_OF_DAY.fullmatch(v)) for v in head):
+    if not any(_is_time_of_day(v) for v in raw.dropna().iloc[:_SAMPLE]):
         return raw  # ordinary dates: no per-value pass
 
     def one(v: object) -> object:
-        if isinstance(v, _dt.time):
-            return _dt.datetime.combine(epoch, v)
-        if isinstance(v, str) and _TIME_OF_DAY.fullmatch(v):
-            return f"1970-01-01 {v.strip()}"
-        return v
+        if not _is_time_of_day(v):
+            return v
+        return _dt.datetime.combine(_dt.date(1970, 1, 1), v) if isinstance(v, _dt.time) else f"1970-01-01 {v.strip()}"
 
     return raw.map(one)
+
+
+def _is_time_of_day(v: object) -> bool:
+    return isinstance(v, _dt.time) or (isinstance(v, str) and _TIME_OF_DAY.fullmatch(v) is not None)
 
 
 class TextEmbedding(BaseEstimator, TransformerMixin):

@@ -634,15 +634,13 @@ def _check_goal(spec: DatasetSpec, tasks: list[Task], dropped: dict[str, str]) -
 def _check_metric(spec: DatasetSpec, tasks: list[Task], warnings: list[str]) -> None:
     if spec.metric is None:
         return
-    kinds = {t.kind for t in tasks}
-    others = sorted({t.kind for t in tasks if t.kind not in METRICS[spec.metric].kinds})
-    if others and kinds & METRICS[spec.metric].kinds:  # a mix: say which tasks keep their default
+    kinds, fits_kinds = {t.kind for t in tasks}, METRICS[spec.metric].kinds
+    fits = sorted(fits_kinds)[0]
+    others = sorted(kinds - fits_kinds)
+    if others and kinds & fits_kinds:  # a mix: say which tasks keep their default
         keep = ", ".join(f"{k} tasks keep {DEFAULT_METRICS[k]}" for k in others)
-        warnings.append(
-            f"metric {spec.metric!r} applies to {sorted(METRICS[spec.metric].kinds)[0]} tasks only; {keep}."
-        )
-    if not kinds & METRICS[spec.metric].kinds:
-        fits = sorted(METRICS[spec.metric].kinds)[0]
+        warnings.append(f"metric {spec.metric!r} applies to {fits} tasks only; {keep}.")
+    if not kinds & fits_kinds:
         raise InvalidSpecError(
             f"metric {spec.metric!r} is for {fits} tasks, but every task here is {sorted(kinds)[0]}. "
             f"Choose one of {sorted(n for n, m in METRICS.items() if kinds & m.kinds)}.",

@@ -25,6 +25,7 @@ from probes.paradigms._data import FoldData, MetaFoldData, TaskView, prepare_fol
 from probes.paradigms._training import RunContext, warm_up
 from probes.protocol import Episode, FoldResult, make_folds, score_fold, score_interval, score_meta_fold
 from probes.protocol._scores import aggregate_task_scores
+from probes.seeds import fold_seed
 
 __all__ = ["ParadigmResult", "ProbeRun", "prepare_folds", "run_variant", "run_variants"]
 
@@ -330,7 +331,7 @@ def run_variant(
         result.params = dict(chosen)
         for i, data in enumerate(prepared):
             budget.check(f"{variant.id} fold {i + 1}")
-            ctx = replace(base_ctx, seed=(seed * 1000 + i) % 2**32, notes=[])
+            ctx = replace(base_ctx, seed=fold_seed(seed, i), notes=[])
             result.folds.append(_predict_and_score(taskset, variant, data, chosen, ctx))
             result.notes.extend(n for n in ctx.notes if n not in result.notes)
             if progress:

@@ -27,6 +27,7 @@ from probes.paradigms._base import Variant
 from probes.paradigms._data import FoldData, MetaFoldData, TaskView
 from probes.paradigms._registry import get_variant
 from probes.paradigms._run import run_variant
+from probes.seeds import fold_seed
 from probes.signals._base import jsonable
 
 __all__ = [
@@ -284,7 +285,7 @@ def learning_curve(
             nan = float("nan")
             points.append(LearningCurvePoint(fraction, nan, nan, nan, nan, folds=0, seconds=0.0, budget_exhausted=True))
             continue
-        folds = [subsample_training(d, fraction, (seed * 1000 + i) % 2**32) for i, d in enumerate(prepared)]
+        folds = [subsample_training(d, fraction, fold_seed(seed, i)) for i, d in enumerate(prepared)]
         share = budget.sub(1.0 / (len(chosen) - k))
         result = run_variant(
             taskset, variant, folds, budget=share, seed=seed, params=params, preset=preset, n_trials=0,
