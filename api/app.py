@@ -1,7 +1,8 @@
 """The application factory: ``create_app(settings)`` builds a FastAPI app with no global state.
 
 Start-up (the app's lifespan) opens the database, re-queues jobs a dead process left running and
-starts the worker pool; shutdown stops the workers, whose running jobs go back to the queue.
+starts the worker pool and the sweeper (expired jobs, unused uploads); shutdown stops them, and
+running jobs go back to the queue.
 """
 
 from __future__ import annotations

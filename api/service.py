@@ -9,6 +9,9 @@ import io
 import json
 import logging
 import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -33,9 +36,24 @@ from api.storage._base import queue_full
 from api.uploads import StagedUpload, UploadStore, data_suffix, safe_name
 from api.worker import JobRunner, WorkerPool
 
-__all__ = ["Service", "sdk_runner"]
+__all__ = ["UPLOAD_GRACE_S", "Service", "SweepResult", "sdk_runner"]
 
 logger = logging.getLogger("api")
+
+#: An upload no job uses is kept this long after its last use: the time between storing a new
+#: upload and inserting its job, with a wide margin (a submission refused with 429 at the insert
+#: leaves its upload behind; the sweep removes it after this).
+UPLOAD_GRACE_S = 3600.0
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What one sweep deleted."""
+
+    jobs: int
+    reports: int
+    uploads_bytes: int
+    staging_folders: int
 
 
 def _limits(settings: Settings) -> Any:
@@ -96,6 +114,8 @@ class Service:
         self._store: JobStore | None = None
         self._pool: WorkerPool | None = None
         self._lock = threading.Lock()
+        self._sweeper: threading.Thread | None = None
+        self._stop_sweeping = threading.Event()
 
     # ---------------------------------------------------------------------------- lifecycle
 
@@ -112,7 +132,7 @@ class Service:
         return self._pool
 
     def start(self) -> None:
-        """Open the database, re-queue interrupted jobs and start the workers."""
+        """Open the database, re-queue interrupted jobs, start the workers and the sweeper (:meth:`sweep`)."""
         with self._lock:
             if self._pool is not None:
                 return
@@ -128,20 +148,75 @@ class Service:
                 max_attempts=self.settings.max_attempts,
             )
             self._pool.start()
+            self._stop_sweeping.clear()
+            self._sweeper = threading.Thread(target=self._sweep_loop, name="advisor-sweeper", daemon=True)
+            self._sweeper.start()
             # Load the readers now (pandas, scikit-learn: ~2 s), not inside the first submission.
             import probes.data  # noqa: F401
 
             logger.info("service started: %s, %d worker(s)", self._store, self.settings.workers)
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop the workers (running jobs go back to the queue) and close the database."""
+        """Stop the sweeper and the workers (running jobs go back to the queue) and close the database."""
         with self._lock:
+            self._stop_sweeping.set()
+            if self._sweeper is not None:
+                self._sweeper.join(timeout)
+                self._sweeper = None
             if self._pool is not None:
                 self._pool.stop(timeout)
                 self._pool = None
             if self._store is not None:
                 self._store.close()
                 self._store = None
+
+    # ------------------------------------------------------------------------------ cleanup
+
+    def sweep(self, now: datetime | None = None) -> SweepResult:
+        """Delete what the service no longer needs: expired jobs, uploads no job uses, crash leftovers.
+
+        Finished jobs go ``retention_days`` after they ended (never, by default), with their
+        results and cached reports. An upload goes when no stored job refers to it and it was
+        last used :data:`UPLOAD_GRACE_S` ago or more. Staging folders go a day after they were made,
+        or twice the longest time limit when that is longer (a running job reads its data there).
+        """
+        now = datetime.now(UTC) if now is None else now
+        purged: list[str] = []
+        if self.settings.retention_days is not None:
+            purged = self.store.purge(now - timedelta(days=self.settings.retention_days))
+        reports = 0
+        for job_id in purged:
+            report = self.settings.data_dir / "reports" / f"{job_id}.html"
+            if report.is_file():
+                report.unlink(missing_ok=True)
+                reports += 1
+        stamp = now.timestamp()
+        freed = self.uploads.remove_unused(self.store.data_in_use(), unused_for=UPLOAD_GRACE_S, now=stamp)
+        staging = self.uploads.remove_stale_staging(
+            older_than=max(86_400.0, 2 * self.settings.max_time_limit_s), now=stamp
+        )
+        return SweepResult(jobs=len(purged), reports=reports, uploads_bytes=freed, staging_folders=staging)
+
+    def _sweep_loop(self) -> None:
+        """Sweep at start-up, then every ``sweep_interval_s``, until :meth:`stop`."""
+        while not self._stop_sweeping.is_set():
+            started = time.monotonic()
+            try:
+                done = self.sweep()
+            except Exception:  # a failed sweep is retried at the next interval; serving goes on
+                logger.exception("sweep failed")
+            else:
+                if done.jobs or done.uploads_bytes or done.staging_folders:
+                    logger.info(
+                        "sweep: deleted %d expired job(s), %d report(s), %.1f MB of unused uploads, "
+                        "%d stale staging folder(s) in %.1f s",
+                        done.jobs,
+                        done.reports,
+                        done.uploads_bytes / 1024 / 1024,
+                        done.staging_folders,
+                        time.monotonic() - started,
+                    )
+            self._stop_sweeping.wait(self.settings.sweep_interval_s)
 
     # --------------------------------------------------------------------------- submission
 
@@ -263,9 +338,7 @@ class Service:
         )
         if self.store.find_reusable(owner, fingerprint) is None:
             self._validate(staged, spec)  # bad data is refused now, with its 4xx, not in a failed job later
-            self.uploads.commit(staged)
-        elif not self.uploads.exists(staged.sha256, staged.suffix):
-            self.uploads.commit(staged)
+        self.uploads.commit(staged)  # stored, or marked just used, so a sweep leaves it until its job exists
         record, reused = self.store.submit(new, max_queued=self.settings.max_queued)
         if not reused:
             self.pool.enqueue(record.id)

@@ -64,6 +64,25 @@ class Settings(BaseSettings):
     recommend_wait_s: float = Field(
         30.0, ge=0, description="How long POST /v1/recommend waits for the result before answering 202."
     )
+    retention_days: float | None = Field(
+        None,
+        gt=0,
+        le=36_500,
+        allow_inf_nan=False,
+        description=(
+            "Delete finished jobs (their results and reports) this many days after they end; their uploads go "
+            "with them once no other job uses them. Default: keep finished jobs."
+        ),
+    )
+    sweep_interval_s: float = Field(
+        3600.0,
+        gt=0,
+        le=7 * 86_400,
+        allow_inf_nan=False,
+        description=(
+            "How often the service deletes expired jobs, and uploads no job uses (an hour after their last use)."
+        ),
+    )
     device: str | None = Field(None, description="Torch device for the probes (default: CUDA when available).")
 
     @field_validator("api_keys", mode="before")

@@ -3,6 +3,8 @@
 ``data_dir/uploads/ab/abcdef….csv.gz``: the name is the hash plus the format suffix (the reader
 picks the parser from it). Writes go to a temporary file first and are renamed into place, so
 a half-written upload is never visible under a hash, and an identical upload costs no space.
+An upload's modification time is its last use (a commit of the same bytes refreshes it), so
+:meth:`UploadStore.remove_unused` can tell a just-sent upload from one no job needs any more.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ import contextlib
 import hashlib
 import os
 import re
+import shutil
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -23,6 +27,8 @@ from probes.data import FORMATS
 __all__ = ["StagedUpload", "UploadStore", "data_suffix", "safe_name"]
 
 _CHUNK = 1 << 20
+#: A stored upload's file name: the SHA-256 of its bytes, then its format suffix.
+_STORED = re.compile(r"(?P<sha256>[0-9a-f]{64})(?P<suffix>(?:\.[a-z0-9]+)+)")
 
 
 def data_suffix(filename: str) -> str:
@@ -96,13 +102,51 @@ class UploadStore:
             yield StagedUpload(path=target, sha256=digest.hexdigest(), n_bytes=n_bytes, suffix=suffix)
 
     def commit(self, staged: StagedUpload) -> Path:
-        """Move a staged upload into the store (a no-op when the same content is already there)."""
+        """Move a staged upload into the store; when the same content is already there, mark it just used."""
         final = self.path(staged.sha256, staged.suffix)
         if final.is_file():
-            return final
+            with contextlib.suppress(FileNotFoundError):  # removed by a sweep meanwhile: store it again below
+                os.utime(final)
+                return final
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged.path, final)  # atomic; two identical uploads racing both land the same bytes
         return final
+
+    def remove_unused(self, keep: Set[tuple[str, str]], *, unused_for: float, now: float | None = None) -> int:
+        """Delete stored uploads that are not in ``keep`` and were last used ``unused_for`` seconds ago or more.
+
+        ``keep`` holds ``(sha256, suffix)`` pairs, the data of every stored job. The age spares an
+        upload between its commit and the insert of its job. Returns how many bytes were freed.
+        """
+        cutoff = (time.time() if now is None else now) - unused_for
+        freed = 0
+        for path in sorted((self.root / "uploads").glob("??/*")):
+            match = _STORED.fullmatch(path.name)
+            if match is None or (match["sha256"], match["suffix"]) in keep:
+                continue
+            try:
+                stat = path.stat()
+                if stat.st_mtime > cutoff:
+                    continue
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            freed += stat.st_size
+        return freed
+
+    def remove_stale_staging(self, *, older_than: float, now: float | None = None) -> int:
+        """Delete staging folders a crashed process left behind (older than ``older_than`` seconds); returns how many."""
+        cutoff = (time.time() if now is None else now) - older_than
+        removed = 0
+        for folder in (self.root / "tmp").glob("*"):
+            try:
+                if not folder.is_dir() or folder.is_symlink() or folder.stat().st_mtime > cutoff:
+                    continue
+            except FileNotFoundError:
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+        return removed
 
     @contextlib.contextmanager
     def named(self, sha256: str, suffix: str, name: str) -> Iterator[Path]:

@@ -49,7 +49,8 @@ def serve_command(
 
     API keys come from ADVISOR_API_KEYS (comma-separated; clients send 'Authorization: Bearer KEY').
     Other settings: ADVISOR_MAX_UPLOAD_MB, ADVISOR_MAX_ROWS, ADVISOR_MAX_COLUMNS, ADVISOR_MAX_TASKS,
-    ADVISOR_BUDGETS, ADVISOR_MAX_TIME_LIMIT_S, ADVISOR_RECOMMEND_WAIT_S (see the README).
+    ADVISOR_BUDGETS, ADVISOR_MAX_TIME_LIMIT_S, ADVISOR_RECOMMEND_WAIT_S, ADVISOR_RETENTION_DAYS,
+    ADVISOR_SWEEP_INTERVAL_S (see the README).
     """
     try:
         import fastapi  # noqa: F401

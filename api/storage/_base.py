@@ -150,6 +150,17 @@ class JobStore(abc.ABC):
         """The stored result JSON, if any."""
 
     @abc.abstractmethod
+    def purge(self, finished_before: datetime) -> list[str]:
+        """Delete the jobs (with their results) that finished before ``finished_before``; returns their ids.
+
+        Queued and running jobs are never deleted, however old.
+        """
+
+    @abc.abstractmethod
+    def data_in_use(self) -> set[tuple[str, str]]:
+        """``(data_hash, data_suffix)`` of every stored job: the uploads the service must keep."""
+
+    @abc.abstractmethod
     def ping(self) -> None:
         """Raise if the backend cannot be reached."""
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from advisor.exceptions import JobNotFoundError
-from api.storage._base import JobRecord, JobStore, NewJob, queue_full
+from api.storage._base import FINAL_STATUSES, JobRecord, JobStore, NewJob, queue_full
 
 __all__ = ["SQLJobStore", "normalise_url"]
 
@@ -60,6 +60,9 @@ def normalise_url(url: str) -> str:
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
+
+#: Ids deleted per statement by :meth:`SQLJobStore.purge` (well under every database's parameter limit).
+_PURGE_BATCH = 500
 
 #: The ids :meth:`SQLJobStore.submit` gives out (``uuid4().hex``).
 _JOB_ID = re.compile(r"[0-9a-f]{32}")
@@ -163,6 +166,11 @@ class SQLJobStore(JobStore):
     def result(self, job_id: str) -> str | None:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(jobs.c.result).where(jobs.c.id == job_id)).scalar_one_or_none()
+
+    def data_in_use(self) -> set[tuple[str, str]]:
+        query = sa.select(jobs.c.data_hash, jobs.c.data_suffix).distinct()
+        with self.engine.connect() as conn:
+            return {(r.data_hash, r.data_suffix) for r in conn.execute(query)}
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
@@ -354,6 +362,19 @@ class SQLJobStore(JobStore):
                 self.request_cancel(job_id)
                 requeued.remove(job_id)
         return requeued, failed
+
+    def purge(self, finished_before: datetime) -> list[str]:
+        cutoff = _utc(finished_before)
+        ended = (
+            jobs.c.status.in_(sorted(FINAL_STATUSES)),
+            jobs.c.finished_at.is_not(None),
+            jobs.c.finished_at < cutoff,
+        )
+        with self.engine.begin() as conn:
+            ids = [r.id for r in conn.execute(sa.select(jobs.c.id).where(*ended))]
+            for start in range(0, len(ids), _PURGE_BATCH):
+                conn.execute(jobs.delete().where(jobs.c.id.in_(ids[start : start + _PURGE_BATCH]), *ended))
+        return ids
 
     def close(self) -> None:
         self.engine.dispose()

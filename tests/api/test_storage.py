@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,9 +17,9 @@ from api.storage import JobStore, NewJob, SQLJobStore, get_store
 from tests.api.conftest import ALICE, auth, serving, upload, wait_for
 
 
-def new_job(owner: str = "alice", fingerprint: str = "f" * 64, seed: int = 0) -> NewJob:
+def new_job(owner: str = "alice", fingerprint: str = "f" * 64, seed: int = 0, data_hash: str = "d" * 64) -> NewJob:
     return NewJob(
-        owner=owner, fingerprint=fingerprint, data_hash="d" * 64, data_name="tiny.csv", data_suffix=".csv",
+        owner=owner, fingerprint=fingerprint, data_hash=data_hash, data_name="tiny.csv", data_suffix=".csv",
         n_bytes=123, spec={"targets": ["y"], "task_column": "task"}, budget="fast", time_limit=5.0, seed=seed,
     )  # fmt: skip
 
@@ -171,6 +171,35 @@ class TestJobStoreContract:
 
     def test_ping(self, store: JobStore) -> None:
         store.ping()
+
+    def test_purge_deletes_only_jobs_that_ended_before_the_cutoff(self, store: JobStore, monkeypatch) -> None:
+        monkeypatch.setattr("api.storage._sql._PURGE_BATCH", 2)  # several delete statements
+        ended = []
+        for i in range(3):
+            job, _ = store.submit(new_job(fingerprint=str(i) * 64, data_hash=str(i) * 64))
+            store.claim(job.id)
+            store.succeed(job.id, '{"paradigm": "stl"}')
+            ended.append(job.id)
+        failed, _ = store.submit(new_job(fingerprint="a" * 64))
+        store.fail(failed.id, {"code": "invalid_data", "message": "bad", "details": {}})
+        cancelled, _ = store.submit(new_job(fingerprint="b" * 64))
+        store.request_cancel(cancelled.id)
+        ended += [failed.id, cancelled.id]
+        queued, _ = store.submit(new_job(fingerprint="c" * 64, data_hash="e" * 64))
+        running, _ = store.submit(new_job(fingerprint="e" * 64))
+        store.claim(running.id)
+        assert store.data_in_use() == {("0" * 64, ".csv"), ("1" * 64, ".csv"), ("2" * 64, ".csv"),
+                                       ("d" * 64, ".csv"), ("e" * 64, ".csv")}  # fmt: skip
+
+        assert store.purge(datetime.now(UTC) - timedelta(hours=1)) == []  # none ended an hour ago
+        assert sorted(store.purge(datetime.now(UTC) + timedelta(days=1))) == sorted(ended)
+        for job_id in ended:
+            with pytest.raises(JobNotFoundError):
+                store.get(job_id)
+            assert store.result(job_id) is None
+        assert store.get(queued.id).status == "queued" and store.get(running.id).status == "running"
+        assert store.data_in_use() == {("d" * 64, ".csv"), ("e" * 64, ".csv")}
+        assert store.purge(datetime.now(UTC) + timedelta(days=1)) == []
 
 
 def test_postgres_urls_use_psycopg3() -> None:

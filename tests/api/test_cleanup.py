@@ -1,0 +1,143 @@
+"""What the service deletes, and when: expired jobs (with ``retention_days``), uploads no job uses, crash leftovers."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from advisor.exceptions import QueueFullError
+from api import Settings, create_app
+from api.service import UPLOAD_GRACE_S
+from api.uploads import UploadStore
+from tests.api.conftest import ALICE, auth, serving, upload, wait_for
+
+
+def _store_bytes(uploads: UploadStore, payload: bytes, suffix: str = ".csv") -> Path:
+    with uploads.stage(io.BytesIO(payload), suffix=suffix, name=f"x{suffix}", max_bytes=1 << 20) as staged:
+        return uploads.commit(staged)
+
+
+def _age(path: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def test_unused_uploads_go_after_the_grace_period_and_used_ones_stay(tmp_path: Path) -> None:
+    uploads = UploadStore(tmp_path)
+    used, unused, young = (_store_bytes(uploads, p) for p in (b"a,b\n1,2\n", b"c\n3\n", b"d\n4\n"))
+    stranger = used.parent / "notes.txt"  # not an upload's name: never touched
+    stranger.write_text("x")
+    for path in (used, unused, stranger):
+        _age(path, 2 * UPLOAD_GRACE_S)
+    keep = {(used.name.removesuffix(".csv"), ".csv")}
+
+    freed = uploads.remove_unused(keep, unused_for=UPLOAD_GRACE_S)
+
+    assert freed == len(b"c\n3\n")
+    assert used.is_file() and young.is_file() and stranger.is_file() and not unused.exists()
+
+
+def test_storing_the_same_bytes_again_marks_the_upload_used(tmp_path: Path) -> None:
+    uploads = UploadStore(tmp_path)
+    path = _store_bytes(uploads, b"y\n1\n")
+    _age(path, 2 * UPLOAD_GRACE_S)
+    assert _store_bytes(uploads, b"y\n1\n") == path
+    assert uploads.remove_unused(set(), unused_for=UPLOAD_GRACE_S) == 0 and path.is_file()
+
+
+def test_staging_folders_left_by_a_crash_are_removed(tmp_path: Path) -> None:
+    uploads = UploadStore(tmp_path)
+    old, new = tmp_path / "tmp" / "old", tmp_path / "tmp" / "new"
+    for folder in (old, new):
+        folder.mkdir(parents=True)
+        (folder / "part.csv").write_text("y\n")
+    _age(old, 3 * 86_400)
+    assert uploads.remove_stale_staging(older_than=86_400) == 1
+    assert not old.exists() and new.is_dir()
+
+
+def test_retention_and_sweep_interval_are_checked() -> None:
+    for bad in ({"retention_days": 0}, {"retention_days": float("inf")}, {"sweep_interval_s": float("nan")}):
+        with pytest.raises(ValidationError):
+            Settings(open=True, **bad)
+    assert Settings(open=True).retention_days is None  # finished jobs are kept unless asked otherwise
+
+
+@pytest.mark.anyio
+async def test_sweep_deletes_expired_jobs_with_their_report_and_upload(
+    settings: Settings, runner, tiny_csv: Path, anyio_backend
+) -> None:
+    app = create_app(settings.model_copy(update={"retention_days": 7.0}), runner=runner)
+    service = app.state.service
+    async with serving(app) as http:
+        job = (await http.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv))).json()
+        assert (await wait_for(http, job["id"]))["status"] == "succeeded"
+        assert (await http.get(job["links"]["report"], headers=auth(ALICE))).status_code == 200
+        stored = list((settings.data_dir / "uploads").glob("*/*.csv"))
+        report = settings.data_dir / "reports" / f"{job['id']}.html"
+        assert len(stored) == 1 and report.is_file()
+
+        kept = service.sweep(datetime.now(UTC) + timedelta(days=6))  # within the retention: all kept
+        assert (kept.jobs, kept.reports, kept.uploads_bytes) == (0, 0, 0) and stored[0].is_file()
+
+        done = service.sweep(datetime.now(UTC) + timedelta(days=8))
+        assert (done.jobs, done.reports, done.uploads_bytes) == (1, 1, tiny_csv.stat().st_size)
+        assert not report.exists() and not stored[0].exists()
+        gone = await http.get(job["links"]["self"], headers=auth(ALICE))
+        assert gone.status_code == 404 and gone.json()["code"] == "job_not_found"
+
+        again = await http.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv))  # stored anew, runs anew
+        assert again.status_code == 202 and (await wait_for(http, again.json()["id"]))["status"] == "succeeded"
+
+
+@pytest.mark.anyio
+async def test_without_retention_jobs_stay_and_a_refused_submissions_upload_is_swept(
+    settings: Settings, runner, tiny_csv: Path, tmp_path: Path, anyio_backend, monkeypatch
+) -> None:
+    app = create_app(settings, runner=runner)
+    service = app.state.service
+    async with serving(app) as http:
+        job = (await http.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv))).json()
+        assert (await wait_for(http, job["id"]))["status"] == "succeeded"
+
+        other = tmp_path / "other.csv"
+        other.write_text(tiny_csv.read_text() + tiny_csv.read_text().splitlines()[1] + "\n")
+
+        def full(*_args, **_kwargs):  # the store's check at insert refuses, after the upload was stored
+            raise QueueFullError("full", details={})
+
+        monkeypatch.setattr(service.store, "submit", full)
+        refused = await http.post("/v1/jobs", headers=auth(ALICE), **upload(other))
+        assert refused.status_code == 429
+        monkeypatch.undo()
+        assert len(list((settings.data_dir / "uploads").glob("*/*.csv"))) == 2
+
+        assert service.sweep().uploads_bytes == 0  # the orphan is young: a submission may still be on its way
+        later = service.sweep(datetime.now(UTC) + timedelta(seconds=UPLOAD_GRACE_S + 60))
+        assert later.jobs == 0 and later.uploads_bytes == other.stat().st_size
+        assert (await http.get(job["links"]["recommendation"], headers=auth(ALICE))).status_code == 200
+        assert len(list((settings.data_dir / "uploads").glob("*/*.csv"))) == 1
+
+
+@pytest.mark.anyio
+async def test_a_job_whose_upload_is_gone_fails_with_a_reason(
+    settings: Settings, runner, tiny_csv: Path, anyio_backend
+) -> None:
+    async with serving(create_app(settings, runner=runner)) as http:
+        runner.hold()
+        first = (await http.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv))).json()
+        second = (await http.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv, seed=1))).json()
+        assert runner.started.wait(10)
+        for path in (settings.data_dir / "uploads").glob("*/*.csv"):
+            path.unlink()  # deleted by hand while the second job waits
+        runner.release()
+        assert (await wait_for(http, first["id"]))["status"] == "succeeded"
+        failed = await wait_for(http, second["id"])
+        assert failed["status"] == "failed" and failed["error"]["code"] == "data_missing"
+        assert "submit it again" in failed["error"]["message"]
