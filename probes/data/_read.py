@@ -290,6 +290,7 @@ def _detect_encoding(sample: bytes, name: str) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
+    _refuse_stray_bytes(sample, name)
     from charset_normalizer import from_bytes
 
     matches = list(from_bytes(sample))
@@ -304,6 +305,30 @@ def _detect_encoding(sample: bytes, name: str) -> str:
         if match.chaos <= least + 1e-9 and "cp1252" in match.could_be_from_charset:
             return "cp1252"
     return matches[0].encoding
+
+
+def _refuse_stray_bytes(sample: bytes, name: str) -> None:
+    """Refuse UTF-8 text with a few bytes that are not UTF-8 (a damaged file, or two files joined).
+
+    Read in a legacy code page, such a file would turn every accented letter into another one and
+    fail, if at all, far from the cause; so when the sample's valid multi-byte characters
+    outnumber its bad bytes two to one, the error names the first bad byte and its line.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")  # a bad byte -> U+DC80..U+DCFF
+    text = decoder.decode(sample, final=len(sample) < _SAMPLE_BYTES)
+    bad = [i for i, char in enumerate(text) if "\udc80" <= char <= "\udcff"]
+    valid = sum(char > "\x7f" for char in text) - len(bad)
+    if not bad or valid < 2 * len(bad):
+        return
+    first = text[: bad[0]].encode("utf-8", errors="surrogateescape")
+    line = first.count(b"\n") + 1
+    byte = sample[len(first)]
+    where = "" if len(sample) < _SAMPLE_BYTES else f" in its first {_SAMPLE_BYTES // 1024:,} kB"
+    raise EncodingError(
+        f"'{name}' is UTF-8 text except for {len(bad)} byte(s){where} that are not (the first, 0x{byte:02x}, "
+        f"on line {line:,}); fix or remove them, or re-save the file as UTF-8.",
+        details={"encoding": "utf-8", "invalid_bytes": len(bad), "line": line, "byte": f"0x{byte:02x}"},
+    )
 
 
 # -------------------------------------------------------------------------------------- delimited

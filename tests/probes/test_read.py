@@ -86,6 +86,31 @@ def test_non_utf8_text_is_decoded(tmp_path: Path, encoding: str) -> None:
         assert any("not UTF-8" in note for note in source.notes)
 
 
+@pytest.mark.parametrize(
+    ("encoding", "words"),
+    [("shift_jis", ["東京", "大阪", "こんにちは"]), ("gbk", ["北京", "上海", "中文"])],
+)
+def test_legacy_multibyte_text_is_not_mistaken_for_damaged_utf8(tmp_path: Path, encoding: str, words) -> None:
+    path = tmp_path / "legacy.csv"
+    lines = ["city,price"] + [f"{words[i % len(words)]},{i}" for i in range(200)]
+    path.write_bytes("\n".join(lines).encode(encoding))
+    got, _ = read_source(path)
+    assert got["city"].tolist()[: len(words)] == words
+
+
+def test_utf8_with_a_few_stray_bytes_is_refused_with_where(tmp_path: Path) -> None:
+    path = tmp_path / "joined.csv"
+    lines = ["city,price"] + ["Zürich,1", "Genève,2", "Malmö,3", "São Paulo,4"] * 25
+    data = "\n".join(lines).encode("utf-8")
+    cut = data.index(b"\n", 300) + 1  # a stray byte at the start of a line, and one inside a value
+    data = data[:cut] + b"\xff" + data[cut:700] + b"\xe9" + data[700:]
+    path.write_bytes(data)
+    with pytest.raises(EncodingError, match=r"UTF-8 text except for 2 byte\(s\).*0xff, on line (\d+)") as info:
+        read_table(path)
+    assert info.value.details["line"] == data[:cut].count(b"\n") + 1
+    assert path.read_bytes() == data  # the file is left as it was
+
+
 def test_undetectable_encoding_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "mystery.csv"
     noise = bytes(np.random.default_rng(0).integers(1, 256, size=5000, dtype=np.uint8))
