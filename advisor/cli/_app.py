@@ -108,6 +108,11 @@ def run(argv: list[str] | None = None) -> int:
         return _fail(f"error: {exc}", EXIT_USAGE)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
+    except OSError as exc:  # the system refused (a full disk on stdout, an I/O error): say so, not "internal"
+        if debug:
+            traceback.print_exc()
+        where = f" ({exc.filename})" if exc.filename else ""
+        return _fail(f"error: the system refused to read or write{where}: {exc.strerror or exc}", EXIT_INTERNAL)
     except Exception as exc:  # the CLI's last line of defence: one line, exit 1
         if debug:
             traceback.print_exc()

@@ -116,6 +116,17 @@ def test_console_script_runs_and_help_does_not_import_torch(data_file: Path) -> 
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "'nope'" in bad.stderr
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_full_disk_on_stdout_is_a_one_line_system_error(data_file: Path) -> None:
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "advisor", "inspect", str(data_file), "--target", "y", "--task-column", "task"],
+            stdout=full, stderr=subprocess.PIPE, text=True, check=False,
+        )  # fmt: skip
+    assert done.returncode == 1 and done.stderr.count("\n") == 1
+    assert "No space left on device" in done.stderr and "internal error" not in done.stderr
+
+
 def test_names_in_the_data_are_shown_as_text_not_rich_markup(tmp_path: Path, capsys) -> None:
     frame = make_scenario(n_tasks=3, rows_per_task=40, seed=0).frame
     frame["task"] = frame["task"].map(dict(zip(sorted(frame["task"].unique()), ["[/]", "[bold]x", "c\\"], strict=True)))
