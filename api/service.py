@@ -46,6 +46,13 @@ logger = logging.getLogger("api")
 UPLOAD_GRACE_S = 3600.0
 
 
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return float("inf")
+
+
 @dataclass(frozen=True)
 class SweepResult:
     """What one sweep deleted."""
@@ -115,7 +122,9 @@ class Service:
         self._pool: WorkerPool | None = None
         self._lock = threading.Lock()
         self._sweeper: threading.Thread | None = None
-        self._stop_sweeping = threading.Event()
+        self._stop_sweeping = (
+            threading.Event()
+        )  # a new one per start: a thread left from a timed-out stop stays stopped
 
     # ---------------------------------------------------------------------------- lifecycle
 
@@ -148,8 +157,10 @@ class Service:
                 max_attempts=self.settings.max_attempts,
             )
             self._pool.start()
-            self._stop_sweeping.clear()
-            self._sweeper = threading.Thread(target=self._sweep_loop, name="advisor-sweeper", daemon=True)
+            self._stop_sweeping = threading.Event()
+            self._sweeper = threading.Thread(
+                target=self._sweep_loop, args=(self._stop_sweeping,), name="advisor-sweeper", daemon=True
+            )
             self._sweeper.start()
             # Load the readers now (pandas, scikit-learn: ~2 s), not inside the first submission.
             import probes.data  # noqa: F401
@@ -159,13 +170,14 @@ class Service:
     def stop(self, timeout: float = 30.0) -> None:
         """Stop the sweeper and the workers (running jobs go back to the queue) and close the database."""
         with self._lock:
+            deadline = time.monotonic() + timeout
             self._stop_sweeping.set()
-            if self._sweeper is not None:
-                self._sweeper.join(timeout)
-                self._sweeper = None
             if self._pool is not None:
                 self._pool.stop(timeout)
                 self._pool = None
+            if self._sweeper is not None:  # a sweep under way ends within the same timeout
+                self._sweeper.join(max(0.0, deadline - time.monotonic()))
+                self._sweeper = None
             if self._store is not None:
                 self._store.close()
                 self._store = None
@@ -175,38 +187,53 @@ class Service:
     def sweep(self, now: datetime | None = None) -> SweepResult:
         """Delete what the service no longer needs: expired jobs, uploads no job uses, crash leftovers.
 
-        Finished jobs go ``retention_days`` after they ended (never, by default), with their
-        results and cached reports. An upload goes when no stored job refers to it and it was
-        last used :data:`UPLOAD_GRACE_S` ago or more. Staging folders go a day after they were made,
-        or twice the longest time limit when that is longer (a running job reads its data there).
+        Finished jobs go ``retention_days`` after they ended or were last sent again (never, by
+        default), with their results. Cached reports go when their job is gone. An upload goes
+        when no stored job refers to it and it was last used :data:`UPLOAD_GRACE_S` ago or more.
+        Staging folders go a day after they were made, or twice the longest time limit when that
+        is longer (a running job reads its data there). ``now`` (UTC when naive) is for tests.
         """
-        now = datetime.now(UTC) if now is None else now
+        now = datetime.now(UTC) if now is None else now if now.tzinfo else now.replace(tzinfo=UTC)
+        stamp = now.timestamp()
         purged: list[str] = []
         if self.settings.retention_days is not None:
             purged = self.store.purge(now - timedelta(days=self.settings.retention_days))
-        reports = 0
-        for job_id in purged:
-            report = self.settings.data_dir / "reports" / f"{job_id}.html"
-            if report.is_file():
-                report.unlink(missing_ok=True)
-                reports += 1
-        stamp = now.timestamp()
+        reports = self._remove_orphan_reports(stamp)
         freed = self.uploads.remove_unused(self.store.data_in_use(), unused_for=UPLOAD_GRACE_S, now=stamp)
         staging = self.uploads.remove_stale_staging(
             older_than=max(86_400.0, 2 * self.settings.max_time_limit_s), now=stamp
         )
         return SweepResult(jobs=len(purged), reports=reports, uploads_bytes=freed, staging_folders=staging)
 
-    def _sweep_loop(self) -> None:
-        """Sweep at start-up, then every ``sweep_interval_s``, until :meth:`stop`."""
-        while not self._stop_sweeping.is_set():
+    def _remove_orphan_reports(self, now: float) -> int:
+        """Delete cached reports whose job is gone (purged, even by another process), and stale partial writes."""
+        folder = self.settings.data_dir / "reports"
+        reports = {path.stem: path for path in folder.glob("*.html")}
+        stale = [path for path in folder.glob("*.tmp") if _modified(path) < now - UPLOAD_GRACE_S]
+        kept = self.store.existing_ids(reports) if reports else set()
+        orphans = [path for job_id, path in reports.items() if job_id not in kept]
+        removed = 0
+        for path in orphans + stale:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                logger.warning("sweep: could not delete %s: %s", path, exc)
+                continue
+            removed += path.suffix == ".html"
+        return removed
+
+    def _sweep_loop(self, stopping: threading.Event) -> None:
+        """Sweep at start-up, then every ``sweep_interval_s``, until :meth:`stop` sets ``stopping``."""
+        while not stopping.is_set():
             started = time.monotonic()
             try:
                 done = self.sweep()
             except Exception:  # a failed sweep is retried at the next interval; serving goes on
                 logger.exception("sweep failed")
             else:
-                if done.jobs or done.uploads_bytes or done.staging_folders:
+                if done.jobs or done.reports or done.uploads_bytes or done.staging_folders:
                     logger.info(
                         "sweep: deleted %d expired job(s), %d report(s), %.1f MB of unused uploads, "
                         "%d stale staging folder(s) in %.1f s",
@@ -216,7 +243,7 @@ class Service:
                         done.staging_folders,
                         time.monotonic() - started,
                     )
-            self._stop_sweeping.wait(self.settings.sweep_interval_s)
+            stopping.wait(self.settings.sweep_interval_s)
 
     # --------------------------------------------------------------------------- submission
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import re
 import shutil
+import stat
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Set
 from dataclasses import dataclass
@@ -25,6 +28,8 @@ from advisor.exceptions import FileTooLargeError, UnsupportedFormatError
 from probes.data import FORMATS
 
 __all__ = ["StagedUpload", "UploadStore", "data_suffix", "safe_name"]
+
+logger = logging.getLogger("api")
 
 _CHUNK = 1 << 20
 #: A stored upload's file name: the SHA-256 of its bytes, then its format suffix.
@@ -68,6 +73,7 @@ class UploadStore:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._lock = threading.Lock()
 
     def path(self, sha256: str, suffix: str) -> Path:
         """Where the upload with this hash and suffix lives."""
@@ -104,19 +110,26 @@ class UploadStore:
     def commit(self, staged: StagedUpload) -> Path:
         """Move a staged upload into the store; when the same content is already there, mark it just used."""
         final = self.path(staged.sha256, staged.suffix)
-        if final.is_file():
-            with contextlib.suppress(FileNotFoundError):  # removed by a sweep meanwhile: store it again below
-                os.utime(final)
-                return final
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staged.path, final)  # atomic; two identical uploads racing both land the same bytes
+        with self._lock:  # never between a sweep's age check and its delete
+            if final.is_file():
+                try:
+                    os.utime(final)
+                    return final
+                except FileNotFoundError:  # removed meanwhile: store it again below
+                    pass
+                except OSError:  # not ours to touch (another user's file): still the same bytes
+                    return final
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged.path, final)  # atomic; two identical uploads racing both land the same bytes
         return final
 
     def remove_unused(self, keep: Set[tuple[str, str]], *, unused_for: float, now: float | None = None) -> int:
         """Delete stored uploads that are not in ``keep`` and were last used ``unused_for`` seconds ago or more.
 
         ``keep`` holds ``(sha256, suffix)`` pairs, the data of every stored job. The age spares an
-        upload between its commit and the insert of its job. Returns how many bytes were freed.
+        upload between its commit and the insert of its job; the age check and the delete hold the
+        lock :meth:`commit` takes, so an upload sent again meanwhile is kept. A file that cannot be
+        deleted is logged and skipped. Returns how many bytes were freed.
         """
         cutoff = (time.time() if now is None else now) - unused_for
         freed = 0
@@ -124,27 +137,35 @@ class UploadStore:
             match = _STORED.fullmatch(path.name)
             if match is None or (match["sha256"], match["suffix"]) in keep:
                 continue
-            try:
-                stat = path.stat()
-                if stat.st_mtime > cutoff:
+            with self._lock:
+                try:
+                    info = path.stat(follow_symlinks=False)
+                    if not stat.S_ISREG(info.st_mode) or info.st_mtime > cutoff:
+                        continue
+                    path.unlink()
+                except FileNotFoundError:
                     continue
-                path.unlink()
-            except FileNotFoundError:
-                continue
-            freed += stat.st_size
+                except OSError as exc:
+                    logger.warning("sweep: could not delete the unused upload %s: %s", path, exc)
+                    continue
+            freed += info.st_size
         return freed
 
     def remove_stale_staging(self, *, older_than: float, now: float | None = None) -> int:
-        """Delete staging folders a crashed process left behind (older than ``older_than`` seconds); returns how many."""
+        """Delete staging folders (``tmp*``) a crashed process left, older than ``older_than`` seconds; returns how many."""
         cutoff = (time.time() if now is None else now) - older_than
         removed = 0
-        for folder in (self.root / "tmp").glob("*"):
+        for folder in (self.root / "tmp").glob("tmp*"):
             try:
-                if not folder.is_dir() or folder.is_symlink() or folder.stat().st_mtime > cutoff:
-                    continue
-            except FileNotFoundError:
+                info = folder.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if not stat.S_ISDIR(info.st_mode) or info.st_mtime > cutoff:
                 continue
             shutil.rmtree(folder, ignore_errors=True)
+            if folder.exists():
+                logger.warning("sweep: could not delete the stale staging folder %s", folder)
+                continue
             removed += 1
         return removed
 

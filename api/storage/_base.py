@@ -9,6 +9,7 @@ worker thread call one shared store. Missing or foreign jobs raise
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -82,7 +83,8 @@ class JobStore(abc.ABC):
 
     @abc.abstractmethod
     def submit(self, job: NewJob, *, max_queued: int | None = None) -> tuple[JobRecord, bool]:
-        """Create a queued job, or return the owner's existing job with the same fingerprint.
+        """Create a queued job, or return the owner's existing job with the same fingerprint (and refresh its
+        ``updated_at``: its retention counts from this use).
 
         A job that failed or was cancelled is not reused. Returns ``(job, reused)``; atomic with
         respect to concurrent calls with the same fingerprint. Raises ``QueueFullError`` instead of
@@ -150,11 +152,16 @@ class JobStore(abc.ABC):
         """The stored result JSON, if any."""
 
     @abc.abstractmethod
-    def purge(self, finished_before: datetime) -> list[str]:
-        """Delete the jobs (with their results) that finished before ``finished_before``; returns their ids.
+    def purge(self, before: datetime) -> list[str]:
+        """Delete the jobs (with their results) that ended before ``before`` and were not sent again since.
 
-        Queued and running jobs are never deleted, however old.
+        A reused submission counts as a use (:meth:`submit` refreshes ``updated_at``). Queued and
+        running jobs are never deleted, however old. Returns the ids deleted.
         """
+
+    @abc.abstractmethod
+    def existing_ids(self, ids: Iterable[str]) -> set[str]:
+        """Which of ``ids`` are stored jobs (of any owner)."""
 
     @abc.abstractmethod
     def data_in_use(self) -> set[tuple[str, str]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,7 @@ def normalise_url(url: str) -> str:
     return url
 
 
-#: Ids deleted per statement by :meth:`SQLJobStore.purge` (well under every database's parameter limit).
+#: Ids per statement (and per transaction) of :meth:`SQLJobStore.purge` and :meth:`SQLJobStore.existing_ids`.
 _PURGE_BATCH = 500
 
 #: The ids :meth:`SQLJobStore.submit` gives out (``uuid4().hex``).
@@ -206,7 +207,9 @@ class SQLJobStore(JobStore):
                     ).scalar_one()
                     if queued >= max_queued:
                         raise queue_full(queued, max_queued)
-                if existing is None:
+                if existing is not None:  # sent again: its retention counts from now
+                    conn.execute(jobs.update().where(jobs.c.id == existing).values(updated_at=_now()))
+                else:
                     now = _now()
                     job_id = uuid.uuid4().hex
                     conn.execute(
@@ -363,18 +366,32 @@ class SQLJobStore(JobStore):
                 requeued.remove(job_id)
         return requeued, failed
 
-    def purge(self, finished_before: datetime) -> list[str]:
-        cutoff = _utc(finished_before)
-        ended = (
+    def purge(self, before: datetime) -> list[str]:
+        cutoff = _utc(before)
+        expired = (
             jobs.c.status.in_(sorted(FINAL_STATUSES)),
             jobs.c.finished_at.is_not(None),
             jobs.c.finished_at < cutoff,
+            jobs.c.updated_at < cutoff,  # sent again since: kept
         )
-        with self.engine.begin() as conn:
-            ids = [r.id for r in conn.execute(sa.select(jobs.c.id).where(*ended))]
-            for start in range(0, len(ids), _PURGE_BATCH):
-                conn.execute(jobs.delete().where(jobs.c.id.in_(ids[start : start + _PURGE_BATCH]), *ended))
-        return ids
+        purged: list[str] = []
+        while True:  # a transaction per batch: a long purge never holds SQLite's write lock for long
+            with self.engine.begin() as conn:
+                ids = [r.id for r in conn.execute(sa.select(jobs.c.id).where(*expired).limit(_PURGE_BATCH))]
+                if ids:
+                    conn.execute(jobs.delete().where(jobs.c.id.in_(ids), *expired))
+            if not ids:
+                return purged
+            purged += ids
+
+    def existing_ids(self, ids: Iterable[str]) -> set[str]:
+        wanted = sorted({i for i in ids if _JOB_ID.fullmatch(i)})
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), _PURGE_BATCH):
+                batch = wanted[start : start + _PURGE_BATCH]
+                found.update(r.id for r in conn.execute(sa.select(jobs.c.id).where(jobs.c.id.in_(batch))))
+        return found
 
     def close(self) -> None:
         self.engine.dispose()

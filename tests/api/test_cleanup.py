@@ -51,15 +51,38 @@ def test_storing_the_same_bytes_again_marks_the_upload_used(tmp_path: Path) -> N
     assert uploads.remove_unused(set(), unused_for=UPLOAD_GRACE_S) == 0 and path.is_file()
 
 
+def test_what_cannot_be_deleted_is_skipped_and_the_rest_still_goes(tmp_path: Path) -> None:
+    uploads = UploadStore(tmp_path)
+    unused = _store_bytes(uploads, b"c\n3\n")
+    odd = unused.parent / ("0" * 64 + ".csv")  # a folder under an upload's name
+    odd.mkdir()
+    for path in (unused, odd):
+        _age(path, 2 * UPLOAD_GRACE_S)
+    assert uploads.remove_unused(set(), unused_for=UPLOAD_GRACE_S) == len(b"c\n3\n")
+    assert odd.is_dir() and not unused.exists()
+
+
+def test_an_upload_the_service_may_not_touch_is_still_used(tmp_path: Path, monkeypatch) -> None:
+    uploads = UploadStore(tmp_path)
+    path = _store_bytes(uploads, b"y\n1\n")
+
+    def refuse(*_args, **_kwargs):
+        raise PermissionError("not the owner")
+
+    monkeypatch.setattr(os, "utime", refuse)
+    assert _store_bytes(uploads, b"y\n1\n") == path and path.read_bytes() == b"y\n1\n"
+
+
 def test_staging_folders_left_by_a_crash_are_removed(tmp_path: Path) -> None:
     uploads = UploadStore(tmp_path)
-    old, new = tmp_path / "tmp" / "old", tmp_path / "tmp" / "new"
-    for folder in (old, new):
+    old, new, foreign = (tmp_path / "tmp" / name for name in ("tmp_old", "tmp_new", "backup"))
+    for folder in (old, new, foreign):
         folder.mkdir(parents=True)
         (folder / "part.csv").write_text("y\n")
-    _age(old, 3 * 86_400)
+    for folder in (old, foreign):
+        _age(folder, 3 * 86_400)
     assert uploads.remove_stale_staging(older_than=86_400) == 1
-    assert not old.exists() and new.is_dir()
+    assert not old.exists() and new.is_dir() and foreign.is_dir()  # only tempfile's own folders (tmp*)
 
 
 def test_retention_and_sweep_interval_are_checked() -> None:
@@ -92,6 +115,13 @@ async def test_sweep_deletes_expired_jobs_with_their_report_and_upload(
         gone = await http.get(job["links"]["self"], headers=auth(ALICE))
         assert gone.status_code == 404 and gone.json()["code"] == "job_not_found"
 
+        late = settings.data_dir / "reports" / f"{job['id']}.html"  # written by a render the purge overtook
+        late.write_text("<html></html>")
+        partial = settings.data_dir / "reports" / f"{job['id']}.123.tmp"  # a write a crash cut short
+        partial.write_text("<ht")
+        _age(partial, 2 * UPLOAD_GRACE_S)
+        assert service.sweep().reports == 1 and not late.exists() and not partial.exists()
+
         again = await http.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv))  # stored anew, runs anew
         assert again.status_code == 202 and (await wait_for(http, again.json()["id"]))["status"] == "succeeded"
 
@@ -119,7 +149,9 @@ async def test_without_retention_jobs_stay_and_a_refused_submissions_upload_is_s
         assert len(list((settings.data_dir / "uploads").glob("*/*.csv"))) == 2
 
         assert service.sweep().uploads_bytes == 0  # the orphan is young: a submission may still be on its way
-        later = service.sweep(datetime.now(UTC) + timedelta(seconds=UPLOAD_GRACE_S + 60))
+        naive = datetime.now(UTC).replace(tzinfo=None)  # read as UTC, whatever the local zone
+        assert service.sweep(naive + timedelta(seconds=UPLOAD_GRACE_S - 60)).uploads_bytes == 0
+        later = service.sweep(naive + timedelta(seconds=UPLOAD_GRACE_S + 60))
         assert later.jobs == 0 and later.uploads_bytes == other.stat().st_size
         assert (await http.get(job["links"]["recommendation"], headers=auth(ALICE))).status_code == 200
         assert len(list((settings.data_dir / "uploads").glob("*/*.csv"))) == 1

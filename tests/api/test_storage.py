@@ -200,6 +200,17 @@ class TestJobStoreContract:
         assert store.get(queued.id).status == "queued" and store.get(running.id).status == "running"
         assert store.data_in_use() == {("d" * 64, ".csv"), ("e" * 64, ".csv")}
         assert store.purge(datetime.now(UTC) + timedelta(days=1)) == []
+        assert store.existing_ids([queued.id, running.id, *ended, "nope"]) == {queued.id, running.id}
+
+    def test_a_job_sent_again_counts_as_used_and_is_not_purged(self, store: JobStore) -> None:
+        job, _ = store.submit(new_job())
+        store.claim(job.id)
+        store.succeed(job.id, '{"paradigm": "stl"}')
+        before_reuse = datetime.now(UTC)
+        again, reused = store.submit(new_job())
+        assert reused and again.id == job.id and again.updated_at > before_reuse
+        assert store.purge(before_reuse) == [] and store.get(job.id).status == "succeeded"
+        assert store.purge(datetime.now(UTC) + timedelta(seconds=1)) == [job.id]
 
 
 def test_postgres_urls_use_psycopg3() -> None:
