@@ -6,6 +6,7 @@ no traceback unless ``--debug``); 3 a gate failed.
 
 from __future__ import annotations
 
+import errno
 import functools
 import inspect
 import json
@@ -28,6 +29,7 @@ __all__ = [
     "check_run_options",
     "spec_fields",
     "with_spec_options",
+    "write_failure",
     "write_json",
 ]
 
@@ -174,6 +176,18 @@ def _task_types(values: list[str]) -> str | dict[str, str]:
     return mapping
 
 
+#: Failed writes that are the machine's, not the command line's: a full disk or quota, an I/O error.
+_SYSTEM_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG})
+
+
+def write_failure(what: str, destination: Any, exc: OSError) -> Exception:
+    """The error for a failed write of ``what``: the system's (exit 1) for a full disk or an I/O error, a bad
+    option (exit 2) for a path the user can change (no such folder, no permission)."""
+    if exc.errno in _SYSTEM_ERRNOS:
+        return OSError(exc.errno, exc.strerror, str(destination))
+    return BadOption(f"cannot write {what} to '{destination}': {exc.strerror or exc}")
+
+
 def write_json(payload: dict[str, Any] | str, destination: str) -> None:
     """Write JSON to ``destination`` ('-' = stdout)."""
     text = payload if isinstance(payload, str) else json.dumps(payload, indent=2, allow_nan=False)
@@ -184,7 +198,7 @@ def write_json(payload: dict[str, Any] | str, destination: str) -> None:
     try:
         Path(destination).write_text(text + "\n", encoding="utf-8")
     except OSError as exc:
-        raise BadOption(f"cannot write JSON to '{destination}': {exc.strerror or exc}") from None
+        raise write_failure("JSON", destination, exc) from None
 
 
 _SPEC_OPTIONS: list[tuple[str, Any, Any]] = [

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from advisor.cli._common import BadOption
+from advisor.cli._common import write_failure
 
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Folder for the example data and the report.")]
 
@@ -37,7 +37,7 @@ def demo_command(
         with resources.as_file(resources.files("advisor.examples") / EXAMPLE) as source:
             shutil.copyfile(source, path)
     except OSError as exc:
-        raise BadOption(f"cannot write the example to '{out}': {exc.strerror or exc}") from None
+        raise write_failure("the example", out, exc) from None
     console.print(f"example data: {path} (12 related regression tasks with 40 rows each)\n", markup=False)
     with stderr_progress(enabled=not quiet) as progress:
         rec = Advisor(budget="fast", seed=0, progress=progress).recommend(path, targets="y", task_column="task")

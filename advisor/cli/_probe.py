@@ -200,4 +200,5 @@ def render_probe(payload: dict[str, Any]) -> None:
         )
     console.print(table)
     if payload["co_winners"]:
-        console.print(f"* co-winners (best: {payload['best']}); {payload['test']}")
+        test = f"; {payload['test']}" if payload["test"] else " (only one variant scored: nothing to compare)"
+        console.print(f"* co-winners (best: {payload['best']}){test}")

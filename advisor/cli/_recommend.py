@@ -18,6 +18,7 @@ from advisor.cli._common import (
     check_outputs,
     check_run_options,
     with_spec_options,
+    write_failure,
     write_json,
 )
 from advisor.cli._probe import BudgetOpt, QuietOpt, SeedOpt, TimeLimitOpt
@@ -74,7 +75,7 @@ def recommend_command(
         try:
             rec.to_html(html)
         except OSError as exc:
-            raise BadOption(f"cannot write the HTML report to '{html}': {exc.strerror or exc}") from None
+            raise write_failure("the HTML report", html, exc) from None
     if json_out != "-" and not quiet:
         render_recommendation(rec, html)
     elif json_out != "-":

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from advisor.cli._common import BadOption
+from advisor.cli._common import write_failure
 
 OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Write the schema to PATH instead of stdout.")]
 
@@ -24,4 +24,4 @@ def schema_command(out: OutOpt = None) -> None:
         try:
             out.write_text(text, encoding="utf-8")
         except OSError as exc:
-            raise BadOption(f"cannot write the schema to '{out}': {exc.strerror or exc}") from None
+            raise write_failure("the schema", out, exc) from None

@@ -125,6 +125,11 @@ def test_a_full_disk_on_stdout_is_a_one_line_system_error(data_file: Path) -> No
         )  # fmt: skip
     assert done.returncode == 1 and done.stderr.count("\n") == 1
     assert "No space left on device" in done.stderr and "internal error" not in done.stderr
+    named = subprocess.run(
+        [sys.executable, "-m", "advisor", "inspect", str(data_file), "-t", "y", "--task-column", "task",
+         "--json", "/dev/full"], capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert named.returncode == 1 and "(/dev/full): No space left on device" in named.stderr  # the machine's, not usage
 
 
 def test_names_in_the_data_are_shown_as_text_not_rich_markup(tmp_path: Path, capsys) -> None:

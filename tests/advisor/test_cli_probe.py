@@ -41,6 +41,7 @@ def test_probe_table_marks_co_winners(small_file: Path, capsys: pytest.CaptureFi
     assert run(["probe", str(small_file), "-t", "y", "--task-column", "task", "--paradigm", "stl/gbdt", "-q"]) == 0
     out = capsys.readouterr().out
     assert "stl/gbdt *" in out and "3/3" in out and "co-winners" in out
+    assert "None" not in out and "only one variant scored" in out  # one variant: no test to name
 
 
 def test_probe_reports_not_applicable_variants(small_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
