@@ -411,6 +411,13 @@ def _read_delimited(
     if padded:
         shown = ", ".join(repr(header[i]) for i in padded[:5])
         notes.append(f"integers written with leading zeros (007) kept as text in {shown}")
+    ambiguous = [] if delimiter == "," or decimal_comma else _thousands_or_decimals_columns(len(names), rows)
+    if ambiguous:
+        shown = ", ".join(repr(header[i]) for i in ambiguous[:5])
+        notes.append(
+            f"numbers written 1,234 (a thousands separator, or three decimals?) kept as text in {shown}; "
+            "re-save with 1234 or 1.234 to have them read as numbers"
+        )
     return frame, encoding, tuple(notes)
 
 
@@ -458,6 +465,11 @@ def _uses_decimal_commas(rows: list[list[str]]) -> bool:
         return False
     decimals = [m.group(1) for f in fields if (m := _DECIMAL_COMMA.match(f))]
     return any(len(d) != 3 for d in decimals)
+
+
+def _thousands_or_decimals_columns(n_columns: int, rows: list[list[str]]) -> list[int]:
+    """Columns (indices) with numbers written ``1,234``, which :func:`_uses_decimal_commas` leaves as text."""
+    return [i for i in range(n_columns) if any(i < len(row) and _DECIMAL_COMMA.match(row[i]) for row in rows)]
 
 
 def _huge_integer_columns(n_columns: int, rows: list[list[str]]) -> list[int]:

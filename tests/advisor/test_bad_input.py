@@ -515,6 +515,7 @@ def test_thousands_separators_alone_are_not_taken_for_decimal_commas(tmp_path: P
     taskset = load_taskset(path, targets=["x"], task_column="task")
     assert taskset.features["y"].iloc[:2].tolist() == ["1,000", "1,037"]
     assert not any("decimal commas" in w for w in taskset.warnings)
+    assert any("1,234" in w and "kept as text in 'y'" in w for w in taskset.warnings)  # said, not silent
 
 
 def test_task_ids_beyond_2_to_the_53_stay_distinct(tmp_path: Path) -> None:
