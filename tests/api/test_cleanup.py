@@ -173,3 +173,19 @@ async def test_a_job_whose_upload_is_gone_fails_with_a_reason(
         failed = await wait_for(http, second["id"])
         assert failed["status"] == "failed" and failed["error"]["code"] == "data_missing"
         assert "submit it again" in failed["error"]["message"]
+
+
+@pytest.mark.anyio
+async def test_the_sweeper_runs_on_its_own_every_interval(
+    settings: Settings, runner, tiny_csv: Path, anyio_backend
+) -> None:
+    import anyio
+
+    quick = settings.model_copy(update={"retention_days": 1e-6, "sweep_interval_s": 0.2})  # ~0.09 s
+    async with serving(create_app(quick, runner=runner)) as http:
+        job = (await http.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv))).json()
+        assert (await wait_for(http, job["id"]))["status"] == "succeeded"
+        deadline = time.monotonic() + 20
+        while (await http.get(job["links"]["self"], headers=auth(ALICE))).status_code != 404:
+            assert time.monotonic() < deadline, "the sweeper never deleted the expired job"
+            await anyio.sleep(0.1)
