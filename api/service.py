@@ -33,7 +33,7 @@ from api.schemas import JobOptions
 from api.settings import Settings
 from api.storage import JobRecord, JobStore, NewJob, get_store
 from api.storage._base import queue_full
-from api.uploads import StagedUpload, UploadStore, data_suffix, safe_name
+from api.uploads import StagedUpload, UploadStore, data_suffix, delete_file, safe_name
 from api.worker import JobRunner, WorkerPool
 
 __all__ = ["UPLOAD_GRACE_S", "Service", "SweepResult", "sdk_runner"]
@@ -122,9 +122,8 @@ class Service:
         self._pool: WorkerPool | None = None
         self._lock = threading.Lock()
         self._sweeper: threading.Thread | None = None
-        self._stop_sweeping = (
-            threading.Event()
-        )  # a new one per start: a thread left from a timed-out stop stays stopped
+        # A new event per start: a sweeper left over from a timed-out stop stays stopped.
+        self._stop_sweeping = threading.Event()
 
     # ---------------------------------------------------------------------------- lifecycle
 
@@ -193,7 +192,8 @@ class Service:
         Staging folders go a day after they were made, or twice the longest time limit when that
         is longer (a running job reads its data there). ``now`` (UTC when naive) is for tests.
         """
-        now = datetime.now(UTC) if now is None else now if now.tzinfo else now.replace(tzinfo=UTC)
+        now = datetime.now(UTC) if now is None else now
+        now = now if now.tzinfo else now.replace(tzinfo=UTC)
         stamp = now.timestamp()
         purged: list[str] = []
         if self.settings.retention_days is not None:
@@ -212,17 +212,7 @@ class Service:
         stale = [path for path in folder.glob("*.tmp") if _modified(path) < now - UPLOAD_GRACE_S]
         kept = self.store.existing_ids(reports) if reports else set()
         orphans = [path for job_id, path in reports.items() if job_id not in kept]
-        removed = 0
-        for path in orphans + stale:
-            try:
-                path.unlink()
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                logger.warning("sweep: could not delete %s: %s", path, exc)
-                continue
-            removed += path.suffix == ".html"
-        return removed
+        return sum(delete_file(path) and path.suffix == ".html" for path in orphans + stale)
 
     def _sweep_loop(self, stopping: threading.Event) -> None:
         """Sweep at start-up, then every ``sweep_interval_s``, until :meth:`stop` sets ``stopping``."""

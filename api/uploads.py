@@ -27,13 +27,25 @@ from typing import BinaryIO
 from advisor.exceptions import FileTooLargeError, UnsupportedFormatError
 from probes.data import FORMATS
 
-__all__ = ["StagedUpload", "UploadStore", "data_suffix", "safe_name"]
+__all__ = ["StagedUpload", "UploadStore", "data_suffix", "delete_file", "safe_name"]
 
 logger = logging.getLogger("api")
 
 _CHUNK = 1 << 20
 #: A stored upload's file name: the SHA-256 of its bytes, then its format suffix.
 _STORED = re.compile(r"(?P<sha256>[0-9a-f]{64})(?P<suffix>(?:\.[a-z0-9]+)+)")
+
+
+def delete_file(path: Path) -> bool:
+    """Delete ``path``; ``False`` when it was gone already or cannot be deleted (logged: a sweep goes on)."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        logger.warning("sweep: could not delete %s: %s", path, exc)
+        return False
+    return True
 
 
 def data_suffix(filename: str) -> str:
@@ -140,15 +152,10 @@ class UploadStore:
             with self._lock:
                 try:
                     info = path.stat(follow_symlinks=False)
-                    if not stat.S_ISREG(info.st_mode) or info.st_mtime > cutoff:
-                        continue
-                    path.unlink()
-                except FileNotFoundError:
+                except OSError:
                     continue
-                except OSError as exc:
-                    logger.warning("sweep: could not delete the unused upload %s: %s", path, exc)
-                    continue
-            freed += info.st_size
+                if stat.S_ISREG(info.st_mode) and info.st_mtime <= cutoff and delete_file(path):
+                    freed += info.st_size
         return freed
 
     def remove_stale_staging(self, *, older_than: float, now: float | None = None) -> int:

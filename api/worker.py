@@ -126,20 +126,18 @@ class WorkerPool:
         if self._stopping.is_set() or self.store.get(job_id).cancel_requested:  # asked before the event existed
             event.set()
         logger.info("job %s: started (attempt %d)", job_id, job.attempts)
-        if not self.uploads.exists(job.data_hash, job.data_suffix):
-            with self._lock:
-                self._running.pop(job_id, None)
-            self.store.fail(
-                job_id,
-                {
-                    "code": "data_missing",
-                    "message": "The job's uploaded data is no longer stored on the service; submit it again.",
-                    "details": {"data_name": job.data_name},
-                },
-            )
-            logger.warning("job %s: failed: its upload %s%s is missing", job_id, job.data_hash, job.data_suffix)
-            return
         try:
+            if not self.uploads.exists(job.data_hash, job.data_suffix):  # deleted by hand, or by a sweep
+                self.store.fail(
+                    job_id,
+                    {
+                        "code": "data_missing",
+                        "message": "The job's uploaded data is no longer stored on the service; submit it again.",
+                        "details": {"data_name": job.data_name},
+                    },
+                )
+                logger.warning("job %s: failed: its upload %s%s is missing", job_id, job.data_hash, job.data_suffix)
+                return
             name = safe_name(job.data_name, job.data_suffix)
             with self.uploads.named(job.data_hash, job.data_suffix, name) as path:
                 result = self.runner(job, path, self._progress(job_id), event.is_set)

@@ -63,7 +63,7 @@ def normalise_url(url: str) -> str:
 
 
 #: Ids per statement (and per transaction) of :meth:`SQLJobStore.purge` and :meth:`SQLJobStore.existing_ids`.
-_PURGE_BATCH = 500
+_BATCH = 500
 
 #: The ids :meth:`SQLJobStore.submit` gives out (``uuid4().hex``).
 _JOB_ID = re.compile(r"[0-9a-f]{32}")
@@ -377,7 +377,7 @@ class SQLJobStore(JobStore):
         purged: list[str] = []
         while True:  # a transaction per batch: a long purge never holds SQLite's write lock for long
             with self.engine.begin() as conn:
-                ids = [r.id for r in conn.execute(sa.select(jobs.c.id).where(*expired).limit(_PURGE_BATCH))]
+                ids = [r.id for r in conn.execute(sa.select(jobs.c.id).where(*expired).limit(_BATCH))]
                 if ids:
                     conn.execute(jobs.delete().where(jobs.c.id.in_(ids), *expired))
             if not ids:
@@ -388,8 +388,8 @@ class SQLJobStore(JobStore):
         wanted = sorted({i for i in ids if _JOB_ID.fullmatch(i)})
         found: set[str] = set()
         with self.engine.connect() as conn:
-            for start in range(0, len(wanted), _PURGE_BATCH):
-                batch = wanted[start : start + _PURGE_BATCH]
+            for start in range(0, len(wanted), _BATCH):
+                batch = wanted[start : start + _BATCH]
                 found.update(r.id for r in conn.execute(sa.select(jobs.c.id).where(jobs.c.id.in_(batch))))
         return found
 

@@ -173,7 +173,7 @@ class TestJobStoreContract:
         store.ping()
 
     def test_purge_deletes_only_jobs_that_ended_before_the_cutoff(self, store: JobStore, monkeypatch) -> None:
-        monkeypatch.setattr("api.storage._sql._PURGE_BATCH", 2)  # several delete statements
+        monkeypatch.setattr("api.storage._sql._BATCH", 2)  # several delete statements
         ended = []
         for i in range(3):
             job, _ = store.submit(new_job(fingerprint=str(i) * 64, data_hash=str(i) * 64))
