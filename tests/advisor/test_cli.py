@@ -102,6 +102,16 @@ def test_demo_recommends_and_writes_the_report(tmp_path: Path, capsys: pytest.Ca
     assert payload["paradigm"] in {"mtl", "transfer"} and "Recommendation:" in out
 
 
+def test_help_text_is_reflowed_to_the_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Docstrings are hard-wrapped at 100 columns; help must not keep those breaks (short ragged lines).
+    monkeypatch.setenv("COLUMNS", "200")
+    assert run(["recommend", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "writes JSON and an HTML report on request. Exit codes: 0 ok;" in out
+
+
 def test_console_script_runs_and_help_does_not_import_torch(data_file: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-c", "import sys; from advisor.cli import main; sys.argv=['advisor','--help']; "
