@@ -61,6 +61,8 @@ class SweepResult:
     reports: int
     uploads_bytes: int
     staging_folders: int
+    #: Unused uploads kept because they were last used before the job store was created.
+    uploads_predating_store: int = 0
 
 
 def _limits(settings: Settings) -> Any:
@@ -199,11 +201,19 @@ class Service:
         if self.settings.retention_days is not None:
             purged = self.store.purge(now - timedelta(days=self.settings.retention_days))
         reports = self._remove_orphan_reports(stamp)
-        freed = self.uploads.remove_unused(self.store.data_in_use(), unused_for=UPLOAD_GRACE_S, now=stamp)
+        removed = self.uploads.remove_unused(
+            self.store.data_in_use(), unused_for=UPLOAD_GRACE_S, now=stamp, since=self.store.created_at().timestamp()
+        )
         staging = self.uploads.remove_stale_staging(
             older_than=max(86_400.0, 2 * self.settings.max_time_limit_s), now=stamp
         )
-        return SweepResult(jobs=len(purged), reports=reports, uploads_bytes=freed, staging_folders=staging)
+        return SweepResult(
+            jobs=len(purged),
+            reports=reports,
+            uploads_bytes=removed.freed_bytes,
+            staging_folders=staging,
+            uploads_predating_store=removed.predating,
+        )
 
     def _remove_orphan_reports(self, now: float) -> int:
         """Delete cached reports whose job is gone (purged, even by another process), and stale partial writes."""
@@ -216,6 +226,7 @@ class Service:
 
     def _sweep_loop(self, stopping: threading.Event) -> None:
         """Sweep at start-up, then every ``sweep_interval_s``, until :meth:`stop` sets ``stopping``."""
+        told_predating = False
         while not stopping.is_set():
             started = time.monotonic()
             try:
@@ -232,6 +243,15 @@ class Service:
                         done.uploads_bytes / 1024 / 1024,
                         done.staging_folders,
                         time.monotonic() - started,
+                    )
+                if done.uploads_predating_store and not told_predating:  # once per start: it will not change soon
+                    told_predating = True
+                    logger.warning(
+                        "sweep: kept %d upload(s) in %s that no job refers to, last used before this job database "
+                        "was created (%s); delete them by hand if no other database uses them",
+                        done.uploads_predating_store,
+                        self.uploads.root / "uploads",
+                        self.store.created_at().isoformat(timespec="seconds"),
                     )
             stopping.wait(self.settings.sweep_interval_s)
 

@@ -27,7 +27,7 @@ from typing import BinaryIO
 from advisor.exceptions import FileTooLargeError, UnsupportedFormatError
 from probes.data import FORMATS
 
-__all__ = ["StagedUpload", "UploadStore", "data_suffix", "delete_file", "safe_name"]
+__all__ = ["Removed", "StagedUpload", "UploadStore", "data_suffix", "delete_file", "safe_name"]
 
 logger = logging.getLogger("api")
 
@@ -68,6 +68,14 @@ def safe_name(filename: str, suffix: str) -> str:
     if not base.lower().endswith(suffix):
         base += suffix
     return base[-120:]
+
+
+@dataclass(frozen=True)
+class Removed:
+    """What :meth:`UploadStore.remove_unused` did: bytes freed, and unused uploads kept as older than the store."""
+
+    freed_bytes: int
+    predating: int
 
 
 @dataclass(frozen=True)
@@ -135,16 +143,19 @@ class UploadStore:
             os.replace(staged.path, final)  # atomic; two identical uploads racing both land the same bytes
         return final
 
-    def remove_unused(self, keep: Set[tuple[str, str]], *, unused_for: float, now: float | None = None) -> int:
+    def remove_unused(
+        self, keep: Set[tuple[str, str]], *, unused_for: float, now: float | None = None, since: float | None = None
+    ) -> Removed:
         """Delete stored uploads that are not in ``keep`` and were last used ``unused_for`` seconds ago or more.
 
         ``keep`` holds ``(sha256, suffix)`` pairs, the data of every stored job. The age spares an
         upload between its commit and the insert of its job; the age check and the delete hold the
-        lock :meth:`commit` takes, so an upload sent again meanwhile is kept. A file that cannot be
-        deleted is logged and skipped. Returns how many bytes were freed.
+        lock :meth:`commit` takes, so an upload sent again meanwhile is kept. An upload last used
+        before ``since`` (when the job store began) is kept and counted: it is another store's to
+        judge. A file that cannot be deleted is logged and skipped.
         """
         cutoff = (time.time() if now is None else now) - unused_for
-        freed = 0
+        freed = predating = 0
         for path in sorted((self.root / "uploads").glob("??/*")):
             match = _STORED.fullmatch(path.name)
             if match is None or (match["sha256"], match["suffix"]) in keep:
@@ -154,9 +165,13 @@ class UploadStore:
                     info = path.stat(follow_symlinks=False)
                 except OSError:
                     continue
-                if stat.S_ISREG(info.st_mode) and info.st_mtime <= cutoff and delete_file(path):
+                if not stat.S_ISREG(info.st_mode) or info.st_mtime > cutoff:
+                    continue
+                if since is not None and info.st_mtime < since:
+                    predating += 1
+                elif delete_file(path):
                     freed += info.st_size
-        return freed
+        return Removed(freed_bytes=freed, predating=predating)
 
     def remove_stale_staging(self, *, older_than: float, now: float | None = None) -> int:
         """Delete staging folders (``tmp*``) a crashed process left, older than ``older_than`` seconds; returns how many."""

@@ -168,6 +168,14 @@ class JobStore(abc.ABC):
         """``(data_hash, data_suffix)`` of every stored job: the uploads the service must keep."""
 
     @abc.abstractmethod
+    def created_at(self) -> datetime:
+        """When this store began keeping jobs (UTC), fixed for its life.
+
+        An upload last used before then was never sent to one of its jobs: a sweep keeps it, since
+        another database (the one before a migration, say) may still refer to it.
+        """
+
+    @abc.abstractmethod
     def ping(self) -> None:
         """Raise if the backend cannot be reached."""
 

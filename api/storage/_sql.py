@@ -1,6 +1,6 @@
 """The SQLAlchemy job store: a SQLite file by default, PostgreSQL (or any SQLAlchemy database) by URL.
 
-One table, ``advisor_jobs``; results are stored as the ``Recommendation``'s JSON text. Status
+Jobs live in ``advisor_jobs``; ``advisor_store`` keeps when the store was created. Results are stored as the ``Recommendation``'s JSON text. Status
 changes are conditional updates (``UPDATE ... WHERE status = 'queued'``), so a cancelled job is
 never started and a finished one never re-opened.
 """
@@ -52,6 +52,13 @@ jobs = sa.Table(
     sa.Column("finished_at", sa.DateTime(timezone=True)),
 )
 _RECORD_COLUMNS = [c for c in jobs.c if c.name != "result"]
+#: Facts about the store itself: ``created_at``, when it began keeping jobs (see :meth:`SQLJobStore.created_at`).
+store_facts = sa.Table(
+    "advisor_store",
+    _metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
 
 
 def normalise_url(url: str) -> str:
@@ -116,6 +123,25 @@ class SQLJobStore(JobStore):
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         self._submit_lock = threading.Lock()
         _metadata.create_all(self.engine)
+        self._created_at = self._record_creation()
+
+    def _record_creation(self) -> datetime:
+        """Read ``created_at``, writing it first when missing: now, or the oldest job's time in a store made before."""
+        read = sa.select(store_facts.c.value).where(store_facts.c.key == "created_at")
+        with self.engine.connect() as conn:
+            stored = conn.execute(read).scalar()
+            if stored is None:
+                oldest = conn.execute(sa.select(jobs.c.created_at).order_by(jobs.c.created_at).limit(1)).scalar()
+        if stored is None:
+            stamp = _utc(oldest) or _now()
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(store_facts.insert().values(key="created_at", value=stamp.isoformat()))
+            except sa.exc.IntegrityError:  # another process wrote it first: theirs counts
+                pass
+            with self.engine.connect() as conn:
+                stored = conn.execute(read).scalar_one()
+        return _utc(datetime.fromisoformat(stored))  # type: ignore[return-value]
 
     def __repr__(self) -> str:
         return f"SQLJobStore({make_url(self.url).render_as_string(hide_password=True)!r})"
@@ -172,6 +198,9 @@ class SQLJobStore(JobStore):
         query = sa.select(jobs.c.data_hash, jobs.c.data_suffix).distinct()
         with self.engine.connect() as conn:
             return {(r.data_hash, r.data_suffix) for r in conn.execute(query)}
+
+    def created_at(self) -> datetime:
+        return self._created_at
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

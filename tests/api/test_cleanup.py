@@ -37,10 +37,20 @@ def test_unused_uploads_go_after_the_grace_period_and_used_ones_stay(tmp_path: P
         _age(path, 2 * UPLOAD_GRACE_S)
     keep = {(used.name.removesuffix(".csv"), ".csv")}
 
-    freed = uploads.remove_unused(keep, unused_for=UPLOAD_GRACE_S)
+    removed = uploads.remove_unused(keep, unused_for=UPLOAD_GRACE_S)
 
-    assert freed == len(b"c\n3\n")
+    assert removed.freed_bytes == len(b"c\n3\n") and removed.predating == 0
     assert used.is_file() and young.is_file() and stranger.is_file() and not unused.exists()
+
+
+def test_uploads_last_used_before_the_store_began_are_kept_and_counted(tmp_path: Path) -> None:
+    uploads = UploadStore(tmp_path)
+    older, newer = _store_bytes(uploads, b"o\n1\n"), _store_bytes(uploads, b"n\n2\n")
+    _age(older, 10 * UPLOAD_GRACE_S)
+    _age(newer, 2 * UPLOAD_GRACE_S)
+    removed = uploads.remove_unused(set(), unused_for=UPLOAD_GRACE_S, since=time.time() - 5 * UPLOAD_GRACE_S)
+    assert (removed.freed_bytes, removed.predating) == (len(b"n\n2\n"), 1)
+    assert older.is_file() and not newer.exists()
 
 
 def test_storing_the_same_bytes_again_marks_the_upload_used(tmp_path: Path) -> None:
@@ -48,7 +58,7 @@ def test_storing_the_same_bytes_again_marks_the_upload_used(tmp_path: Path) -> N
     path = _store_bytes(uploads, b"y\n1\n")
     _age(path, 2 * UPLOAD_GRACE_S)
     assert _store_bytes(uploads, b"y\n1\n") == path
-    assert uploads.remove_unused(set(), unused_for=UPLOAD_GRACE_S) == 0 and path.is_file()
+    assert uploads.remove_unused(set(), unused_for=UPLOAD_GRACE_S).freed_bytes == 0 and path.is_file()
 
 
 def test_what_cannot_be_deleted_is_skipped_and_the_rest_still_goes(tmp_path: Path) -> None:
@@ -58,7 +68,7 @@ def test_what_cannot_be_deleted_is_skipped_and_the_rest_still_goes(tmp_path: Pat
     odd.mkdir()
     for path in (unused, odd):
         _age(path, 2 * UPLOAD_GRACE_S)
-    assert uploads.remove_unused(set(), unused_for=UPLOAD_GRACE_S) == len(b"c\n3\n")
+    assert uploads.remove_unused(set(), unused_for=UPLOAD_GRACE_S).freed_bytes == len(b"c\n3\n")
     assert odd.is_dir() and not unused.exists()
 
 
@@ -189,3 +199,27 @@ async def test_the_sweeper_runs_on_its_own_every_interval(
         while (await http.get(job["links"]["self"], headers=auth(ALICE))).status_code != 404:
             assert time.monotonic() < deadline, "the sweeper never deleted the expired job"
             await anyio.sleep(0.1)
+
+
+@pytest.mark.anyio
+async def test_a_new_empty_database_keeps_the_uploads_it_never_saw(
+    settings: Settings, runner, tiny_csv: Path, tmp_path: Path, anyio_backend, caplog
+) -> None:
+    """Pointing the service at a new database (a migration gone wrong) must not empty the uploads."""
+    async with serving(create_app(settings, runner=runner)) as http:
+        job = (await http.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv))).json()
+        assert (await wait_for(http, job["id"]))["status"] == "succeeded"
+    stored = list((settings.data_dir / "uploads").glob("*/*.csv"))
+    _age(stored[0], 2 * UPLOAD_GRACE_S)  # unused for two hours when the new database is made
+
+    fresh = settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'new.db'}"})
+    app = create_app(fresh, runner=runner)
+    with caplog.at_level("WARNING", logger="api"):
+        async with serving(app):
+            swept = app.state.service.sweep(datetime.now(UTC) + timedelta(days=30))
+            assert (swept.uploads_bytes, swept.uploads_predating_store) == (0, 1) and stored[0].is_file()
+            deadline = time.monotonic() + 10  # the start-up sweep, in its own thread, says so once
+            while "kept 1 upload(s)" not in caplog.text:
+                assert time.monotonic() < deadline, caplog.text
+                time.sleep(0.05)
+    assert "last used before this job database was created" in caplog.text

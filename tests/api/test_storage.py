@@ -212,6 +212,34 @@ class TestJobStoreContract:
         assert store.purge(before_reuse) == [] and store.get(job.id).status == "succeeded"
         assert store.purge(datetime.now(UTC) + timedelta(seconds=1)) == [job.id]
 
+    def test_created_at_is_written_once_and_kept_across_reopening(self, store: JobStore, database_url: str) -> None:
+        made = store.created_at()
+        assert made.tzinfo is not None and abs(datetime.now(UTC) - made) < timedelta(minutes=1)
+        store.submit(new_job())
+        again = get_store(database_url)
+        try:
+            assert again.created_at() == made
+        finally:
+            again.close()
+
+    def test_a_store_made_before_created_at_was_kept_dates_from_its_oldest_job(
+        self, store: JobStore, database_url: str
+    ) -> None:
+        import sqlalchemy as sa
+
+        from api.storage._sql import jobs, store_facts
+
+        job, _ = store.submit(new_job())
+        with store.engine.begin() as conn:  # an older version's database: jobs, no store facts
+            conn.execute(jobs.update().values(created_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)))
+            conn.execute(sa.delete(store_facts))
+        upgraded = get_store(database_url)
+        try:
+            assert upgraded.created_at() == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+            assert upgraded.get(job.id).status == "queued"
+        finally:
+            upgraded.close()
+
 
 def test_postgres_urls_use_psycopg3() -> None:
     from api.storage._sql import normalise_url
