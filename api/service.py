@@ -299,7 +299,6 @@ class Service:
         """A job on an uploaded file (its name decides the format)."""
         suffix = data_suffix(filename or "")
         spec_json, opts = self.spec(spec), self.options(options)
-        self._check_queue()
         name = safe_name(filename, suffix)
         with self.uploads.stage(source, suffix=suffix, name=name, max_bytes=self.settings.max_upload_bytes) as staged:
             return self._submit(owner, staged, filename, spec_json, opts)
@@ -323,7 +322,6 @@ class Service:
                 '\'spec\' is missing: send the dataset spec, e.g. {"targets": ["y"]}.', details={"field": "spec"}
             )
         spec_json, opts = self.spec(spec), self.options(body)
-        self._check_queue()
         if len(records) > self.settings.max_rows:  # the same 413 as a file over the row cap
             raise FileTooLargeError(
                 f"{len(records):,} records; the limit is {self.settings.max_rows:,} rows.",
@@ -340,7 +338,11 @@ class Service:
             return self._submit(owner, staged, "records.jsonl", spec_json, opts)
 
     def _check_queue(self) -> None:
-        """Refuse early, before the upload is read; the store checks again as it inserts (exact in one process)."""
+        """Refuse a new job before its data is parsed; the store checks again as it inserts (exact in one process).
+
+        Not before the upload is read: only its hash tells a new job from one sent again, which is
+        answered (200, the existing job) however full the queue, so a client's retry is safe.
+        """
         queued = self.store.count("queued")
         if queued >= self.settings.max_queued:
             raise queue_full(queued, self.settings.max_queued)
@@ -374,6 +376,7 @@ class Service:
             seed=options.seed,
         )
         if self.store.find_reusable(owner, fingerprint) is None:
+            self._check_queue()
             self._validate(staged, spec)  # bad data is refused now, with its 4xx, not in a failed job later
         self.uploads.commit(staged)  # stored, or marked just used, so a sweep leaves it until its job exists
         record, reused = self.store.submit(new, max_queued=self.settings.max_queued)

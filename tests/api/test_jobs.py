@@ -310,6 +310,9 @@ async def test_queue_is_bounded(settings, runner, tiny_csv: Path) -> None:
         assert second.status_code == 202
         assert (await http.get(f"/v1/jobs/{second.json()['id']}", headers=auth(ALICE))).json()["status"] == "queued"
         assert_error(await http.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv, seed=3)), 429, "queue_full")
+        for job_id, seed in ((first["id"], 1), (second.json()["id"], 2)):  # a retry is answered, however full
+            again = await http.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv, seed=seed))
+            assert again.status_code == 200 and again.json()["id"] == job_id
         runner.release()
         for job_id in (first["id"], second.json()["id"]):
             assert (await wait_for(http, job_id))["status"] == "succeeded"
