@@ -10,22 +10,32 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
+import re
+import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import httpx
 
+from advisor._checks import check_budget, check_seconds, check_seed, check_time_limit
 from advisor.exceptions import (
     AdvisorError,
     AuthenticationError,
     DataFileNotFoundError,
+    InvalidRequestError,
+    JobNotFoundError,
     ServiceError,
+    ServiceTimeoutError,
+    UnreadableFileError,
     UnsupportedFormatError,
     WaitTimeoutError,
     error_for_code,
@@ -40,6 +50,13 @@ if TYPE_CHECKING:
 __all__ = ["AdvisorClient", "Job", "JobStatus"]
 
 Progress = Callable[[str, float, str], None]
+
+#: What a job id may hold (the service's are 32 hex digits); anything else is refused before a request.
+_JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+#: Answers a wait rides out, like a refused connection: a proxy or the service restarting.
+_UNAVAILABLE = {502, 503, 504}
+#: Longest pause between polls while the service cannot be reached.
+_MAX_BACKOFF_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +82,17 @@ class JobStatus:
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> JobStatus:
+        try:
+            return cls._from_json(body)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ServiceError(
+                f"The service's job description is not the advisor API's ({type(exc).__name__}: {exc}); "
+                "check base_url, or use the client version the service runs.",
+                details={"body": str(body)[:200]},
+            ) from None
+
+    @classmethod
+    def _from_json(cls, body: dict[str, Any]) -> JobStatus:
         def when(key: str) -> datetime | None:
             value = body.get(key)
             return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
@@ -91,16 +119,20 @@ class Job:
 
     def __init__(self, client: AdvisorClient, job_id: str, *, last: JobStatus | None = None) -> None:
         self.client = client
-        self.id = job_id
+        self.id = _check_job_id(job_id)
         self.last = last
 
     def __repr__(self) -> str:
         state = self.last.status if self.last else "?"
         return f"Job({self.id!r}, status={state!r})"
 
-    def status(self) -> JobStatus:
-        """The job's current status, progress and error."""
-        self.last = JobStatus.from_json(self.client._request("GET", f"/v1/jobs/{self.id}").json())
+    @property
+    def _path(self) -> str:
+        return "/v1/jobs/" + quote(self.id, safe="")
+
+    def status(self, *, timeout: float | None = None) -> JobStatus:
+        """The job's current status, progress and error (``timeout``: for this request, else the client's)."""
+        self.last = JobStatus.from_json(_json(self.client._request("GET", self._path, timeout=timeout)))
         return self.last
 
     def wait(
@@ -108,13 +140,47 @@ class Job:
     ) -> JobStatus:
         """Poll until the job finishes; ``progress=True`` draws a bar on stderr (or pass a callback).
 
-        Raises :class:`~advisor.exceptions.WaitTimeoutError` after ``timeout`` seconds; the job goes on.
+        Raises :class:`~advisor.exceptions.WaitTimeoutError` after ``timeout`` seconds (each poll is
+        cut to the time left); the job goes on. A service that cannot be reached (a restart, a
+        proxy's 502-504) is polled again with a growing pause: jobs survive a restart. Without
+        ``timeout``, the wait gives up after the client's ``retry_for`` seconds without an answer.
         """
-        interval = self.client.poll_interval if poll_interval is None else poll_interval
+        interval = self.client.poll_interval if poll_interval is None else check_seconds(poll_interval, "poll_interval")
+        if timeout is not None:
+            timeout = check_seconds(timeout, "timeout", none_ok=" or None")
         deadline = None if timeout is None else time.monotonic() + timeout
+        unreachable_since: float | None = None
+        backoff = interval
         with _progress(progress) as notify:
             while True:
-                state = self.status()
+                left = None if deadline is None else deadline - time.monotonic()
+                try:  # one poll never outlasts the wait (but gets a moment, however late)
+                    state = self.status(timeout=None if left is None else min(self.client.timeout, max(left, 0.5)))
+                except ServiceError as exc:
+                    if not exc.details.get("retryable"):
+                        raise
+                    now = time.monotonic()
+                    unreachable_since = now if unreachable_since is None else unreachable_since
+                    if deadline is not None and now >= deadline:
+                        last = self.last.status if self.last else "unknown"
+                        raise WaitTimeoutError(
+                            f"Job '{self.id}' was last seen {last}; after {timeout:g} s the service still does "
+                            f"not answer ({exc}). The job goes on if the service does: wait again later.",
+                            details={"job_id": self.id, "status": last},
+                        ) from None
+                    if deadline is None and now - unreachable_since >= self.client.retry_for:
+                        exc.message = (
+                            f"{exc.message} (for {now - unreachable_since:.0f} s while waiting for job '{self.id}'; "
+                            f"it goes on if the service does: client.job('{self.id}').wait())"
+                        )
+                        exc.args = (exc.message,)
+                        exc.details["job_id"] = self.id
+                        raise
+                    pause = backoff if deadline is None else min(backoff, max(0.0, deadline - now))
+                    time.sleep(pause)
+                    backoff = min(2 * backoff, _MAX_BACKOFF_S)
+                    continue
+                unreachable_since, backoff = None, interval
                 notify(state.phase or state.status, state.fraction, state.message or "")
                 if state.finished:
                     return state
@@ -128,24 +194,22 @@ class Job:
 
     def result(self) -> Recommendation:
         """The recommendation; raises the job's own error if it failed (the same class the SDK raises)."""
-        from advisor._recommendation import Recommendation
-
         try:
-            response = self.client._request("GET", f"/v1/jobs/{self.id}/recommendation")
+            response = self.client._request("GET", self._path + "/recommendation")
         except AdvisorError as exc:
             inner = exc.details.get("error") if exc.code == "job_failed" else None
             if isinstance(inner, dict) and "code" in inner:
                 raise error_for_code(inner["code"], inner.get("message", ""), inner.get("details")) from exc
             raise
-        return Recommendation.from_json(response.content)
+        return _recommendation(_json(response))
 
     def report(self) -> str:
         """The self-contained HTML report."""
-        return self.client._request("GET", f"/v1/jobs/{self.id}/report").text
+        return self.client._request("GET", self._path + "/report").text
 
     def cancel(self) -> JobStatus:
         """Cancel: a queued job at once, a running one at its next budget check."""
-        self.last = JobStatus.from_json(self.client._request("DELETE", f"/v1/jobs/{self.id}").json())
+        self.last = JobStatus.from_json(_json(self.client._request("DELETE", self._path)))
         return self.last
 
 
@@ -161,11 +225,16 @@ class AdvisorClient:
     budget, time_limit, seed, progress:
         As for :class:`~advisor.Advisor`; ``progress`` is called while :meth:`recommend` waits.
     timeout:
-        Seconds allowed for one HTTP request (uploads included).
+        Seconds the service may take to answer one request: to connect, and between two pieces
+        of an answer or of an upload (httpx's timeouts), not for a whole upload.
+        :class:`~advisor.exceptions.ServiceTimeoutError` when it is exceeded.
     poll_interval:
         Seconds between status polls while waiting.
     wait_timeout:
         Longest :meth:`recommend` waits for a job (``None``: until it finishes).
+    retry_for:
+        Seconds a wait without a timeout keeps polling a service that does not answer (it may be
+        restarting; jobs survive that) before it raises.
     http_client:
         An ``httpx.Client`` to send requests with (tests pass one bound to the app in-process).
 
@@ -191,19 +260,23 @@ class AdvisorClient:
         timeout: float = 120.0,
         poll_interval: float = 1.0,
         wait_timeout: float | None = None,
+        retry_for: float = 120.0,
         http_client: httpx.Client | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.budget = budget
-        self.time_limit = time_limit
-        self.seed = seed
+        self.base_url = _check_base_url(base_url)
+        self.budget = check_budget(budget, presets=False)
+        self.time_limit = check_time_limit(time_limit)
+        self.seed = check_seed(seed)
         self.progress = progress
-        self.poll_interval = poll_interval
-        self.wait_timeout = wait_timeout
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.timeout = check_seconds(timeout, "timeout")
+        self.poll_interval = check_seconds(poll_interval, "poll_interval")
+        self.wait_timeout = (
+            None if wait_timeout is None else check_seconds(wait_timeout, "wait_timeout", none_ok=" or None")
+        )
+        self.retry_for = check_seconds(retry_for, "retry_for")
+        self._headers = _auth_headers(api_key)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(timeout=timeout)
-        self._headers = headers
+        self._http = http_client or httpx.Client(timeout=self.timeout)
 
     def __repr__(self) -> str:
         return f"AdvisorClient({self.base_url!r}, budget={self.budget!r}, seed={self.seed!r})"
@@ -254,8 +327,12 @@ class AdvisorClient:
             metric=metric,
             small_tasks=small_tasks,
         )
-        job.wait(progress=self.progress or False, timeout=self.wait_timeout)
-        return job.result()
+        try:
+            job.wait(progress=self.progress or False, timeout=self.wait_timeout)
+            return job.result()
+        except AdvisorError as exc:  # whatever went wrong, the caller can still find the job
+            exc.details.setdefault("job_id", job.id)
+            raise
 
     def submit(
         self,
@@ -275,7 +352,8 @@ class AdvisorClient:
     ) -> Job:
         """Upload ``data`` (a file path, or a DataFrame sent as Parquet) and queue a job; returns its handle.
 
-        Submitting the same data, spec, seed and budget again returns the existing job.
+        Submitting the same data, spec, budget, time limit and seed again returns the existing job
+        (unless it failed or was cancelled), even while the queue is full: a retry is safe.
         """
         if spec is not None:
             spec_json = spec.model_dump(mode="json") if hasattr(spec, "model_dump") else dict(spec)
@@ -297,13 +375,18 @@ class AdvisorClient:
         if self.time_limit is not None:
             form["time_limit"] = repr(float(self.time_limit))
         with _upload(data) as (name, stream):
-            response = self._request("POST", "/v1/jobs", data=form, files={"file": (name, stream)})
-        state = JobStatus.from_json(response.json())
+            try:
+                response = self._request("POST", "/v1/jobs", data=form, files={"file": (name, stream)})
+            except ServiceTimeoutError as exc:
+                exc.message += " The job may have been queued all the same: submitting the same data again returns it."
+                exc.args = (exc.message,)
+                raise
+        state = JobStatus.from_json(_json(response))
         return Job(self, state.id, last=state)
 
     def job(self, job_id: str) -> Job:
         """A handle on an existing job (404 ``JobNotFoundError`` when it is not this key's)."""
-        handle = Job(self, job_id)
+        handle = Job(self, job_id)  # an id that cannot be one: JobNotFoundError before any request
         handle.status()
         return handle
 
@@ -312,55 +395,223 @@ class AdvisorClient:
         params: dict[str, Any] = {"limit": limit, "offset": offset}
         if status is not None:
             params["status"] = status
-        body = self._request("GET", "/v1/jobs", params=params).json()
-        return [JobStatus.from_json(item) for item in body["items"]]
+        body = _json(self._request("GET", "/v1/jobs", params=params))
+        items = body.get("items")
+        if not isinstance(items, list):
+            raise ServiceError("The service's job list has no 'items'; check base_url.", details={"keys": list(body)})
+        return [JobStatus.from_json(item) for item in items]
 
     # ------------------------------------------------------------------------------ plumbing
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _request(self, method: str, path: str, *, timeout: float | None = None, **kwargs: Any) -> httpx.Response:
+        """Send one request; every failure is an :class:`AdvisorError` with a one-line message."""
+        if self._http.is_closed:
+            raise ServiceError("This AdvisorClient is closed; make a new one (or use it in a 'with' block).")
+        url = self.base_url + path
+        where = {"base_url": self.base_url, "method": method, "path": path}
+        limit = self.timeout if timeout is None else timeout
         try:
-            response = self._http.request(method, self.base_url + path, headers=self._headers, **kwargs)
+            response = self._http.request(method, url, headers=self._headers, timeout=limit, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise ServiceTimeoutError(
+                f"No answer from the advisor service at {self.base_url} within {limit:g} s "
+                f"({type(exc).__name__}, {method} {path}).",
+                details={**where, "retryable": True},
+            ) from None
+        except httpx.ConnectError as exc:
+            raise ServiceError(
+                f"Cannot reach the advisor service at {self.base_url}: {exc}. Is 'advisor serve' running there?",
+                details={**where, "retryable": True},
+            ) from None
         except httpx.TransportError as exc:
             raise ServiceError(
-                f"Cannot reach the advisor service at {self.base_url}: {type(exc).__name__}: {exc}. "
-                "Is 'advisor serve' running there?",
-                details={"base_url": self.base_url},
-            ) from exc
-        if response.status_code < 400:
+                f"The connection to the advisor service at {self.base_url} failed: {type(exc).__name__}: {exc}.",
+                details={**where, "retryable": isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError)},
+            ) from None
+        if response.is_success:
             return response
+        if response.is_redirect:
+            target = response.headers.get("location", "elsewhere")
+            raise ServiceError(
+                f"HTTP {response.status_code} from {url}: the service answers at {target}; "
+                "set base_url to that address (redirects are not followed, so the API key is not sent on).",
+                details={**where, "http_status": response.status_code, "location": target},
+            )
         raise _error_from(response)
 
 
 def _error_from(response: httpx.Response) -> AdvisorError:
+    """The error a 4xx/5xx answer stands for: the service's own ``{code, message, details}``, else by status."""
+    status = response.status_code
     try:
         body = response.json()
         code, message, details = body["code"], body["message"], body.get("details") or {}
-    except (ValueError, KeyError, TypeError):
-        body_text = response.text[:300]
-        code, message, details = "service_error", f"HTTP {response.status_code}: {body_text}", {}
-    if response.status_code == 401:
+        if not isinstance(code, str) or not isinstance(message, str) or not isinstance(details, dict):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):  # a proxy's page, an empty body: one line, classed by status
+        kind = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+        reason = f" {response.reason_phrase}" if response.reason_phrase else ""
+        code = {401: "unauthorized", 403: "unauthorized", 413: "file_too_large", 429: "queue_full"}.get(
+            status, "service_error"
+        )
+        message = f"HTTP {status}{reason} from {response.request.url} ({kind}, not the advisor API's error body)."
+        details = {}
+    if status == 401:
         return AuthenticationError(message, details=details)
     error = error_for_code(code, message, details)
     if isinstance(error, ServiceError):
-        error.details.setdefault("http_status", response.status_code)
+        error.details.setdefault("http_status", status)
+        if status in _UNAVAILABLE:
+            error.details["retryable"] = True
     return error
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    """The JSON object of a successful answer; a clear error when it is not the advisor API's."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        kind = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+        raise ServiceError(
+            f"The answer from {response.request.url} is not the advisor API's (HTTP {response.status_code}, {kind}); "
+            "check base_url.",
+            details={"http_status": response.status_code, "content_type": kind},
+        )
+    return body
+
+
+def _recommendation(payload: dict[str, Any]) -> Recommendation:
+    """Parse a result; fields a newer service added (same major schema version) are left out with a warning."""
+    from pydantic import ValidationError
+
+    from advisor._recommendation import SCHEMA_VERSION, Recommendation
+
+    try:
+        return Recommendation.model_validate(payload)
+    except ValidationError as exc:
+        errors = exc.errors()
+    theirs = payload.get("schema_version")
+    same_major = isinstance(theirs, str) and theirs.split(".")[0] == SCHEMA_VERSION.split(".")[0]
+    if same_major and all(e["type"] == "extra_forbidden" for e in errors):
+        for error in errors:
+            _drop(payload, error["loc"])
+        names = ", ".join(sorted(".".join(str(part) for part in e["loc"]) for e in errors)[:5])
+        warnings.warn(
+            f"The service's result (schema {theirs}) has fields this client (schema {SCHEMA_VERSION}) does not know "
+            f"({names}); they are left out. Upgrade the advisor package to read them.",
+            stacklevel=3,
+        )
+        return Recommendation.model_validate(payload)
+    first = errors[0]
+    raise ServiceError(
+        f"This client cannot read the service's result: it reads Recommendation schema {SCHEMA_VERSION}, the "
+        f"service sent {theirs or 'no schema_version'} ({'.'.join(str(p) for p in first['loc'])}: {first['msg']}). "
+        "Install the advisor version the service runs.",
+        details={"schema_version": theirs, "client_schema_version": SCHEMA_VERSION},
+    ) from None
+
+
+def _drop(payload: Any, loc: tuple[Any, ...]) -> None:
+    for part in loc[:-1]:
+        payload = payload[part]
+    payload.pop(loc[-1], None)
+
+
+def _check_base_url(base_url: Any) -> str:
+    try:
+        url = httpx.URL(base_url.strip()) if isinstance(base_url, str) else None
+    except httpx.InvalidURL:
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.host:
+        raise InvalidRequestError(
+            f"base_url must be an http:// or https:// address such as 'http://127.0.0.1:8000', got {base_url!r}",
+            details={"field": "base_url"},
+        )
+    return str(url).rstrip("/")
+
+
+def _auth_headers(api_key: Any) -> dict[str, str]:
+    """``Authorization: Bearer KEY``; a key read from a file keeps no trailing newline. Never echoes the key."""
+    if api_key is None:
+        return {}
+    if not isinstance(api_key, str):
+        raise InvalidRequestError(
+            f"api_key must be a string, got {type(api_key).__name__}", details={"field": "api_key"}
+        )
+    key = api_key.strip()
+    if key and not (key.isascii() and key.isprintable() and " " not in key):
+        raise InvalidRequestError(
+            "api_key holds characters an HTTP header cannot carry (spaces, control or non-ASCII characters); "
+            "copy the key again",
+            details={"field": "api_key"},
+        )
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+def _check_job_id(job_id: Any) -> str:
+    text = job_id.strip() if isinstance(job_id, str) else None
+    if text is None or not _JOB_ID.fullmatch(text):
+        raise JobNotFoundError(
+            f"{job_id!r} is not a job id: ids are letters, digits, '-' and '_' (pass job.id, not a link).",
+            details={"job_id": str(job_id)[:200]},
+        )
+    return text
 
 
 @contextmanager
 def _upload(data: Any) -> Iterator[tuple[str, Any]]:
     if hasattr(data, "to_parquet") and hasattr(data, "columns"):
-        buffer = io.BytesIO()
-        data.to_parquet(buffer, index=False)
-        buffer.seek(0)
-        yield "data.parquet", buffer
+        yield "data.parquet", _parquet(data)
         return
     if not isinstance(data, str | os.PathLike):
         raise UnsupportedFormatError(f"Data must be a file path or a pandas DataFrame, got {type(data).__name__}.")
     path = Path(data)
+    if path.is_dir():
+        raise UnsupportedFormatError(
+            f"'{path}' is a folder; pass one data file (CSV, TSV, Parquet or JSON Lines).", details={"path": str(path)}
+        )
     if not path.is_file():
         raise DataFileNotFoundError(f"No such file: '{path}'. Check the path.", details={"path": str(path)})
-    with path.open("rb") as stream:
+    try:
+        stream = path.open("rb")
+    except OSError as exc:
+        raise UnreadableFileError(
+            f"'{path}' cannot be read: {exc.strerror or exc}.", details={"path": str(path)}
+        ) from None
+    with stream:
         yield path.name, stream
+
+
+def _parquet(frame: pd.DataFrame) -> io.BytesIO:
+    """The DataFrame as Parquet, after the checks :class:`~advisor.Advisor` makes on a DataFrame.
+
+    The service's size limits are its own to apply, so none are checked here. A column mixing
+    text and numbers (which Parquet cannot hold) is sent as text, as the SDK reads such a column.
+    """
+    import pandas as pd
+
+    from probes.data import Limits, check_frame
+
+    frame = check_frame(frame, Limits(max_file_mb=math.inf, max_rows=sys.maxsize, max_columns=sys.maxsize))
+    mixed = [c for c in frame.columns if frame[c].dtype == object and len({type(v) for v in frame[c].dropna()}) > 1]
+    if mixed:  # a new frame: the caller's is never modified
+        frame = frame.assign(**{c: frame[c].map(lambda v: v if _missing(v, pd) else str(v)) for c in mixed})
+    buffer = io.BytesIO()
+    try:
+        frame.to_parquet(buffer, index=False)
+    except (TypeError, ValueError, OverflowError) as exc:  # pyarrow's ArrowTypeError / ArrowInvalid among them
+        raise UnsupportedFormatError(
+            f"The DataFrame cannot be sent as Parquet ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
+            "convert that column to numbers or text, or save the data to a CSV file and send the file.",
+        ) from None
+    buffer.seek(0)
+    return buffer
+
+
+def _missing(value: Any, pd: Any) -> bool:
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
 
 
 @contextmanager

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from advisor._checks import check_budget as _check_budget
+from advisor._checks import check_seed as _check_seed
+from advisor._checks import check_time_limit as _check_time_limit
 from advisor._recommendation import Recommendation
 from advisor.exceptions import InvalidRequestError
 from probes.data import DataProfile, DatasetSpec, Limits, load_taskset, profile_taskset
-from probes.seeds import MAX_SEED
 
 __all__ = ["Advisor"]
 
@@ -132,36 +132,6 @@ class Advisor:
             cancel=self.cancel,
         )
         return refine(recommend_from_report(report, profile, versions=versions()))
-
-
-def _check_budget(budget: Any) -> Any:
-    from probes.budget import USER_BUDGETS, BudgetPreset
-
-    if isinstance(budget, BudgetPreset) or (isinstance(budget, str) and budget in USER_BUDGETS):
-        return budget
-    raise InvalidRequestError(
-        f"unknown budget {budget!r}; choose one of {', '.join(USER_BUDGETS)}",
-        details={"field": "budget", "choices": list(USER_BUDGETS)},
-    )
-
-
-def _check_time_limit(time_limit: Any) -> float | None:
-    if time_limit is None:
-        return None
-    if isinstance(time_limit, bool) or not isinstance(time_limit, int | float) or not 0 < time_limit < math.inf:
-        raise InvalidRequestError(
-            f"time_limit must be a positive number of seconds or None, got {time_limit!r}",
-            details={"field": "time_limit"},
-        )
-    return float(time_limit)
-
-
-def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed <= MAX_SEED:
-        raise InvalidRequestError(
-            f"seed must be an integer from 0 to {MAX_SEED} (2^32 - 1), got {seed!r}", details={"field": "seed"}
-        )
-    return int(seed)
 
 
 def _check_device(device: Any) -> str | None:

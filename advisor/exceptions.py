@@ -62,6 +62,7 @@ __all__ = [
     "ProbesFailedError",
     "QueueFullError",
     "ServiceError",
+    "ServiceTimeoutError",
     "TaskNotFoundError",
     "TaskTooSmallError",
     "TooFewTasksError",
@@ -78,6 +79,13 @@ class ServiceError(AdvisorError, RuntimeError):
 
     code = "service_error"
     http_status = 500
+
+
+class ServiceTimeoutError(ServiceError, TimeoutError):
+    """The service did not answer one request in time (the client's ``timeout``); it may still be working on it."""
+
+    code = "service_timeout"
+    http_status = 504
 
 
 class AuthenticationError(AdvisorError, PermissionError):

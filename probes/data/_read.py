@@ -35,7 +35,7 @@ from probes.exceptions import (
     UnsupportedFormatError,
 )
 
-__all__ = ["FORMATS", "Limits", "SourceInfo", "read_table"]
+__all__ = ["FORMATS", "Limits", "SourceInfo", "check_frame", "read_table"]
 
 #: File suffix -> format. Each may also end in ``.gz``.
 FORMATS: dict[str, str] = {
@@ -667,6 +667,12 @@ def _read_jsonl(path: Path, *, fmt: str, compressed: bool, limits: Limits) -> tu
 
 
 # ---------------------------------------------------------------------------------------- frames
+
+
+def check_frame(frame: pd.DataFrame, limits: Limits | None = None) -> pd.DataFrame:
+    """The checks a DataFrame passes before it is read (flat, unique column names, no complex numbers,
+    within ``limits``, not empty); returns it with text column labels, as a new frame when it renames."""
+    return _check_frame(frame, limits or Limits())
 
 
 def _check_frame(frame: pd.DataFrame, limits: Limits) -> pd.DataFrame:
