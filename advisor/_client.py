@@ -414,7 +414,7 @@ class AdvisorClient:
             response = self._http.request(method, url, headers=self._headers, timeout=limit, **kwargs)
         except httpx.TimeoutException as exc:
             raise ServiceTimeoutError(
-                f"No answer from the advisor service at {self.base_url} within {limit:g} s "
+                f"No answer from the advisor service at {self.base_url} within {limit:.3g} s "
                 f"({type(exc).__name__}, {method} {path}).",
                 details={**where, "retryable": True},
             ) from None
