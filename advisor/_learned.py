@@ -220,25 +220,43 @@ def refine(rec: Any, model: LearnedModel | None = None) -> Any:
     entry = next(e for e in ranking if e.paradigm == chosen)
     cases = model.meta.get("cases", "?")
     listed = ", ".join(f"{p} {probs[p]:.2f}" for p in sorted(probs, key=lambda p: -probs[p]))
+    learned = f"The learned recommender (trained on {cases} benchmark cases with known full-budget winners)"
+    # The same rounding as :func:`choose`: the choice is either ranked first or within the margin of the top.
+    top = max(probs, key=lambda p: (round(probs[p], 6), -complexity(p)))
+    first = round(probs[chosen], 6) >= round(probs[top], 6)
+    digits = 2 if f"{probs[chosen]:.2f}" != f"{probs[top]:.2f}" else 3  # two different numbers never read equal
+    ranked = (
+        f"it ranks {chosen} first"
+        if first
+        else f"it ranks {top} first ({probs[top]:.{digits}f}), but {chosen} ({probs[chosen]:.{digits}f}) is within its "
+        "simplicity "
+        f"margin of {model.margin:.2f} and simpler, so the simpler paradigm is chosen"
+    )
     if chosen == rec.paradigm:
-        statement = (
-            f"The learned recommender (trained on {cases} benchmark cases with known full-budget winners) agrees: "
-            f"probability of being a full-budget co-winner {listed}."
-        )
+        statement = f"{learned} agrees: {ranked}; probability of being a full-budget co-winner {listed}."
     else:
         statement = (
-            f"The learned recommender (trained on {cases} benchmark cases with known full-budget winners) overrides the "
-            f"rules' {rec.paradigm}: probability of being a full-budget co-winner {listed}. Probe gains on small "
-            "budgets often change at full budget."
+            f"{learned} overrides the rules' {rec.paradigm}: {ranked}; probability of being a full-budget co-winner "
+            f"{listed}. Probe gains on small budgets often change at full budget."
+        )
+    vetoed = [p for p in applicable if p not in probs]
+    if vetoed:
+        statement += (
+            f" Not ranked (vetoed by rule R6): {', '.join(vetoed)}: the 95% interval of the difference to single-task "
+            "learning reaches zero (no gain beyond noise) on tasks the probes subsampled, and such gains shrink with "
+            "the full data."
         )
     evidence = Evidence(statement=statement, rule="M1-learned", supports=chosen,  # type: ignore[arg-type]
                         numbers={f"p_{p}": round(v, 4) for p, v in probs.items()})  # fmt: skip
     headline = rec.headline
     if chosen != rec.paradigm:
-        headline = (
-            f"Recommendation: {chosen} ({entry.variant}): the learned recommender ranks it first "
-            f"(P(full-budget co-winner) {probs[chosen]:.2f}); the rules alone chose {rec.paradigm}."
+        why = (
+            f"the learned recommender ranks it first (P(full-budget co-winner) {probs[chosen]:.2f})"
+            if first
+            else f"the learned recommender puts its P(full-budget co-winner) {probs[chosen]:.{digits}f} within "
+            f"{model.margin:.2f} of {top}'s {probs[top]:.{digits}f}, and it is the simpler paradigm"
         )
+        headline = f"Recommendation: {chosen} ({entry.variant}): {why}; the rules alone chose {rec.paradigm}."
     else:
         headline = headline.rsplit(" Confidence ", 1)[0] + f" Confidence {probs[chosen]:.2f}."
     return rec.model_copy(

@@ -43,6 +43,7 @@ from probes.data import DataProfile
 from probes.exceptions import BudgetExhausted, ProbesFailedError
 from probes.paradigms import PARADIGMS, ParadigmResult
 from probes.protocol import co_winners, compare, complexity
+from probes.protocol._compare import ROW_TEST_NAME, TASK_TEST_NAME
 from probes.risk import negative_transfer_risk, probability_best
 from probes.runner import ProbeReport
 
@@ -134,7 +135,7 @@ def recommend_from_report(report: ProbeReport, profile: DataProfile, *, versions
                 statement=(
                     f"{best} scored highest ({decision.means[best]:.3f}) but {chosen} is within noise of it "
                     f"(difference {c.mean_difference:+.3f}, 95% interval [{c.ci_low:+.3f}, {c.ci_high:+.3f}] over "
-                    f"{c.n_pairs} folds); the simpler paradigm wins the tie."
+                    f"{c.n_pairs:,} {_units(c)}); the simpler paradigm wins the tie."
                     if c is not None
                     else f"{chosen} ties with {best}; the simpler paradigm wins."
                 ),
@@ -386,6 +387,11 @@ def recommend_from_report(report: ProbeReport, profile: DataProfile, *, versions
         seed=report.seed,
         versions=versions,
     )
+
+
+def _units(c: Any) -> str:
+    """What the comparison's ``n_pairs`` counts: paired test rows, held-out tasks, or folds (its test)."""
+    return {ROW_TEST_NAME: "paired test rows", TASK_TEST_NAME: "held-out tasks"}.get(c.test, "folds")
 
 
 def _headline(chosen: str, variant: str | None, deltas: dict, confidence: float, n_tasks: int) -> str:

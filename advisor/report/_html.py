@@ -1,7 +1,9 @@
 """The report page: one self-contained HTML document built from a ``Recommendation``.
 
 Every user-provided string (task, column and variant names, warnings, reasons) goes through
-``html.escape``; unmeasured numbers are shown as "not measured", never guessed.
+``html.escape`` with control characters dropped, and names are isolated in ``<bdi>`` so that
+right-to-left text in one cannot reorder the page around it; unmeasured numbers are shown as
+"not measured", never guessed.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def render_html(rec: Recommendation) -> str:
         _rationale(rec.rationale),
         _ranking(rec),
         _relatedness(rec.relatedness),
-        _tasks(rec.tasks),
+        _tasks(rec),
         _groups(rec),
         _curves(rec.learning_curves),
         _warnings(rec.warnings),
@@ -87,8 +89,17 @@ def render_html(rec: Recommendation) -> str:
 # --- formatting -------------------------------------------------------------------------------
 
 
+# C0 controls (and DEL) other than tab, newline and carriage return: invisible, and some are not allowed in HTML.
+_CONTROLS = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+
+
 def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    return html.escape(str(value).translate(_CONTROLS), quote=True)
+
+
+def _n(name: object) -> str:
+    """A user-chosen name (task, column, variant), escaped and isolated so right-to-left text cannot reorder the rest."""
+    return f"<bdi>{_e(name)}</bdi>"
 
 
 def _finite(value: object) -> bool:
@@ -101,6 +112,10 @@ def _num(value: float | None, digits: int = 3, *, na: str = _NA) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return f"{value:.{digits}f}"
+
+
+def _signed(value: float | None) -> str:
+    return f"{value:+.3f}" if _finite(value) else "not measured"
 
 
 def _interval(low: float | None, high: float | None, *, na: str = _NA) -> str:
@@ -183,14 +198,22 @@ def _budget(budget: BudgetUsed) -> str:
     return text
 
 
+def _target(rec: Recommendation) -> str:
+    if rec.target_task:
+        return _n(rec.target_task)
+    if rec.goal == "new_tasks":
+        return '<span class="na">none (the advice is for new tasks; held-out tasks stand in for them)</span>'
+    return '<span class="na">none (all tasks)</span>'
+
+
 def _header(rec: Recommendation) -> str:
     name = rec.data.source.get("name")
-    dataset = _e(name) if name else '<span class="na">unnamed</span>'
+    dataset = _n(name) if name else '<span class="na">unnamed</span>'
     dataset += (
         f" — {rec.data.n_rows:,} rows, {rec.data.n_tasks} task{'s' if rec.data.n_tasks != 1 else ''}, "
         f"{rec.data.n_features} features"
     )
-    variant = f" variant <code>{_e(rec.variant)}</code>" if rec.variant else ""
+    variant = f" variant <code>{_n(rec.variant)}</code>" if rec.variant else ""
     choice = (
         f'Recommended: <span class="badge chosen">{_e(rec.paradigm.upper())}</span>{variant} — '
         f"confidence <strong>{rec.confidence:.2f}</strong> "
@@ -201,9 +224,9 @@ def _header(rec: Recommendation) -> str:
         [
             ("Goal", _e(rec.goal)),
             ("Layout", _e(rec.layout)),
-            ("Target task", _e(rec.target_task) if rec.target_task else '<span class="na">none (all tasks)</span>'),
+            ("Target task", _target(rec)),
             ("Dataset", dataset),
-            ("Budget used", _budget(rec.budget)),
+            ("Budget used", f'<div id="budget">{_budget(rec.budget)}</div>'),
             ("Seed", _e(rec.seed)),
             ("Versions", versions),
         ]
@@ -246,7 +269,34 @@ def _rationale(items: Sequence[Evidence]) -> str:
     return _section("rationale", "Rationale", f'<ol class="rationale">{"".join(map(_evidence, items))}</ol>')
 
 
-def _ranking_row(entry: RankingEntry, chosen: str) -> str:
+def _vetoed(rec: Recommendation) -> dict[str, str]:
+    """Scored paradigms the rules kept from the learned recommender (no P(co-winner)), with why.
+
+    Mirrors :func:`advisor._learned.candidates`: rule R6 vetoes a sharing paradigm whose difference to
+    STL is not a gain beyond noise when the tasks advised on were themselves subsampled for the probes.
+    """
+    if not any(e.p_cowinner is not None for e in rec.ranking):
+        return {}  # no learned recommender ran: nothing was vetoed from it
+    from advisor._features import decision_subsampled
+
+    cut = decision_subsampled(rec) > 0
+    out = {}
+    for e in rec.ranking:
+        if not e.applicable or e.probe_score is None or e.p_cowinner is not None:
+            continue
+        if cut and e.paradigm != "stl" and not (_finite(e.delta_ci_low) and e.delta_ci_low > 0):
+            interval = _interval(e.delta_ci_low, e.delta_ci_high, na="")
+            out[e.paradigm] = (
+                f"vetoed by rule R6: its difference to STL ({_signed(e.delta_vs_stl)}"
+                f"{', 95 % interval ' + interval if interval else ''}) is not a gain beyond noise, and the tasks "
+                "advised on were subsampled for the probes; such gains shrink with the full data"
+            )
+        else:
+            out[e.paradigm] = "not ranked by the learned recommender (see the rationale)"
+    return out
+
+
+def _ranking_row(entry: RankingEntry, chosen: str, vetoed: Mapping[str, str]) -> str:
     classes = []
     if entry.paradigm == chosen:
         classes.append("chosen")
@@ -254,44 +304,57 @@ def _ranking_row(entry: RankingEntry, chosen: str) -> str:
         classes.append("inapplicable")
     css = f' class="{" ".join(classes)}"' if classes else ""
     name = f"<strong>{_e(entry.paradigm)}</strong>" if entry.paradigm == chosen else _e(entry.paradigm)
-    variant = f"<code>{_e(entry.variant)}</code>" if entry.variant else _DASH
+    variant = f"<code>{_n(entry.variant)}</code>" if entry.variant else _DASH
     if not entry.applicable:
         reason = f": {_e(entry.reason)}" if entry.reason else ""
-        return f"<tr{css}><td>{name}</td><td>{variant}</td><td colspan=9>not applicable{reason}</td></tr>"
+        return f"<tr{css}><td>{name}</td><td>{variant}</td><td colspan=10>not applicable{reason}</td></tr>"
+    notes = []
+    if entry.probe_score is None:
+        notes.append(f"not scored: {_e(entry.reason or 'no fold finished')}")
     else:
-        if entry.probe_score is None:
-            note = f"not scored: {_e(entry.reason or 'no fold finished')}"
-        else:
-            note = "incomplete" if not entry.complete else ""
-            if entry.reason:
-                note = f"{note} {_e(entry.reason)}".strip()
-        delta = _num(entry.delta_vs_stl, na=_DASH)
-        if _finite(entry.delta_vs_stl):
-            delta = f"{entry.delta_vs_stl:+.3f} {_interval(entry.delta_ci_low, entry.delta_ci_high, na='')}"
-        cells = [
-            name,
-            variant,
-            _num(entry.probe_score, na=_DASH),
-            _interval(entry.ci_low, entry.ci_high, na=_DASH),
-            delta,
-            _num(entry.predicted_score, na=_DASH),
-            f"{entry.p_best:.2f}",
-            "★ yes" if entry.co_winner else "no",
-            str(entry.folds),
-            f"{entry.seconds:.1f}",
-            note,
-        ]
-    numeric = {2, 3, 4, 5, 6, 8, 9}
-    tds = "".join(f"<td{' class=num' if i in numeric else ''}>{c}</td>" for i, c in enumerate(cells))
+        if not entry.complete:
+            notes.append("incomplete")
+        if entry.reason:
+            notes.append(_e(entry.reason))
+    if entry.paradigm in vetoed:
+        notes.append("vetoed by the rules (see below)" if vetoed[entry.paradigm].startswith("vetoed") else "not ranked")
+    note = "; ".join(notes)
+    if entry.paradigm == "stl" and entry.probe_score is not None:
+        delta = '<span class="muted">reference</span>'
+    elif _finite(entry.delta_vs_stl):
+        interval = _interval(entry.delta_ci_low, entry.delta_ci_high, na="")
+        delta = f"{entry.delta_vs_stl:+.3f}" + (f" {interval}" if interval else "")
+    else:
+        delta = _DASH
+    cells = [
+        name,
+        variant,
+        _num(entry.probe_score, na=_DASH),
+        _interval(entry.ci_low, entry.ci_high, na=_DASH),
+        delta,
+        _num(entry.predicted_score, na=_DASH),
+        f"{entry.p_best:.2f}",
+        "★ yes" if entry.co_winner else "no",
+        _num(entry.p_cowinner, 2, na=_DASH),
+        str(entry.folds),
+        f"{entry.seconds:.1f}",
+        note,
+    ]
+    tds = "".join(f"<td{' class=num' if i in _RANKING_NUMERIC else ''}>{c}</td>" for i, c in enumerate(cells))
     return f"<tr{css}>{tds}</tr>"
+
+
+_RANKING_NUMERIC = {2, 3, 4, 5, 6, 8, 9, 10}
 
 
 def _ranking(rec: Recommendation) -> str:
     head = [
         "Paradigm", "Variant", "Probe score", "95 % interval", "Δ vs STL [95 %]", "Predicted at full size",
-        "P(best)", "Co-winner", "Folds", "Seconds", "Note",
+        "P(best)", "Co-winner", "P(co-winner)", "Folds", "Seconds", "Note",
     ]  # fmt: skip
-    table = _table(head, (_ranking_row(e, rec.paradigm) for e in rec.ranking), numeric={2, 3, 4, 5, 6, 8, 9})
+    vetoed = _vetoed(rec)
+    rows = (_ranking_row(e, rec.paradigm, vetoed) for e in rec.ranking)
+    table = _table(head, rows, numeric=_RANKING_NUMERIC)
     figure = _figure(
         "ranking",
         lambda: _plots.ranking_svg(rec.ranking, chosen=rec.paradigm, goal=rec.goal),
@@ -300,16 +363,25 @@ def _ranking(rec: Recommendation) -> str:
         "score predicted at the full data size from the learning curve.",
         empty="No paradigm was scored, so there is no ranking plot.",
     )
-    skipped = [e for e in rec.ranking if not e.applicable]
     listing = ""
+    if vetoed:
+        items = "".join(f"<li><strong>{_e(p)}</strong>: {_e(why)}.</li>" for p, why in vetoed.items())
+        listing += f"<h3>Not ranked by the learned recommender</h3><ul>{items}</ul>"
+    skipped = [e for e in rec.ranking if not e.applicable]
     if skipped:
         items = "".join(
             f"<li><strong>{_e(e.paradigm)}</strong>: {_e(e.reason) if e.reason else '<span class=na>no reason given</span>'}</li>"
             for e in skipped
         )
-        listing = f"<h3>Not applicable</h3><ul>{items}</ul>"
-    legend = '<p class="small muted">— : not measured. ★ : co-winner.</p>'
-    return _section("ranking", "Paradigm ranking", table + legend + figure + listing)
+        listing += f"<h3>Not applicable</h3><ul>{items}</ul>"
+    legend = "— : not measured. ★ : co-winner of the probes (not significantly worse than the best probe score)."
+    if any(e.p_cowinner is not None for e in rec.ranking):
+        legend += (
+            " P(co-winner): the learned recommender's probability that the paradigm is a co-winner at full budget;"
+            " it decides the choice (the highest, or the simplest within the model's margin of it) and the"
+            " confidence is the chosen paradigm's."
+        )
+    return _section("ranking", "Paradigm ranking", table + f'<p class="small muted">{legend}</p>' + listing + figure)
 
 
 # (field, title, colour bar label, diverging, colormap, limits, caption)
@@ -377,9 +449,9 @@ def _relatedness(rel: Relatedness) -> str:
         parts.append(f'<div class="matrices">{"".join(others)}</div>' if n <= 20 else "".join(others))
     if rel.transferability:
         rows = (
-            f"<tr><td>{_e(k)}</td><td class=num>{_num(v, na=_DASH)}</td></tr>" for k, v in rel.transferability.items()
+            f"<tr><td>{_n(k)}</td><td class=num>{_num(v, na=_DASH)}</td></tr>" for k, v in rel.transferability.items()
         )
-        parts.append("<h3>Transferability</h3>" + _table(["Source set", "LogME"], rows, numeric={1}))
+        parts.append("<h3>Transferability</h3>" + _table(["Measure", "Value"], rows, numeric={1}))
     if rel.notes:
         parts.append("<h3>Notes</h3><ul>" + "".join(f"<li>{_e(note)}</li>" for note in rel.notes) + "</ul>")
     return _section("affinity", "Task relatedness", "\n".join(parts))
@@ -413,7 +485,7 @@ def _risk_cell(risk: float | None) -> str:
 
 
 def _task_row(index: int, task: TaskReport, score_keys: Sequence[str], risk_keys: Sequence[str]) -> str:
-    name = _e(task.name)
+    name = _n(task.name)
     if task.near_constant:
         name += ' <span class="badge warn">near-constant target</span>'
     cells = [
@@ -432,21 +504,63 @@ def _task_row(index: int, task: TaskReport, score_keys: Sequence[str], risk_keys
     return f"<tr>{''.join(cells)}</tr>"
 
 
-def _tasks(tasks: Sequence[TaskReport]) -> str:
-    if not tasks:
-        return _section("tasks", "Tasks", '<p class="na">No per-task results were recorded.</p>')
-    risky = [t.name for t in tasks if _finite(t.negative_transfer_risk) and t.negative_transfer_risk > HIGH_RISK]
-    unmeasured = sum(t.negative_transfer_risk is None for t in tasks)
-    summary = f"{len(tasks)} task{'s' if len(tasks) != 1 else ''}. "
+def _best_sharing(rec: Recommendation) -> str | None:
+    """The paradigm behind each task's "best sharing" risk: the best-scoring sharing paradigm with a risk.
+
+    The recommender takes it from the probe ranking (highest probe score first); the learned
+    recommender may choose another paradigm, so the page names it.
+    """
+    measured = {p for t in rec.tasks for p, r in t.risk_by_paradigm.items() if r is not None}
+    for e in rec.ranking:  # ordered by probe score
+        if e.paradigm in measured and e.probe_score is not None:
+            return e.paradigm
+    return None
+
+
+def _risky(tasks: Sequence[TaskReport], risk: Callable[[TaskReport], float | None]) -> list[str]:
+    return [t.name for t in tasks if _finite(risk(t)) and risk(t) > HIGH_RISK]
+
+
+def _risk_summary(rec: Recommendation) -> str:
+    tasks = rec.tasks
+    measured = [t for t in tasks if _finite(t.negative_transfer_risk)]
+    if not measured:
+        why = (
+            " (under goal new_tasks the advice is for unseen tasks, which have no single-task baseline to compare)"
+            if rec.goal == "new_tasks"
+            else ""
+        )
+        return f"Negative-transfer risk was not measured for any task{why}."
+    best = _best_sharing(rec)
+    under = f" under {_e(best)}, the best-scoring sharing paradigm" if best else ""
+    risky = _risky(tasks, lambda t: t.negative_transfer_risk)
     if risky:
-        names = ", ".join(_e(n) for n in risky[:10]) + (f" and {len(risky) - 10} more" if len(risky) > 10 else "")
-        summary += (
-            f'<strong class="bad">{len(risky)} at high negative-transfer risk (&gt; {HIGH_RISK}):</strong> {names}. '
+        names = ", ".join(_n(n) for n in risky[:10]) + (f" and {len(risky) - 10} more" if len(risky) > 10 else "")
+        text = (
+            f'<strong class="bad">{len(risky)} at high negative-transfer risk (&gt; {HIGH_RISK}){under}:</strong> '
+            f"{names}."
         )
     else:
-        summary += f"None at high negative-transfer risk (&gt; {HIGH_RISK}). "
-    if unmeasured:
-        summary += f"Risk not measured for {unmeasured}."
+        of = f" of the {len(measured)} measured" if len(measured) < len(tasks) else ""
+        text = f"None{of} at high negative-transfer risk (&gt; {HIGH_RISK}){under}."
+    if rec.paradigm != best and any(rec.paradigm in t.risk_by_paradigm for t in tasks):
+        chosen = _risky(tasks, lambda t: t.risk_by_paradigm.get(rec.paradigm))
+        text += f" Under the recommended {_e(rec.paradigm)}: " + (
+            f"{len(chosen)} ({', '.join(_n(n) for n in chosen[:10])}{' …' if len(chosen) > 10 else ''})."
+            if chosen
+            else "none."
+        )
+    if len(measured) < len(tasks):
+        text += f" Risk not measured for {len(tasks) - len(measured)}."
+    return text
+
+
+def _tasks(rec: Recommendation) -> str:
+    tasks = rec.tasks
+    if not tasks:
+        return _section("tasks", "Tasks", '<p class="na">No per-task results were recorded.</p>')
+    summary = f"{len(tasks)} task{'s' if len(tasks) != 1 else ''}. {_risk_summary(rec)}"
+    best = _best_sharing(rec)
     # STL has its own column; every other paradigm scored or risk-rated on some task gets one.
     score_keys = _keys((t.scores for t in tasks), skip="stl")
     risk_keys = _keys(t.risk_by_paradigm for t in tasks)
@@ -460,18 +574,38 @@ def _tasks(tasks: Sequence[TaskReport]) -> str:
         f'<th colspan={1 + len(risk_keys)} scope="colgroup" class="group">Negative-transfer risk</th>'
         '<th rowspan=2 scope="col">Harmful sources</th></tr>'
     )
-    second = "".join(
-        f'<th scope="col" class=num>{_e(h)}</th>' for h in ("STL", *score_keys, "best sharing", *risk_keys)
-    )
+    sharing = f"best sharing ({best})" if best else "best sharing"
+    second = "".join(f'<th scope="col" class=num>{_e(h)}</th>' for h in ("STL", *score_keys, sharing, *risk_keys))
     body = "".join(_task_row(i, t, score_keys, risk_keys) for i, t in enumerate(tasks, 1))
     table = f'<table class="tasks"><thead>{top}<tr>{second}</tr></thead><tbody>{body}</tbody></table>'
     table = f'<div class="{"scroll" if len(tasks) > _SCROLL_ROWS else "wide"}">{table}</div>'
+    which = (
+        f"{_e(best)}, the sharing paradigm with the highest probe score (not necessarily the recommendation)"
+        if best
+        else "the sharing paradigm with the highest probe score"
+    )
     legend = (
         '<p class="small muted">Risk = probability that the paradigm scores below single-task learning on the '
-        "task (bootstrap over paired folds); “best sharing” is the best-ranked sharing paradigm. Red above "
+        f"task (bootstrap over paired test rows); “best sharing” is {which}. Red above "
         f"{HIGH_RISK}, amber from {MEDIUM_RISK}. — : not measured.</p>"
     )
     return _section("tasks", "Tasks", f"<p>{summary}</p>{table}{legend}")
+
+
+def _group_check_rows(rec: Recommendation) -> list[tuple[str, str]]:
+    """The group check's fields, each group on its own line; ``folds`` there counts the comparison's paired units."""
+    units = "paired held-out tasks" if rec.goal == "new_tasks" else "paired test rows"
+    rows = []
+    for key, value in (rec.group_check or {}).items():
+        if key == "groups" and isinstance(value, list) and all(isinstance(g, list) for g in value):
+            items = "".join(f"<li>{_names(g, code=False)}</li>" for g in value)
+            rows.append(("groups", f'<ol class="groups">{items}</ol>'))
+        elif key == "folds" and _finite(value):
+            # The probe runner stores the comparison's paired units (test rows) under "folds".
+            rows.append((units, _value(value)))
+        else:
+            rows.append((str(key), _value(value)))
+    return rows
 
 
 def _groups(rec: Recommendation) -> str:
@@ -487,7 +621,7 @@ def _groups(rec: Recommendation) -> str:
         parts.append('<p class="na">No task groups were suggested.</p>')
     parts.append("<h3>Group check</h3>")
     if rec.group_check:
-        parts.append(_facts((str(k), _value(v)) for k, v in rec.group_check.items()))
+        parts.append(_facts(_group_check_rows(rec)))
     else:
         parts.append('<p class="na">The grouping was not checked.</p>')
     return _section("groups", "Suggested task groups", "\n".join(parts))
@@ -513,26 +647,31 @@ def _curves(curves: Sequence[LearningCurve]) -> str:
         )
         full = f"{c.full_size:,}" if c.full_size is not None else _DASH
         rows.append(
-            f"<tr><td><code>{_e(c.variant)}</code></td><td class=small>{points}</td><td class=small>{fit}</td>"
+            f"<tr><td><code>{_n(c.variant)}</code></td><td class=small>{points}</td><td class=small>{fit}</td>"
             f"<td class=num>{full}</td><td class=num>{_num(c.extrapolated, na=_DASH)}</td></tr>"
         )
     table = _table(["Variant", "Rows: score", "Fit", "Full size", "Extrapolated"], rows, numeric={3, 4})
     return _section("curves", "Learning curves", figure + table)
 
 
+def _warning(text: str) -> str:
+    # The recommender's text points JSON readers at budget.phases; on this page that is the "Budget used" entry.
+    return _e(text).replace("see budget.phases", 'see <a href="#budget">Budget used</a> (phases)')
+
+
 def _warnings(warnings: Sequence[str]) -> str:
     if not warnings:
         return _section("warnings", "Warnings", '<p class="muted">No warnings.</p>')
-    items = "".join(f"<li>{_e(w)}</li>" for w in warnings)
+    items = "".join(f"<li>{_warning(w)}</li>" for w in warnings)
     return _section("warnings", "Warnings", f'<ul class="warnings">{items}</ul>')
 
 
 def _names(names: Sequence[str], limit: int = 12, *, code: bool = True) -> str:
     """Names separated by commas; past ``limit`` the rest fold into a ``<details>``."""
     wrap = "<code>{}</code>" if code else "{}"
-    shown = ", ".join(wrap.format(_e(n)) for n in names[:limit])
+    shown = ", ".join(wrap.format(_n(n)) for n in names[:limit])
     if len(names) > limit:
-        rest = ", ".join(wrap.format(_e(n)) for n in names[limit:])
+        rest = ", ".join(wrap.format(_n(n)) for n in names[limit:])
         shown += f"<details><summary>+{len(names) - limit} more</summary>{rest}</details>"
     return shown
 
@@ -548,7 +687,7 @@ def _data(data: DataProfile) -> str:
         ("Source", source or '<span class="na">unknown</span>'),
         ("Layout", _e(data.layout)),
         ("Goal", _e(data.goal)),
-        ("Target task", _e(data.target_task) if data.target_task else '<span class="na">none</span>'),
+        ("Target task", _n(data.target_task) if data.target_task else '<span class="na">none</span>'),
         ("Shots", _e(data.shots) if data.shots is not None else '<span class="na">none</span>'),
         ("Rows", f"{data.n_rows:,}"),
         ("Tasks", str(data.n_tasks)),
@@ -557,14 +696,14 @@ def _data(data: DataProfile) -> str:
         ("Missing cells", f"{data.missing_rate:.1%}" if _finite(data.missing_rate) else _NA),
     ]
     if data.dropped_tasks:
-        dropped = "".join(f"<li><code>{_e(k)}</code>: {_e(v)}</li>" for k, v in data.dropped_tasks.items())
+        dropped = "".join(f"<li><code>{_n(k)}</code>: {_e(v)}</li>" for k, v in data.dropped_tasks.items())
         facts.append(("Dropped tasks", f"<ul>{dropped}</ul>"))
     if data.warnings:
         facts.append(("Profile warnings", "<ul>" + "".join(f"<li>{_e(w)}</li>" for w in data.warnings) + "</ul>"))
     rows = []
     for t in data.tasks:
         if t.label_balance:
-            shape = ", ".join(f"{_e(k)} {v:.0%}" for k, v in list(t.label_balance.items())[:6])
+            shape = ", ".join(f"{_n(k)} {v:.0%}" for k, v in list(t.label_balance.items())[:6])
             if len(t.label_balance) > 6:
                 shape += f", … ({len(t.label_balance)} classes)"
         elif t.target_spread:
@@ -572,7 +711,7 @@ def _data(data: DataProfile) -> str:
         else:
             shape = _DASH
         rows.append(
-            f"<tr><td>{_e(t.name)}</td><td>{_e(t.kind)}</td><td class=num>{t.n_rows:,}</td><td>{_e(t.metric)}</td>"
+            f"<tr><td>{_n(t.name)}</td><td>{_e(t.kind)}</td><td class=num>{t.n_rows:,}</td><td>{_e(t.metric)}</td>"
             f"<td class=num>{t.missing_rate:.1%}</td><td class=small>{shape}</td></tr>"
         )
     per_task = ""

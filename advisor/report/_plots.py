@@ -1,13 +1,16 @@
 """Figures of the report as inline SVG strings, drawn with matplotlib's object API.
 
-Every function builds its own ``matplotlib.figure.Figure`` (no pyplot, no global state, safe in
-threads) and returns ``None`` when there is nothing measured to draw. matplotlib is imported lazily.
+Every function builds its own ``matplotlib.figure.Figure`` (no pyplot) and returns ``None`` when
+there is nothing measured to draw. Text is written as SVG ``<text>`` so that the browser draws it
+with its own fonts (task names in any script); matplotlib is imported lazily.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import threading
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -31,26 +34,73 @@ def _finite(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
 
 
+def _shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis in the middle (names often differ at either end)."""
+    text = str(text).translate(_CONTROLS)
+    if len(text) <= limit:
+        return text
+    keep = limit - 1
+    head = (keep + 1) // 2
+    tail = keep - head
+    return text[:head] + "…" + (text[-tail:] if tail else "")
+
+
+# Control characters have no glyph and are not allowed in SVG text.
+_CONTROLS = dict.fromkeys([*range(0x00, 0x20), 0x7F])
+
+
+def _escape(text: str) -> str:
+    """Without control characters, and never parsed as mathtext ('$' escaped)."""
+    return text.translate(_CONTROLS).replace("$", r"\$")
+
+
 def _plain(text: str, limit: int = 28) -> str:
-    """User text as a matplotlib label: shortened, and never parsed as mathtext ('$' escaped)."""
-    text = str(text)
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return text.replace("$", r"\$")
+    """User text as a matplotlib label: shortened in the middle, and never parsed as mathtext."""
+    return _escape(_shorten(text, limit))
+
+
+def _distinct_labels(names: Sequence[str], limit: int) -> list[str]:
+    """Shortened labels that stay distinct: where two shortened names collide, each is prefixed by its position.
+
+    The position (1-based) is the task's "#" in the report's task table.
+    """
+    short = [_shorten(n, limit) for n in names]
+    seen: dict[str, int] = {}
+    for label in short:
+        seen[label] = seen.get(label, 0) + 1
+    out = []
+    for i, (name, label) in enumerate(zip(names, short, strict=True), 1):
+        if seen[label] > 1:
+            prefix = f"{i}: "
+            label = prefix + _shorten(name, max(limit - len(prefix), 3))
+        out.append(_escape(label))
+    return out
+
+
+# matplotlib reads the SVG font setting from its process-wide rcParams at save time: the setting is
+# changed only inside this lock, so that two reports rendered in threads cannot undo each other's.
+_SAVE_LOCK = threading.Lock()
 
 
 def _to_svg(fig: Figure, *, tight: bool = False) -> str:
     """The figure as an ``<svg>`` element for inlining in HTML (no XML prolog, no metadata).
 
+    Text stays text (``svg.fonttype: none``): the browser draws it with its own fonts, so names in
+    scripts matplotlib's bundled font lacks (CJK, Arabic, ...) are readable, and matplotlib's
+    "Glyph ... missing from font" warnings, which only concern its own font, are silenced.
     ``tight`` grows or crops the canvas to what is drawn, for figures placed without a layout engine.
     """
+    import matplotlib
+
     buffer = io.StringIO()
-    fig.savefig(
-        buffer,
-        format="svg",
-        metadata={"Creator": None, "Date": None, "Format": None, "Type": None},
-        **({"bbox_inches": "tight", "pad_inches": 0.08} if tight else {}),
-    )
+    with _SAVE_LOCK, matplotlib.rc_context({"svg.fonttype": "none"}), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from (current )?font", category=UserWarning)
+        fig.savefig(
+            buffer,
+            format="svg",
+            metadata={"Creator": None, "Date": None, "Format": None, "Type": None},
+            **({"bbox_inches": "tight", "pad_inches": 0.08} if tight else {}),
+        )
     text = buffer.getvalue()
     start = text.find("<svg")
     # Inline SVG needs no XML prolog or DOCTYPE; CSS caps the width and the viewBox keeps the aspect.
@@ -195,7 +245,8 @@ def heatmap_svg(
     step = label_step(n)
     ticks = list(range(0, n, step))
     fontsize = 9 if n <= 12 else 7
-    names = [_plain(labels[i], 24) for i in ticks]
+    distinct = _distinct_labels(labels, 24)
+    names = [distinct[i] for i in ticks]
     # Column labels stay horizontal only when the longest one fits its cell.
     fits = max(len(name) for name in names) * 0.6 * fontsize < side * 72 / n * step
     ax.set_xticks(ticks, names, rotation=0 if fits else 90, fontsize=fontsize)

@@ -40,7 +40,11 @@ tr.inapplicable td { color: var(--muted); }
 .scroll thead { position: sticky; top: 0; z-index: 1; box-shadow: 0 1px 0 var(--line); }
 .wide { overflow-x: auto; }
 th.group { text-align: center; border-bottom: 1px solid #cfd5dc; }
-table.tasks td.name { white-space: nowrap; }
+table.tasks td.name { min-width: 8rem; max-width: 24rem; }
+/* A long task or column name breaks anywhere rather than pushing the page sideways. */
+bdi, .headline { overflow-wrap: anywhere; }
+dl.facts dd { min-width: 0; }
+ol.groups { margin: 0; padding-left: 1.4rem; }
 td.sources { min-width: 12rem; }
 .bad { color: var(--bad-ink); }
 td.risk-high { background: var(--bad); color: var(--bad-ink); font-weight: 600; }

@@ -530,3 +530,155 @@ def test_headless_chromium_renders_a_non_blank_page(rich_report: tuple[Path, str
         # plots are drawn: some clearly coloured pixels (heatmap and markers), not only black on white
         hsv = np.asarray(image.convert("HSV"))
         assert ((hsv[..., 1] > 100) & (hsv[..., 2] > 80)).mean() > 0.005
+
+
+# --- what the page claims -------------------------------------------------------------------------
+
+
+def _learned(rec: Recommendation, p: dict[str, float | None], *, cap: int = 2000) -> Recommendation:
+    """``rec`` as the learned recommender leaves it: ``p_cowinner`` per paradigm, rows capped at ``cap``."""
+    ranking = [e.model_copy(update={"p_cowinner": p.get(e.paradigm)}) for e in rec.ranking]
+    budget = rec.budget.model_copy(update={"max_rows_per_task": cap})
+    return rec.model_copy(update={"ranking": ranking, "budget": budget})
+
+
+def _row(text: str, paradigm: str) -> list[str]:
+    """The cells of the ranking row of ``paradigm`` (tags stripped)."""
+    import re
+
+    table = text.split('id="ranking"', 1)[1].split("</table>", 1)[0]
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S):
+        cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        if cells and cells[0] == paradigm:
+            return cells
+    raise AssertionError(f"no ranking row for {paradigm}")
+
+
+def test_ranking_shows_the_learned_p_cowinner_and_names_the_vetoed() -> None:
+    # Tasks of 1,200 and 950 rows capped at 400: the advice is about subsampled tasks, so transfer's
+    # gain inside noise (interval [-0.035, 0.001]) is vetoed by R6 and gets no P(co-winner).
+    rec = _learned(make_rich(), {"mtl": 0.62, "stl": 0.55, "transfer": None}, cap=400)
+    text = render_html(rec)
+
+    head = text.split('id="ranking"', 1)[1].split("</thead>", 1)[0]
+    assert ">P(co-winner)<" in head
+    assert _row(text, "mtl")[8] == "0.62" and _row(text, "stl")[8] == "0.55"
+    assert _row(text, "transfer")[8] == "—"
+    assert "vetoed" in _row(text, "transfer")[-1]
+    notes = text.split("Not ranked by the learned recommender", 1)[1].split("</ul>", 1)[0]
+    assert "transfer" in notes and "R6" in notes and "-0.017" in notes and "subsampled" in notes
+
+    # Without a learned recommender nothing was vetoed from it: the column reads "—" and no note.
+    plain = render_html(make_rich())
+    assert _row(plain, "mtl")[8] == "—" and "Not ranked by the learned recommender" not in plain
+
+
+def test_ranking_notes_and_stl_delta_read_cleanly() -> None:
+    rec = make_rich()
+    ranking = [
+        e.model_copy(update={"reason": "stopped by the time limit before every fold finished"})
+        if e.paradigm == "transfer"
+        else e
+        for e in rec.ranking
+    ]
+    text = render_html(rec.model_copy(update={"ranking": ranking}))
+
+    assert _row(text, "transfer")[-1] == "incomplete; stopped by the time limit before every fold finished"
+    assert _row(text, "stl")[4] == "reference"  # STL against itself is the reference, not "+0.000"
+    assert "+0.000" not in text
+
+
+def test_risk_summary_does_not_claim_safety_when_nothing_was_measured() -> None:
+    rec = make_rich()
+    unmeasured = [
+        t.model_copy(update={"negative_transfer_risk": None, "risk_by_paradigm": {}, "scores": {"stl": None}})
+        for t in rec.tasks
+    ]
+    text = render_html(rec.model_copy(update={"goal": "new_tasks", "tasks": unmeasured}))
+    summary = text.split('id="tasks"', 1)[1].split("</p>", 1)[0]
+
+    assert "None at high" not in summary
+    assert "not measured for any task" in summary and "new_tasks" in summary
+
+
+def test_risk_summary_names_the_paradigm_it_is_about() -> None:
+    # mtl is the best-scoring sharing paradigm; the learned recommender chose transfer instead.
+    rec = make_rich().model_copy(update={"paradigm": "transfer", "variant": "transfer/finetune"})
+    text = render_html(rec)
+    summary = text.split('id="tasks"', 1)[1].split("</p>", 1)[0]
+
+    assert "under mtl, the best-scoring sharing paradigm" in summary
+    assert "Under the recommended transfer: 1" in summary  # east-coast at 0.86 under transfer
+    assert ">best sharing (mtl)</th>" in text
+    assert "“best sharing” is mtl" in text
+
+
+def test_group_check_lists_groups_apart_and_names_its_units() -> None:
+    rec = make_rich()
+    check = {"groups": [["north", "south"], ["east-coast"]], "difference": 0.003, "folds": 360, "better": False}
+    text = render_html(rec.model_copy(update={"group_check": check}))
+    section = text.split('id="groups"', 1)[1].split("</section>", 1)[0]
+
+    assert section.count("<li>") == 2 and "north</bdi>, <bdi>south" in section
+    # "folds" there is the comparison's paired test rows (n_pairs), not the 5 folds of the budget.
+    assert "<dt>paired test rows</dt><dd>360</dd>" in section
+    assert "<dt>folds</dt>" not in section
+
+
+def test_smaller_wording_fixes() -> None:
+    rec = make_rich()
+    rec = rec.model_copy(
+        update={
+            "warnings": [
+                "The time limit cut some probes short; see budget.phases. A larger budget sharpens the answer."
+            ]
+        }
+    )
+    text = render_html(rec)
+    assert '<th scope="col">Measure</th>' in text and ">LogME<" not in text  # rows are measures, not source sets
+    assert 'see <a href="#budget">Budget used</a> (phases)' in text and 'id="budget"' in text
+
+    new = render_html(make_rich().model_copy(update={"goal": "new_tasks"}))
+    target = new.split("<dt>Target task</dt>", 1)[1].split("</dd>", 1)[0]
+    assert "all tasks" not in target and "new tasks" in target
+
+
+def test_names_are_isolated_and_control_characters_dropped() -> None:
+    names = ["r\u202etxt.exe", "ctl\x01x", "L" * 300]
+    text = render_html(make_rich(names))
+
+    assert "\x01" not in text
+    assert "<bdi>r\u202etxt.exe</bdi>" in text and "<bdi>ctlx</bdi>" in text
+    assert "overflow-wrap: anywhere" in text
+
+
+def _svg_texts(svg: str) -> list[str]:
+    import re
+
+    return [re.sub(r"<[^>]+>", "", t) for t in re.findall(r"<text\b[^>]*>(.*?)</text>", svg, re.S)]
+
+
+def test_heatmap_labels_of_long_names_stay_distinct() -> None:
+    from advisor.report._plots import heatmap_svg
+
+    names = [f"measurement_station_north_region_{s}" for s in ("alpha", "beta", "gamma")]
+    svg = heatmap_svg(make_rich().relatedness.affinity, names, colorbar_label="a", xlabel="x", ylabel="y",
+                      diverging=True, cmap="RdBu")  # fmt: skip
+    texts = _svg_texts(svg)
+
+    labels = [t for t in texts if t.startswith("measure")]
+    assert len(labels) == 6 and len(set(labels)) == 3  # each name once per axis, told apart
+    assert all(len(t) <= 24 for t in labels) and all("…" in t for t in labels)
+
+
+def test_plots_write_text_so_any_script_renders_without_warnings(recwarn: pytest.WarningsRecorder) -> None:
+    import matplotlib
+
+    before = matplotlib.rcParams["svg.fonttype"]
+    names = ["北京", "上海", "עברית"]
+    text = render_html(make_rich(names))
+    affinity = text.split('id="plot-affinity"', 1)[1].split("</svg>", 1)[0]
+
+    assert {"北京", "上海", "עברית"} <= set(_svg_texts(affinity))  # text the browser draws, not missing-glyph boxes
+    assert not [w for w in recwarn if "Glyph" in str(w.message)]
+    assert matplotlib.rcParams["svg.fonttype"] == before  # set only while saving
