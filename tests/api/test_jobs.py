@@ -40,6 +40,9 @@ async def test_multipart_job_runs_to_a_recommendation_and_report(client: httpx.A
     report = await client.get(job["links"]["report"], headers=auth(ALICE))
     assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")
     assert report.text.lstrip().lower().startswith("<!doctype html")
+    assert report.headers["x-content-type-options"] == "nosniff"
+    meta_policy = report.text.split('http-equiv="Content-Security-Policy" content="', 1)[1].split('"', 1)[0]
+    assert report.headers["content-security-policy"].startswith(meta_policy + ";")  # the page's own, and no framing
     again = await client.get(job["links"]["report"], headers=auth(ALICE))  # served from the cache
     assert again.text == report.text
 
