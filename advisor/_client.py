@@ -30,12 +30,10 @@ from advisor._checks import check_budget, check_seconds, check_seed, check_time_
 from advisor.exceptions import (
     AdvisorError,
     AuthenticationError,
-    DataFileNotFoundError,
     InvalidRequestError,
     JobNotFoundError,
     ServiceError,
     ServiceTimeoutError,
-    UnreadableFileError,
     UnsupportedFormatError,
     WaitTimeoutError,
     error_for_code,
@@ -46,6 +44,7 @@ if TYPE_CHECKING:
 
     from advisor._recommendation import Recommendation
     from advisor.schemas import DatasetSpec
+    from probes.data import Limits
 
 __all__ = ["AdvisorClient", "Job", "JobStatus"]
 
@@ -160,7 +159,8 @@ class Job:
                     if not exc.details.get("retryable"):
                         raise
                     now = time.monotonic()
-                    unreachable_since = now if unreachable_since is None else unreachable_since
+                    if unreachable_since is None:
+                        unreachable_since = now
                     if deadline is not None and now >= deadline:
                         last = self.last.status if self.last else "unknown"
                         raise WaitTimeoutError(
@@ -449,7 +449,7 @@ def _error_from(response: httpx.Response) -> AdvisorError:
         if not isinstance(code, str) or not isinstance(message, str) or not isinstance(details, dict):
             raise TypeError
     except (ValueError, KeyError, TypeError):  # a proxy's page, an empty body: one line, classed by status
-        kind = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+        kind = _content_type(response)
         reason = f" {response.reason_phrase}" if response.reason_phrase else ""
         code = {401: "unauthorized", 403: "unauthorized", 413: "file_too_large", 429: "queue_full"}.get(
             status, "service_error"
@@ -466,6 +466,10 @@ def _error_from(response: httpx.Response) -> AdvisorError:
     return error
 
 
+def _content_type(response: httpx.Response) -> str:
+    return response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+
+
 def _json(response: httpx.Response) -> dict[str, Any]:
     """The JSON object of a successful answer; a clear error when it is not the advisor API's."""
     try:
@@ -473,7 +477,7 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        kind = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+        kind = _content_type(response)
         raise ServiceError(
             f"The answer from {response.request.url} is not the advisor API's (HTTP {response.status_code}, {kind}); "
             "check base_url.",
@@ -567,21 +571,18 @@ def _upload(data: Any) -> Iterator[tuple[str, Any]]:
         return
     if not isinstance(data, str | os.PathLike):
         raise UnsupportedFormatError(f"Data must be a file path or a pandas DataFrame, got {type(data).__name__}.")
+    from probes.data import check_path
+
+    check_path(data, _no_limits())  # the SDK's checks and errors; the service applies its own limits
     path = Path(data)
-    if path.is_dir():
-        raise UnsupportedFormatError(
-            f"'{path}' is a folder; pass one data file (CSV, TSV, Parquet or JSON Lines).", details={"path": str(path)}
-        )
-    if not path.is_file():
-        raise DataFileNotFoundError(f"No such file: '{path}'. Check the path.", details={"path": str(path)})
-    try:
-        stream = path.open("rb")
-    except OSError as exc:
-        raise UnreadableFileError(
-            f"'{path}' cannot be read: {exc.strerror or exc}.", details={"path": str(path)}
-        ) from None
-    with stream:
+    with path.open("rb") as stream:
         yield path.name, stream
+
+
+def _no_limits() -> Limits:
+    from probes.data import Limits
+
+    return Limits(max_file_mb=math.inf, max_rows=sys.maxsize, max_columns=sys.maxsize)
 
 
 def _parquet(frame: pd.DataFrame) -> io.BytesIO:
@@ -592,12 +593,14 @@ def _parquet(frame: pd.DataFrame) -> io.BytesIO:
     """
     import pandas as pd
 
-    from probes.data import Limits, check_frame
+    from probes.data import check_frame
 
-    frame = check_frame(frame, Limits(max_file_mb=math.inf, max_rows=sys.maxsize, max_columns=sys.maxsize))
+    frame = check_frame(frame, _no_limits())
     mixed = [c for c in frame.columns if frame[c].dtype == object and len({type(v) for v in frame[c].dropna()}) > 1]
     if mixed:  # a new frame: the caller's is never modified
-        frame = frame.assign(**{c: frame[c].map(lambda v: v if _missing(v, pd) else str(v)) for c in mixed})
+        frame = frame.assign(
+            **{c: frame[c].map(lambda v: v if pd.api.types.is_scalar(v) and pd.isna(v) else str(v)) for c in mixed}
+        )
     buffer = io.BytesIO()
     try:
         frame.to_parquet(buffer, index=False)
@@ -608,10 +611,6 @@ def _parquet(frame: pd.DataFrame) -> io.BytesIO:
         ) from None
     buffer.seek(0)
     return buffer
-
-
-def _missing(value: Any, pd: Any) -> bool:
-    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
 
 
 @contextmanager

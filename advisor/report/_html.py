@@ -272,27 +272,21 @@ def _rationale(items: Sequence[Evidence]) -> str:
 def _vetoed(rec: Recommendation) -> dict[str, str]:
     """Scored paradigms the rules kept from the learned recommender (no P(co-winner)), with why.
 
-    Mirrors :func:`advisor._learned.candidates`: rule R6 vetoes a sharing paradigm whose difference to
-    STL is not a gain beyond noise when the tasks advised on were themselves subsampled for the probes.
+    When the learned recommender ran, it scored every paradigm :func:`advisor._learned.candidates`
+    left it; a scored one without P(co-winner) is one rule R6 vetoed: its difference to STL is not a
+    gain beyond noise on tasks the probes subsampled.
     """
     if not any(e.p_cowinner is not None for e in rec.ranking):
         return {}  # no learned recommender ran: nothing was vetoed from it
-    from advisor._features import decision_subsampled
-
-    cut = decision_subsampled(rec) > 0
     out = {}
     for e in rec.ranking:
-        if not e.applicable or e.probe_score is None or e.p_cowinner is not None:
-            continue
-        if cut and e.paradigm != "stl" and not (_finite(e.delta_ci_low) and e.delta_ci_low > 0):
+        if e.applicable and e.probe_score is not None and e.p_cowinner is None:
             interval = _interval(e.delta_ci_low, e.delta_ci_high, na="")
             out[e.paradigm] = (
                 f"vetoed by rule R6: its difference to STL ({_signed(e.delta_vs_stl)}"
                 f"{', 95 % interval ' + interval if interval else ''}) is not a gain beyond noise, and the tasks "
                 "advised on were subsampled for the probes; such gains shrink with the full data"
             )
-        else:
-            out[e.paradigm] = "not ranked by the learned recommender (see the rationale)"
     return out
 
 
@@ -317,7 +311,7 @@ def _ranking_row(entry: RankingEntry, chosen: str, vetoed: Mapping[str, str]) ->
         if entry.reason:
             notes.append(_e(entry.reason))
     if entry.paradigm in vetoed:
-        notes.append("vetoed by the rules (see below)" if vetoed[entry.paradigm].startswith("vetoed") else "not ranked")
+        notes.append("vetoed by the rules (see below)")
     note = "; ".join(notes)
     if entry.paradigm == "stl" and entry.probe_score is not None:
         delta = '<span class="muted">reference</span>'

@@ -2,7 +2,7 @@
 
 from probes.data._features import FEATURE_TYPES, Preprocessor, infer_feature_type, infer_feature_types
 from probes.data._profile import DataProfile, TaskProfile, profile_taskset
-from probes.data._read import FORMATS, Limits, SourceInfo, check_frame, read_table
+from probes.data._read import FORMATS, Limits, SourceInfo, check_frame, check_path, read_table
 from probes.data._spec import DEFAULT_SHOTS, DatasetSpec, Goal, Layout
 from probes.data._taskset import Task, TaskSet, build_taskset, infer_task_kind, load_taskset
 
@@ -22,6 +22,7 @@ __all__ = [
     "TaskSet",
     "build_taskset",
     "check_frame",
+    "check_path",
     "infer_feature_type",
     "infer_feature_types",
     "infer_task_kind",

@@ -35,7 +35,7 @@ from probes.exceptions import (
     UnsupportedFormatError,
 )
 
-__all__ = ["FORMATS", "Limits", "SourceInfo", "check_frame", "read_table"]
+__all__ = ["FORMATS", "Limits", "SourceInfo", "check_frame", "check_path", "read_table"]
 
 #: File suffix -> format. Each may also end in ``.gz``.
 FORMATS: dict[str, str] = {
@@ -149,6 +149,12 @@ def _format_of(path: Path) -> tuple[str, bool]:
             details={"path": str(path), "supported": sorted(FORMATS)},
         )
     return fmt, compressed
+
+
+def check_path(path: str | os.PathLike[str], limits: Limits | None = None) -> int:
+    """The checks a data file passes before it is read (exists, a regular readable file, within
+    ``limits``, not empty); returns its size in bytes."""
+    return _check_path(Path(path), limits or Limits())
 
 
 def _check_path(path: Path, limits: Limits) -> int:

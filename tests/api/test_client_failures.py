@@ -22,13 +22,14 @@ from advisor._client import Job
 from advisor.exceptions import (
     AuthenticationError,
     DuplicateColumnError,
+    EmptyDataError,
     FileTooLargeError,
     InvalidRequestError,
     JobNotFoundError,
     QueueFullError,
     ServiceError,
     ServiceTimeoutError,
-    UnsupportedFormatError,
+    UnreadableFileError,
     WaitTimeoutError,
 )
 
@@ -241,8 +242,11 @@ def test_dataframes_get_the_sdks_checks_and_mixed_columns_go_as_text() -> None:
 
 def test_a_folder_and_a_closed_client_are_clear_errors(tmp_path: Path) -> None:
     client, sent = fake(lambda request: httpx.Response(200, json={"items": []}))
-    with pytest.raises(UnsupportedFormatError, match="is a folder"):
+    with pytest.raises(UnreadableFileError, match="is a directory"):  # the SDK's own check and class
         client.submit(tmp_path, targets="y")
+    (tmp_path / "empty.csv").write_bytes(b"")
+    with pytest.raises(EmptyDataError, match="is empty"):
+        client.submit(tmp_path / "empty.csv", targets="y")
     with AdvisorClient("http://127.0.0.1:9") as closed:
         pass
     with pytest.raises(ServiceError, match="closed"):
