@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from probes.exceptions import (
+    DataError,
     DataFileNotFoundError,
     DuplicateColumnError,
     EmptyDataError,
@@ -105,9 +106,17 @@ def read_table(source: str | os.PathLike[str] | pd.DataFrame, *, limits: Limits 
 
 
 def read_source(
-    source: str | os.PathLike[str] | pd.DataFrame, *, limits: Limits | None = None
+    source: str | os.PathLike[str] | pd.DataFrame,
+    *,
+    limits: Limits | None = None,
+    name_columns: tuple[str, ...] = (),
 ) -> tuple[pd.DataFrame, SourceInfo]:
-    """Read ``source`` and say how it was read."""
+    """Read ``source`` and say how it was read.
+
+    ``name_columns`` hold names (a task column): in a delimited file their values are read as
+    written before becoming numbers, so that two spellings of one number (``1`` and ``1.0``)
+    raise :class:`~probes.exceptions.DataError` instead of silently naming one task.
+    """
     limits = limits or Limits()
     if isinstance(source, pd.DataFrame):
         return _check_frame(source, limits), SourceInfo(name="<DataFrame>", format="dataframe")
@@ -122,8 +131,13 @@ def read_source(
         _check_gzip_magic(path)
         if fmt not in ("csv", "tsv"):  # delimited files are checked once their delimiter is known
             _check_gzip_expansion(path, limits=limits)
-    reader = {"csv": _read_delimited, "tsv": _read_delimited, "parquet": _read_parquet, "jsonl": _read_jsonl}[fmt]
-    frame, encoding, notes = reader(path, fmt=fmt, compressed=compressed, limits=limits)
+    if fmt in ("csv", "tsv"):
+        frame, encoding, notes = _read_delimited(
+            path, fmt=fmt, compressed=compressed, limits=limits, name_columns=name_columns
+        )
+    else:
+        reader = {"parquet": _read_parquet, "jsonl": _read_jsonl}[fmt]
+        frame, encoding, notes = reader(path, fmt=fmt, compressed=compressed, limits=limits)
     limits.check_rows(len(frame), f"'{path.name}'")
     if encoding not in (None, "utf-8", "utf-8-sig"):
         notes = (f"read as {encoding} text (not UTF-8)", *notes)
@@ -341,7 +355,7 @@ def _refuse_stray_bytes(sample: bytes, name: str) -> None:
 
 
 def _read_delimited(
-    path: Path, *, fmt: str, compressed: bool, limits: Limits
+    path: Path, *, fmt: str, compressed: bool, limits: Limits, name_columns: tuple[str, ...] = ()
 ) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -365,6 +379,7 @@ def _read_delimited(
     decimal_comma = delimiter != "," and _uses_decimal_commas(rows)
     as_text = _huge_integer_columns(len(names), rows)
     padded = [i for i in _zero_padded_columns(len(names), rows) if i not in as_text]
+    named = [i for i, n in enumerate(header) if n in name_columns and i not in as_text and i not in padded]
 
     try:
         table = pacsv.read_csv(
@@ -374,7 +389,7 @@ def _read_delimited(
             convert_options=pacsv.ConvertOptions(
                 strings_can_be_null=True,
                 decimal_point="," if decimal_comma else ".",
-                column_types={names[i]: pa.string() for i in [*as_text, *padded]},  # pyarrow's names: as written
+                column_types={names[i]: pa.string() for i in [*as_text, *padded, *named]},  # names as written
             ),
         )
     except pa.ArrowInvalid as exc:
@@ -406,6 +421,9 @@ def _read_delimited(
             f"{', '.join(repr(c) for c in undecoded[:5])}); re-save it as UTF-8.",
             details={"columns": undecoded, "encoding": encoding},
         )
+    for i in named:
+        values = _names_as_numbers(table.column(i), path.name, header[i])
+        table = table.set_column(i, table.schema.field(i).with_type(values.type), values)
     frame = table.to_pandas()
     frame.columns = header
     notes = []
@@ -425,6 +443,38 @@ def _read_delimited(
             "re-save with 1234 or 1.234 to have them read as numbers"
         )
     return frame, encoding, tuple(notes)
+
+
+def _names_as_numbers(column: Any, file_name: str, column_name: str) -> Any:
+    """A column of names read as text, as numbers when every value is one (as pyarrow would infer).
+
+    Two different spellings of one number (``1`` and ``1.0``, ``+2`` and ``2``) are refused:
+    read as numbers they would silently become one task, read as text two tasks, and only the
+    user knows which was meant.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    written = pc.utf8_trim_whitespace(column)
+    if pc.any(pc.match_substring_regex(written, r"^[+-]?0[0-9]")).as_py():
+        return column  # ids written with leading zeros (007) are names, not numbers
+    for kind in (pa.int64(), pa.float64()):
+        try:
+            numbers = pc.cast(written, kind)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        distinct = pc.unique(written).drop_null()
+        seen: dict[Any, str] = {}
+        for text, number in zip(distinct.to_pylist(), pc.cast(distinct, kind).to_pylist(), strict=True):
+            if number in seen:
+                raise DataError(
+                    f"Column {column_name!r} of '{file_name}' names tasks both {seen[number]!r} and {text!r}, which "
+                    f"read as the same number; write each task's name one way (both as {seen[number]!r}, say).",
+                    details={"column": column_name, "values": [seen[number], text]},
+                )
+            seen[number] = text
+        return numbers
+    return column
 
 
 def _header_and_rows(

@@ -179,7 +179,7 @@ def load_taskset(
         )
     if limits is not None and not isinstance(limits, Limits):
         raise InvalidSpecError(f"limits must be a probes.data.Limits, got {type(limits).__name__}.")
-    frame, source = read_source(data, limits=limits)
+    frame, source = read_source(data, limits=limits, name_columns=tuple(filter(None, [spec.task_column])))
     return build_taskset(frame, spec, source=source)
 
 

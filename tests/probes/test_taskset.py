@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from probes.data import DatasetSpec, infer_task_kind, load_taskset
-from probes.exceptions import TaskTooSmallError
+from probes.exceptions import DataError, TaskTooSmallError
 
 
 def test_task_column_layout(task_frame: pd.DataFrame) -> None:
@@ -107,3 +107,35 @@ def test_task_names_are_canonical_text(task_frame: pd.DataFrame) -> None:
     frame = task_frame.assign(task=task_frame["task"].map({"a": 1.0, "b": 2.0, "c": 10.0}))
     ts = load_taskset(frame, DatasetSpec(targets="y", task_column="task", goal="target_task", target_task=10))
     assert ts.task_names == ["1", "2", "10"] and ts.target_index == 2
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        ({"a": "1", "b": "2", "c": "10"}, ["1", "2", "10"]),  # integers: numeric order, as before
+        ({"a": "1.0", "b": " 2.0", "c": "10"}, ["1", "2", "10"]),  # whole floats read as integers
+        ({"a": "007", "b": "7.5", "c": "10"}, ["007", "10", "7.5"]),  # zero-padded ids stay text
+        ({"a": "12345678901234567890", "b": "2", "c": "x"}, ["12345678901234567890", "2", "x"]),
+    ],
+)
+def test_task_names_from_a_csv_are_read_as_written(
+    task_frame: pd.DataFrame, tmp_path, names: dict[str, str], expected: list[str]
+) -> None:
+    path = tmp_path / "tasks.csv"
+    task_frame.assign(task=task_frame["task"].map(names)).to_csv(path, index=False)
+    assert load_taskset(path, targets="y", task_column="task").task_names == expected
+
+
+@pytest.mark.parametrize("spellings", [("1", "1.0"), ("2", "+2"), ("3.5", "3.50")])
+def test_two_spellings_of_one_task_number_in_a_csv_are_refused(
+    task_frame: pd.DataFrame, tmp_path, spellings: tuple[str, str]
+) -> None:
+    # Read as numbers, '1' and '1.0' used to merge silently into task '1' (two tasks' rows as one).
+    path = tmp_path / "tasks.csv"
+    task_frame.assign(task=task_frame["task"].map({"a": spellings[0], "b": spellings[1], "c": "9"})).to_csv(
+        path, index=False
+    )
+    with pytest.raises(DataError, match="read as the same number") as info:
+        load_taskset(path, targets="y", task_column="task")
+    assert sorted(info.value.details["values"]) == sorted(spellings)
+    assert path.read_text().count(spellings[1]) >= 60  # the file is left as it was
