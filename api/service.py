@@ -189,8 +189,9 @@ class Service:
         """Delete what the service no longer needs: expired jobs, uploads no job uses, crash leftovers.
 
         Finished jobs go ``retention_days`` after they ended or were last sent again (never, by
-        default), with their results. Cached reports go when their job is gone. An upload goes
-        when no stored job refers to it and it was last used :data:`UPLOAD_GRACE_S` ago or more.
+        default), with their results. Cached reports go when their job is gone, or when an upgrade
+        changed the report. An upload goes when no stored job refers to it and it was last used
+        :data:`UPLOAD_GRACE_S` ago or more.
         Staging folders go a day after they were made, or twice the longest time limit when that
         is longer (a running job reads its data there). ``now`` (UTC when naive) is for tests.
         """
@@ -216,13 +217,19 @@ class Service:
         )
 
     def _remove_orphan_reports(self, now: float) -> int:
-        """Delete cached reports whose job is gone (purged, even by another process), and stale partial writes."""
+        """Delete cached reports whose job is gone (purged, even by another process) or that an older version
+        of the report drew, and stale partial writes."""
+        from advisor.report import renderer_fingerprint
+
         folder = self.settings.data_dir / "reports"
-        reports = {path.stem: path for path in folder.glob("*.html")}
+        current = f".{renderer_fingerprint()}.html"
+        pages = list(folder.glob("*.html"))
+        outdated = [path for path in pages if not path.name.endswith(current)]
         stale = [path for path in folder.glob("*.tmp") if _modified(path) < now - UPLOAD_GRACE_S]
-        kept = self.store.existing_ids(reports) if reports else set()
-        orphans = [path for job_id, path in reports.items() if job_id not in kept]
-        return sum(delete_file(path) and path.suffix == ".html" for path in orphans + stale)
+        by_job = {path.name.split(".", 1)[0]: path for path in pages if path not in outdated}
+        kept = self.store.existing_ids(by_job) if by_job else set()
+        orphans = [path for job_id, path in by_job.items() if job_id not in kept]
+        return sum(delete_file(path) and path.suffix == ".html" for path in orphans + outdated + stale)
 
     def _sweep_loop(self, stopping: threading.Event) -> None:
         """Sweep at start-up, then every ``sweep_interval_s``, until :meth:`stop` sets ``stopping``."""
@@ -450,16 +457,26 @@ class Service:
         )
 
     def report_html(self, owner: str, job_id: str) -> str:
-        """The self-contained HTML report (rendered once, then kept in ``data_dir/reports``)."""
+        """The self-contained HTML report, rendered once per version of the report and kept.
+
+        The page is kept in ``data_dir/reports`` as ``<job id>.<renderer fingerprint>.html``: after
+        an upgrade that changes the report, a finished job's page is drawn again from its stored
+        result (and the older page deleted) instead of being served as it was.
+        """
+        from advisor.report import renderer_fingerprint
         from advisor.schemas import Recommendation
 
         text = self.result_json(owner, job_id)
-        cached = self.settings.data_dir / "reports" / f"{job_id}.html"
+        folder = self.settings.data_dir / "reports"
+        cached = folder / f"{job_id}.{renderer_fingerprint()}.html"
         if cached.is_file():
             return cached.read_text(encoding="utf-8")
         html = Recommendation.from_json(text).to_html()
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_suffix(f".{threading.get_ident()}.tmp")
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f"{job_id}.{threading.get_ident()}.tmp"
         partial.write_text(html, encoding="utf-8")
         partial.replace(cached)
+        for older in folder.glob(f"{job_id}.*html"):
+            if older != cached:
+                delete_file(older)
         return html

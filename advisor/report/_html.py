@@ -8,10 +8,12 @@ right-to-left text in one cannot reorder the page around it; unmeasured numbers 
 
 from __future__ import annotations
 
+import hashlib
 import html
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from functools import partial
+from functools import cache, partial
+from importlib import metadata, resources
 from typing import TYPE_CHECKING, Any
 
 from advisor.report import _plots
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
     )
     from probes.data import DataProfile
 
-__all__ = ["render_html"]
+__all__ = ["render_html", "renderer_fingerprint"]
 
 HIGH_RISK = 0.8
 MEDIUM_RISK = 0.5
@@ -41,6 +43,27 @@ _NA = '<span class="na">not measured</span>'
 _DASH = '<span class="na" title="not measured">—</span>'
 # No scripts, no network: even a string that escaped escaping could not load or run anything.
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+@cache
+def renderer_fingerprint() -> str:
+    """A short digest of what draws the page: this package's source and matplotlib's version.
+
+    A page rendered once and kept (the service's ``data_dir/reports``) is drawn again when the
+    digest changes, so an upgrade that changes the report is seen on jobs finished before it.
+    """
+    digest = hashlib.sha256()
+    for module in ("_html.py", "_plots.py", "_style.py"):
+        try:
+            digest.update(resources.files("advisor.report").joinpath(module).read_bytes())
+        except (FileNotFoundError, OSError):  # a packaging without sources: the versions must do
+            digest.update(module.encode())
+    for distribution in ("paradigm-advisor", "matplotlib"):
+        try:
+            digest.update(metadata.version(distribution).encode())
+        except metadata.PackageNotFoundError:
+            digest.update(distribution.encode())
+    return digest.hexdigest()[:12]
 
 
 def render_html(rec: Recommendation) -> str:

@@ -12,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from advisor.exceptions import QueueFullError
+from advisor.report import renderer_fingerprint
 from api import Settings, create_app
 from api.service import UPLOAD_GRACE_S
 from api.uploads import UploadStore
@@ -113,7 +114,7 @@ async def test_sweep_deletes_expired_jobs_with_their_report_and_upload(
         assert (await wait_for(http, job["id"]))["status"] == "succeeded"
         assert (await http.get(job["links"]["report"], headers=auth(ALICE))).status_code == 200
         stored = list((settings.data_dir / "uploads").glob("*/*.csv"))
-        report = settings.data_dir / "reports" / f"{job['id']}.html"
+        report = settings.data_dir / "reports" / f"{job['id']}.{renderer_fingerprint()}.html"
         assert len(stored) == 1 and report.is_file()
 
         kept = service.sweep(datetime.now(UTC) + timedelta(days=6))  # within the retention: all kept
@@ -125,7 +126,7 @@ async def test_sweep_deletes_expired_jobs_with_their_report_and_upload(
         gone = await http.get(job["links"]["self"], headers=auth(ALICE))
         assert gone.status_code == 404 and gone.json()["code"] == "job_not_found"
 
-        late = settings.data_dir / "reports" / f"{job['id']}.html"  # written by a render the purge overtook
+        late = report  # written by a render the purge overtook
         late.write_text("<html></html>")
         partial = settings.data_dir / "reports" / f"{job['id']}.123.tmp"  # a write a crash cut short
         partial.write_text("<ht")
@@ -134,6 +135,32 @@ async def test_sweep_deletes_expired_jobs_with_their_report_and_upload(
 
         again = await http.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv))  # stored anew, runs anew
         assert again.status_code == 202 and (await wait_for(http, again.json()["id"]))["status"] == "succeeded"
+
+
+@pytest.mark.anyio
+async def test_a_report_drawn_by_an_older_version_is_drawn_again(
+    settings: Settings, runner, tiny_csv: Path, anyio_backend
+) -> None:
+    app = create_app(settings, runner=runner)
+    service = app.state.service
+    folder = settings.data_dir / "reports"
+    async with serving(app) as http:
+        job = (await http.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv))).json()
+        assert (await wait_for(http, job["id"]))["status"] == "succeeded"
+        folder.mkdir(parents=True, exist_ok=True)
+        before_upgrade = folder / f"{job['id']}.html"  # the name an older version kept its page under
+        before_upgrade.write_text("<html>old page</html>")
+        older_digest = folder / f"{job['id']}.000000000000.html"
+        older_digest.write_text("<html>old page</html>")
+
+        page = await http.get(job["links"]["report"], headers=auth(ALICE))
+        assert page.status_code == 200 and "old page" not in page.text and "<!DOCTYPE html>" in page.text
+        assert [p.name for p in folder.glob("*.html")] == [f"{job['id']}.{renderer_fingerprint()}.html"]
+        assert (await http.get(job["links"]["report"], headers=auth(ALICE))).text == page.text  # kept, not redrawn
+
+        before_upgrade.write_text("<html>old page</html>")  # e.g. another process still on the older version
+        assert service.sweep().reports == 1 and not before_upgrade.exists()
+        assert len(list(folder.glob("*.html"))) == 1  # the current page of a live job stays
 
 
 @pytest.mark.anyio
