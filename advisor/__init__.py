@@ -16,6 +16,8 @@ __all__ = [
     "DataProfile",
     "DatasetSpec",
     "Goal",
+    "Job",
+    "JobStatus",
     "Recommendation",
     "__version__",
     "exceptions",
@@ -33,6 +35,8 @@ _LAZY = {
     "DataProfile": ("advisor.schemas", "DataProfile"),
     "DatasetSpec": ("advisor.schemas", "DatasetSpec"),
     "Goal": ("advisor.schemas", "Goal"),
+    "Job": ("advisor._client", "Job"),
+    "JobStatus": ("advisor._client", "JobStatus"),
     "inspect_data": ("advisor._inspect", "inspect_data"),
     "exceptions": ("advisor.exceptions", None),
     "schemas": ("advisor.schemas", None),
@@ -40,7 +44,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from advisor import exceptions, schemas
-    from advisor._client import AdvisorClient
+    from advisor._client import AdvisorClient, Job, JobStatus
     from advisor._inspect import inspect_data
     from advisor._sdk import Advisor
     from advisor.exceptions import AdvisorError

@@ -52,6 +52,8 @@ Progress = Callable[[str, float, str], None]
 
 #: What a job id may hold (the service's are 32 hex digits); anything else is refused before a request.
 _JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+#: A job's states, as ``GET /v1/jobs?status=`` takes them.
+_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 #: Answers a wait rides out, like a refused connection: a proxy or the service restarting.
 _UNAVAILABLE = {502, 503, 504}
 #: Longest pause between polls while the service cannot be reached.
@@ -391,15 +393,52 @@ class AdvisorClient:
         return handle
 
     def jobs(self, *, status: str | None = None, limit: int = 20, offset: int = 0) -> list[JobStatus]:
-        """This key's jobs, newest first."""
+        """One page of this key's jobs, newest first: ``limit`` (1–100) after skipping ``offset``.
+
+        :meth:`iter_jobs` walks every page.
+        """
+        return self._jobs_page(status, limit, offset)[0]
+
+    def iter_jobs(self, *, status: str | None = None, page_size: int = 100) -> Iterator[JobStatus]:
+        """Every one of this key's jobs, newest first, fetched ``page_size`` (1–100) at a time.
+
+        A job submitted while the pages are read can push older ones a place down; a job already
+        yielded is not yielded again.
+        """
+        seen: set[str] = set()
+        offset = 0
+        while True:
+            items, total = self._jobs_page(status, page_size, offset)
+            for item in items:
+                if item.id not in seen:
+                    seen.add(item.id)
+                    yield item
+            offset += len(items)
+            if not items or offset >= total:
+                return
+
+    def _jobs_page(self, status: str | None, limit: int, offset: int) -> tuple[list[JobStatus], int]:
+        """``GET /v1/jobs``: one page of jobs and the number matching the filter over all pages."""
+        if status is not None and status not in _STATUSES:
+            raise InvalidRequestError(
+                f"status must be one of {', '.join(_STATUSES)} (or None for all), got {status!r}.",
+                details={"field": "status"},
+            )
+        for name, value, low, high in (("limit", limit, 1, 100), ("offset", offset, 0, 10**9)):
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise InvalidRequestError(
+                    f"{name} must be an integer from {low} to {high}, got {value!r}.", details={"field": name}
+                )
         params: dict[str, Any] = {"limit": limit, "offset": offset}
         if status is not None:
             params["status"] = status
         body = _json(self._request("GET", "/v1/jobs", params=params))
-        items = body.get("items")
-        if not isinstance(items, list):
-            raise ServiceError("The service's job list has no 'items'; check base_url.", details={"keys": list(body)})
-        return [JobStatus.from_json(item) for item in items]
+        items, total = body.get("items"), body.get("total")
+        if not isinstance(items, list) or isinstance(total, bool) or not isinstance(total, int):
+            raise ServiceError(
+                "The service's job list has no 'items' and 'total'; check base_url.", details={"keys": list(body)}
+            )
+        return [JobStatus.from_json(item) for item in items], total
 
     # ------------------------------------------------------------------------------ plumbing
 

@@ -8,7 +8,7 @@ import pytest
 
 EXPECTED = {
     "advisor": {
-        "Advisor", "AdvisorClient", "AdvisorError", "DataProfile", "DatasetSpec", "Goal", "Recommendation", "__version__",
+        "Advisor", "AdvisorClient", "AdvisorError", "DataProfile", "DatasetSpec", "Goal", "Job", "JobStatus", "Recommendation", "__version__",
         "exceptions", "inspect_data", "schemas",
     },
     "advisor.schemas": {

@@ -63,6 +63,8 @@ def test_dataframe_is_uploaded_as_a_file(sync_http, single_frame) -> None:
     assert rec.paradigm == "stl" and rec.data.n_rows == len(single_frame)
     assert client.job(job.id).status().status == "succeeded"
     assert [j.id for j in client.jobs()] == [job.id]
+    assert [j.id for j in client.iter_jobs(status="succeeded", page_size=1)] == [job.id]
+    assert list(client.iter_jobs(status="failed")) == []
 
 
 def test_job_handle_wait_result_report_cancel(sync_http, runner, tiny_csv: Path, capsys) -> None:

@@ -82,7 +82,7 @@ def test_a_base_url_without_http_scheme_and_host_is_refused(base_url: Any) -> No
 
 
 def test_a_key_read_from_a_file_loses_its_newline() -> None:
-    client, sent = fake(lambda request: httpx.Response(200, json={"items": []}), api_key="secret-key\n")
+    client, sent = fake(lambda request: httpx.Response(200, json={"items": [], "total": 0}), api_key="secret-key\n")
     assert client.jobs() == []
     assert sent[0].headers["authorization"] == "Bearer secret-key"
 
@@ -99,7 +99,7 @@ def test_answers_that_are_not_the_advisor_api_are_one_line_errors() -> None:
         client.job(JOB_ID)
 
     client, _ = fake(lambda request: httpx.Response(200, json={"hello": "world"}))
-    with pytest.raises(ServiceError, match="no 'items'"):
+    with pytest.raises(ServiceError, match="no 'items' and 'total'"):
         client.jobs()
     with pytest.raises(ServiceError, match="job description is not the advisor API's"):
         client.job(JOB_ID)
@@ -252,3 +252,35 @@ def test_a_folder_and_a_closed_client_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(ServiceError, match="closed"):
         closed.jobs()
     assert sent == []
+
+
+def test_iter_jobs_walks_every_page_once_even_when_a_new_job_shifts_them() -> None:
+    jobs = [f"{i:032x}" for i in range(7)]  # newest first
+
+    def page(request: httpx.Request) -> httpx.Response:
+        limit, offset = int(request.url.params["limit"]), int(request.url.params["offset"])
+        listing = ["f" * 32, *jobs] if sent[1:] else jobs  # a job submitted after the first page was read
+        items = [job_body("succeeded", i) for i in listing[offset : offset + limit]]
+        return httpx.Response(200, json={"items": items, "total": len(listing), "limit": limit, "offset": offset})
+
+    client, sent = fake(page)
+    assert [j.id for j in client.iter_jobs(page_size=3)] == jobs  # the one pushed down is not repeated
+    assert [r.url.params["offset"] for r in sent] == ["0", "3", "6"]
+    assert [j.id for j in client.jobs(limit=2, offset=2)] == jobs[1:3]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        {"status": "done"}, {"limit": 0}, {"limit": 101}, {"limit": 2.5}, {"offset": -1}, {"offset": True},
+        {"page_size": 0}, {"page_size": 500},
+    ],
+)  # fmt: skip
+def test_bad_job_list_arguments_are_refused_before_any_request(call: dict[str, Any]) -> None:
+    client, sent = fake(lambda request: httpx.Response(200, json={"items": [], "total": 0}))
+    with pytest.raises(InvalidRequestError) as raised:
+        if "page_size" in call:
+            list(client.iter_jobs(**call))
+        else:
+            client.jobs(**call)
+    assert raised.value.details["field"] in {*call, "limit"} and not sent
