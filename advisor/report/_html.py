@@ -391,7 +391,11 @@ def _ranking(rec: Recommendation) -> str:
             for e in skipped
         )
         listing += f"<h3>Not applicable</h3><ul>{items}</ul>"
-    legend = "— : not measured. ★ : co-winner of the probes (not significantly worse than the best probe score)."
+    legend = (
+        "— : not measured. ★ : co-winner of the probes (not significantly worse than the best probe score)."
+        " P(best): the share of bootstrap resamples of the probe folds in which the paradigm has the highest mean"
+        " score; over the few folds a probe runs it is coarse (often 0 or 1), so read the intervals beside it."
+    )
     if any(e.p_cowinner is not None for e in rec.ranking):
         legend += (
             " P(co-winner): the learned recommender's probability that the paradigm is a co-winner at full budget;"
