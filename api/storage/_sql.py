@@ -229,6 +229,7 @@ class SQLJobStore(JobStore):
     def submit(self, job: NewJob, *, max_queued: int | None = None) -> tuple[JobRecord, bool]:
         with self._submit_lock:
             with self.engine.begin() as conn:
+                _lock_submissions(conn)
                 existing = conn.execute(self._reusable(job.owner, job.fingerprint)).scalar_one_or_none()
                 if existing is None and max_queued is not None:  # counted under the lock that inserts
                     queued = conn.execute(
@@ -424,6 +425,26 @@ class SQLJobStore(JobStore):
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+#: The PostgreSQL advisory lock that serialises submissions (an arbitrary constant: "advisor" in ASCII).
+_SUBMIT_LOCK_KEY = 0x61_64_76_69_73_6F_72
+
+
+def _lock_submissions(conn: sa.Connection) -> None:
+    """Serialise submissions across processes sharing the database, for the rest of ``conn``'s transaction.
+
+    A submission reads (is this job already there? how many are queued?) and then writes; two
+    service processes doing that at once would both read the old state, queue a job each past the
+    limit, or make two jobs of one submission. SQLite takes its write lock before the reads
+    (``BEGIN IMMEDIATE``; WAL readers are not blocked), PostgreSQL a transaction-scoped advisory
+    lock. Other databases rely on the per-process lock alone.
+    """
+    backend = conn.dialect.name
+    if backend == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif backend == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SUBMIT_LOCK_KEY})
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

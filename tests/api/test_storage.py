@@ -159,6 +159,33 @@ class TestJobStoreContract:
         again, reused = store.submit(new_job(fingerprint=first.fingerprint, seed=first.seed), max_queued=2)
         assert reused and again.id == first.id
 
+    def test_stores_of_several_processes_keep_the_limit_and_one_job_per_submission(
+        self, store: JobStore, database_url: str
+    ) -> None:
+        # Each service process has its own store (engine, pool, lock): the database must serialise them.
+        stores = [get_store(database_url) for _ in range(6)]
+        outcomes: list[str] = []
+        start = threading.Barrier(len(stores) * 2)
+
+        def submit(other: JobStore, seed: int) -> None:
+            start.wait()
+            try:
+                job, reused = other.submit(new_job(fingerprint=f"{seed % 4:064d}", seed=seed % 4), max_queued=3)
+                outcomes.append(f"{'reused' if reused else 'queued'} {job.seed}")
+            except QueueFullError:
+                outcomes.append("full")
+
+        threads = [threading.Thread(target=submit, args=(s, i)) for i, s in enumerate(stores * 2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for other in stores:
+            other.close()
+        assert len(outcomes) == 12 and store.count("queued") == 3  # no error, none over the limit
+        queued = {o for o in outcomes if o.startswith("queued")}
+        assert len(queued) == sum(o.startswith("queued") for o in outcomes) == 3  # never two jobs for one submission
+
     def test_ids_that_are_not_ours_and_nul_characters(self, store: JobStore) -> None:
         for job_id in ("\x00", "a\x00b", "../x", "F" * 32, "f" * 33):
             with pytest.raises(JobNotFoundError):
