@@ -112,6 +112,12 @@ def recommend_from_report(report: ProbeReport, profile: DataProfile, *, versions
 
     decision = co_winners(candidates)
     chosen = decision.winner
+    # "scored highest (0.812)" names a mean over the folds every paradigm finished when a time limit cut some.
+    over = (
+        f" on the {decision.shared_folds} fold{'s' if decision.shared_folds != 1 else ''} every paradigm finished"
+        if decision.shared_folds is not None
+        else ""
+    )
     p_best = probability_best(candidates, seed=report.seed)
     stl = reps.get("stl")
     deltas = {p: compare(r.folds, stl.folds) for p, r in reps.items() if stl is not None and p != "stl"}
@@ -133,7 +139,7 @@ def recommend_from_report(report: ProbeReport, profile: DataProfile, *, versions
         evidence.append(
             Evidence(
                 statement=(
-                    f"{best} scored highest ({decision.means[best]:.3f}) but {chosen} is within noise of it "
+                    f"{best} scored highest ({decision.means[best]:.3f}{over}) but {chosen} is within noise of it "
                     f"(difference {c.mean_difference:+.3f}, 95% interval [{c.ci_low:+.3f}, {c.ci_high:+.3f}] over "
                     f"{c.n_pairs:,} {_units(c)}); the simpler paradigm wins the tie."
                     if c is not None
@@ -166,7 +172,7 @@ def recommend_from_report(report: ProbeReport, profile: DataProfile, *, versions
             evidence.append(
                 Evidence(
                     statement=(
-                        f"{chosen} scored highest ({decision.means[chosen]:.3f}) and {verdict} "
+                        f"{chosen} scored highest ({decision.means[chosen]:.3f}{over}) and {verdict} "
                         f"(95% interval [{c.ci_low:+.3f}, {c.ci_high:+.3f}], {c.test})."
                     ),
                     rule="R2-noise",

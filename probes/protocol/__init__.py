@@ -1,6 +1,15 @@
 """The one evaluation protocol (DESIGN.md §3): splits, metrics, fold scores, paired comparison."""
 
-from probes.protocol._compare import COMPLEXITY, Comparison, Decision, co_winners, compare, complexity, score_interval
+from probes.protocol._compare import (
+    COMPLEXITY,
+    Comparison,
+    Decision,
+    co_winners,
+    compare,
+    complexity,
+    on_shared_folds,
+    score_interval,
+)
 from probes.protocol._design import fit_preprocessor, fold_matrix, training_rows
 from probes.protocol._metrics import DEFAULT_METRICS, METRICS, Metric, metric_for
 from probes.protocol._scores import R2_FLOOR, FoldResult, aggregate_task_scores, score_fold, score_meta_fold
@@ -41,6 +50,7 @@ __all__ = [
     "make_folds",
     "metric_for",
     "min_task_rows",
+    "on_shared_folds",
     "score_fold",
     "score_interval",
     "score_meta_fold",

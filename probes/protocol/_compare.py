@@ -36,7 +36,7 @@ from scipy import stats
 from probes.protocol._bootstrap import bootstrap_aggregates
 from probes.protocol._scores import FoldResult
 
-__all__ = ["COMPLEXITY", "Comparison", "Decision", "co_winners", "compare", "score_interval"]
+__all__ = ["COMPLEXITY", "Comparison", "Decision", "co_winners", "compare", "on_shared_folds", "score_interval"]
 
 #: Deployment complexity: lower is simpler. Variants ("mtl/pcgrad") take their paradigm's rank.
 COMPLEXITY: dict[str, int] = {"stl": 0, "transfer": 1, "mtl": 2, "meta": 3}
@@ -222,19 +222,46 @@ class Decision:
     means: dict[str, float]
     comparisons: dict[str, Comparison] = field(default_factory=dict)
     """``best - other`` for every other candidate."""
+    shared_folds: int | None = None
+    """When candidates finished different folds (a time limit cut some): the number of folds every
+    candidate finished, which ``means`` are taken over; ``None`` when all finished the same folds."""
+
+
+def on_shared_folds(results: Mapping[str, Sequence[FoldResult]]) -> tuple[dict[str, list[FoldResult]], int | None]:
+    """Each candidate's folds cut to those every candidate with folds finished, and how many those are.
+
+    A time limit can stop a variant after its first folds; its mean over those is not comparable
+    with a mean over all of them (folds differ in difficulty), so means that rank candidates are
+    taken over the common folds (``None`` as the count when nothing was cut, or nothing is common).
+    """
+    keyed = {name: {f.key for f in folds} for name, folds in results.items() if folds}
+    if not keyed:
+        return {name: list(folds) for name, folds in results.items()}, None
+    common = set.intersection(*keyed.values())
+    if not common or all(keys == common for keys in keyed.values()):
+        return {name: list(folds) for name, folds in results.items()}, None
+    return {name: [f for f in folds if f.key in common] for name, folds in results.items()}, len(common)
 
 
 def co_winners(results: Mapping[str, Sequence[FoldResult]], *, alpha: float = 0.05) -> Decision:
-    """Apply the co-winner rule to paradigms' fold results (keys are paradigm or variant ids)."""
-    means = {name: score_interval(folds)[0] if folds else float("nan") for name, folds in results.items()}
+    """Apply the co-winner rule to paradigms' fold results (keys are paradigm or variant ids).
+
+    The best candidate is the highest mean over the folds every candidate finished
+    (:func:`on_shared_folds`); its co-winners are those the paired test does not find
+    significantly worse than it.
+    """
+    shared, n_shared = on_shared_folds(results)
+    means = {name: score_interval(folds)[0] if folds else float("nan") for name, folds in shared.items()}
     scored = {n: m for n, m in means.items() if not math.isnan(m)}
     if not scored:
         raise ValueError("no candidate has a finite score")
     best = max(scored, key=lambda n: (scored[n], -complexity(n)))
     comparisons = {name: compare(results[best], results[name], alpha=alpha) for name in scored if name != best}
-    tied = [best] + [name for name, c in comparisons.items() if not c.significant]
+    tied = [best] + [name for name, c in comparisons.items() if not (c.significant and c.mean_difference > 0)]
     tied.sort(key=lambda n: (complexity(n), -scored[n]))
     # The simplest co-winner wins, unless a simpler candidate outscores it on average (a
     # co-winner worse than simpler options is never the better choice).
     winner = next(n for n in tied if not any(complexity(o) < complexity(n) and scored[o] > scored[n] for o in scored))
-    return Decision(best=best, winner=winner, co_winners=tuple(tied), means=means, comparisons=comparisons)
+    return Decision(
+        best=best, winner=winner, co_winners=tuple(tied), means=means, comparisons=comparisons, shared_folds=n_shared
+    )

@@ -14,6 +14,7 @@ from probes.protocol import (
     co_winners,
     compare,
     make_folds,
+    on_shared_folds,
     score_fold,
     score_interval,
     score_meta_fold,
@@ -204,3 +205,26 @@ def test_clear_winner_stands_alone() -> None:
     assert decision.co_winners == ("mtl",) and decision.winner == "mtl"
     mean, low, high = score_interval(_results(list(base)))
     assert low < mean < high and mean == pytest.approx(0.55)
+
+
+def test_co_winners_rank_on_the_folds_every_candidate_finished() -> None:
+    # A time limit cut stl after the easy fold 0: its one-fold mean (0.85) is not comparable with
+    # mtl's three-fold mean (0.54). On fold 0 itself mtl is ahead, so mtl is best, and stl, which
+    # the paired test finds worse there, is no co-winner.
+    rng = np.random.default_rng(7)
+    easy = 0.85 + rng.normal(0, 0.002, 10)
+    mtl = [FoldResult(0, 0, {}, float(easy.mean() + 0.05), 80, 20), *_results([0.9, 0.37, 0.34])[1:]]
+    stl = [FoldResult(0, 0, {}, float(easy.mean()), 80, 20)]
+    decision = co_winners({"stl": stl, "mtl": mtl})
+    assert decision.best == "mtl" and decision.shared_folds == 1
+    assert decision.means["mtl"] == pytest.approx(decision.means["stl"] + 0.05)
+    assert "mtl" in decision.co_winners  # never dropped for being better than the one it was compared with
+    # Nothing cut: means over every fold, shared_folds None.
+    assert co_winners({"stl": _results([0.5, 0.6]), "mtl": _results([0.6, 0.7])}).shared_folds is None
+
+
+def test_on_shared_folds_cuts_to_the_common_folds() -> None:
+    shared, n = on_shared_folds({"a": _results([0.1, 0.2, 0.3]), "b": _results([0.5, 0.6]), "c": []})
+    assert n == 2 and [f.index for f in shared["a"]] == [0, 1] and shared["c"] == []
+    whole, none = on_shared_folds({"a": _results([0.1, 0.2]), "b": _results([0.3, 0.4])})
+    assert none is None and len(whole["a"]) == 2

@@ -7,9 +7,11 @@ import time
 import numpy as np
 
 from benchmarks.scenarios import make_scenario, preset
-from probes.budget import BudgetPreset
+from probes.budget import BudgetPreset, budget_preset
 from probes.data import load_taskset
-from probes.runner import run_probes, subsample_taskset
+from probes.paradigms import ParadigmResult
+from probes.protocol import FoldResult
+from probes.runner import ProbeReport, run_probes, subsample_taskset
 
 TINY = BudgetPreset(
     "tiny", n_folds=3, n_repeats=1, max_epochs=5, patience=3, n_trials=0, max_rows_per_task=50, seconds=60
@@ -64,3 +66,17 @@ def test_subsampling_caps_rows_and_keeps_classes() -> None:
     assert len(union) <= 120  # shared rows stay shared
     report = run_probes(load_taskset(multi.frame, multi.spec), budget=TINY, signals=False)
     assert report.subsampled and any("subsampled" in w for w in report.warnings)
+
+
+def test_a_variant_cut_after_an_easy_fold_does_not_represent_its_paradigm() -> None:
+    # stl/mlp finished fold 0 only (0.90, an easy fold); stl/gbdt every fold, and fold 0 better (0.92).
+    cut = ParadigmResult("stl/mlp", [FoldResult(0, 0, {}, 0.90, 80, 20)], n_folds_planned=3, budget_exhausted=True)
+    whole = ParadigmResult(
+        "stl/gbdt", [FoldResult(0, i, {}, s, 80, 20) for i, s in enumerate([0.92, 0.40, 0.45])], n_folds_planned=3
+    )
+    report = ProbeReport(
+        taskset=None, full_rows={}, preset=budget_preset("fast"), seed=0, time_limit=None,  # type: ignore[arg-type]
+        results={"stl/mlp": cut, "stl/gbdt": whole},
+    )  # fmt: skip
+    assert cut.score > whole.score  # on its own folds the cut one looks far better ...
+    assert report.representative("stl") is whole  # ... but on the fold both ran, gbdt is ahead
