@@ -145,7 +145,11 @@ class LearnedModel:
         The one decision used at run time (:func:`refine`) and by the benchmark, so both agree.
         """
         if len(applicable) == 1:
-            return applicable[0], {applicable[0]: 1.0}
+            only = applicable[0]
+            if not any(_v(features, f"{p}_applicable") > 0 for p in ("stl", "mtl", "transfer", "meta") if p != only):
+                return only, {only: 1.0}  # the one paradigm that applies (one task): no rival to lose to
+            # Rivals apply but the probes scored none of them (a time limit): the model's own estimate, not certainty.
+            return only, {only: self.probability(features, only)}
         probs = self.probabilities(features, candidates(features, applicable))
         return choose(probs, self.margin), probs
 
@@ -232,7 +236,14 @@ def refine(rec: Any, model: LearnedModel | None = None) -> Any:
         "simplicity "
         f"margin of {model.margin:.2f} and simpler, so the simpler paradigm is chosen"
     )
-    if chosen == rec.paradigm:
+    unscored = [e.paradigm for e in rec.ranking if e.applicable and e.probe_score is None]
+    if len(probs) == 1 and unscored:
+        statement = (
+            f"{learned}: {chosen} is the only paradigm the probes scored within the time limit "
+            f"({', '.join(unscored)} not scored), so nothing was compared; its estimated probability of being a "
+            f"full-budget co-winner is {probs[chosen]:.2f}. Raise the time limit to compare the paradigms."
+        )
+    elif chosen == rec.paradigm:
         statement = f"{learned} agrees: {ranked}; probability of being a full-budget co-winner {listed}."
     else:
         statement = (

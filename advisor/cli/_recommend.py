@@ -31,7 +31,8 @@ RiskGateOpt = Annotated[
     float | None,
     typer.Option(
         "--fail-on-risk",
-        help="Exit with code 3 when some task's negative-transfer risk exceeds X (0-1): a gate for pipelines.",
+        help="Exit with code 3 when some task's negative-transfer risk (under the best-scoring sharing paradigm) "
+        "exceeds X (0-1), or could not be measured within the time limit: a gate for pipelines.",
     ),
 ]
 
@@ -64,6 +65,11 @@ def recommend_command(
     check_outputs(data, {"--json": json_out, "--html": html})
     if fail_on_risk is not None and not 0.0 <= fail_on_risk <= 1.0:
         raise BadOption(f"--fail-on-risk must be between 0 and 1 (got {fail_on_risk})")
+    if fail_on_risk is not None and getattr(goal := fields.get("goal"), "value", goal) == "new_tasks":
+        raise BadOption(
+            "--fail-on-risk has nothing to check under --goal new_tasks: negative-transfer risk is measured on "
+            "tasks with training rows, not on new ones; leave it out"
+        )
     with stderr_progress(enabled=not quiet and json_out != "-") as progress:
         advisor = Advisor(
             budget=budget, time_limit=time_limit, seed=seed, progress=progress, limits=Limits(max_file_mb=max_file_mb)
@@ -84,17 +90,31 @@ def recommend_command(
 
 
 def risk_gate(rec: Recommendation, threshold: float | None) -> int:
-    """Exit code of ``--fail-on-risk``: 3 when a task's risk (its best-ranked sharing paradigm's) exceeds it."""
+    """Exit code of ``--fail-on-risk``: 3 when a task's risk (its best-ranked sharing paradigm's) exceeds it.
+
+    A gate that could not measure the risk fails too (closed): when single-task learning or every
+    applicable sharing paradigm went unscored within the time limit, no task's risk is known.
+    """
     if threshold is None:
-        return EXIT_OK
-    over = [t for t in rec.tasks if t.negative_transfer_risk is not None and t.negative_transfer_risk > threshold]
-    if not over:
         return EXIT_OK
     import sys
 
+    unscored = [e.paradigm for e in rec.ranking if e.applicable and e.probe_score is None]
+    unknown = [t for t in rec.tasks if t.negative_transfer_risk is None]
+    if unscored and unknown:
+        sys.stderr.write(
+            f"advisor: gate failed: negative-transfer risk could not be measured for {len(unknown)} task(s): "
+            f"{', '.join(unscored)} not scored within the time limit; raise --time-limit\n"
+        )
+        return EXIT_GATE
+    over = [t for t in rec.tasks if t.negative_transfer_risk is not None and t.negative_transfer_risk > threshold]
+    if not over:
+        return EXIT_OK
     names = ", ".join(f"{t.name} ({t.negative_transfer_risk:.2f})" for t in over[:5])
+    paradigm = next((e.paradigm for e in rec.ranking if e.paradigm != "stl" and e.probe_score is not None), "sharing")
     sys.stderr.write(
-        f"advisor: gate failed: negative-transfer risk above {threshold} for {len(over)} task(s): {names}\n"
+        f"advisor: gate failed: negative-transfer risk (under {paradigm}) above {threshold} for {len(over)} "
+        f"task(s): {names}\n"
     )
     return EXIT_GATE
 

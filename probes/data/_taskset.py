@@ -620,6 +620,18 @@ def _check_goal(spec: DatasetSpec, tasks: list[Task], dropped: dict[str, str]) -
             f"{hint[0].upper()}{hint[1:]}.",
             details={"goal": spec.goal.value, "tasks": len(tasks), "needed": need, "dropped": dict(dropped)},
         )
+    kinds = sorted({t.kind for t in tasks})
+    if spec.goal is Goal.NEW_TASKS and len(kinds) > 1:
+        # Meta-learners, transfer and the pooled score of held-out tasks assume one kind of task:
+        # class codes would be learned as numbers and R2 weighed against ROC-AUC.
+        by_kind = {k: [t.name for t in tasks if t.kind == k] for k in kinds}
+        listing = "; ".join(f"{k}: {_listing(names)}" for k, names in by_kind.items())
+        raise InvalidSpecError(
+            f"Goal 'new_tasks' needs tasks of one kind, but these are of {len(kinds)} ({listing}). Advise on each "
+            "kind separately (targets=[...] of one kind), set task_types to make them one kind, or use "
+            "goal='all_tasks'.",
+            details={"goal": spec.goal.value, "kinds": by_kind},
+        )
     if spec.goal is Goal.TARGET_TASK:
         names = [t.name for t in tasks]
         if spec.target_task not in names:

@@ -45,13 +45,17 @@ def test_json_only_on_stdout_then_summary_and_gate(
     assert "Recommendation:" in out and not out.lstrip().startswith("{")
     assert code == (3 if any(r > 0.0 for r in risks) else 0)
     if code == 3:
-        assert err.startswith("advisor: gate failed: negative-transfer risk above 0.0")
+        assert err.startswith("advisor: gate failed: negative-transfer risk (under ")
 
 
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
         (["--fail-on-risk", "1.5"], "--fail-on-risk must be between 0 and 1"),
+        (
+            ["--fail-on-risk", "0.5", "--goal", "new_tasks"],
+            "--fail-on-risk has nothing to check under --goal new_tasks",
+        ),
         (["--budget", "oracle"], "--budget must be fast, standard or thorough"),
         (["--task-column", "nope"], "'nope'"),
     ],
@@ -61,6 +65,29 @@ def test_bad_options_exit_2(data_file: Path, args: list[str], fragment: str, cap
     assert run(["recommend", str(data_file), *base, *args]) == 2
     err = capsys.readouterr().err
     assert fragment in err and err.count("\n") == 1
+
+
+def test_the_gate_fails_closed_when_the_risk_could_not_be_measured(
+    data_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from advisor.cli._recommend import risk_gate
+
+    assert run(["recommend", str(data_file), *ARGS, "--json", "-"]) == 0
+    rec = Recommendation.from_json(capsys.readouterr().out)
+    assert risk_gate(rec, 1.0) == 0
+    # As if the time limit had cut every sharing paradigm: no task's risk is known, so the gate cannot pass.
+    cut = rec.model_copy(
+        update={
+            "ranking": [e if e.paradigm == "stl" else e.model_copy(update={"probe_score": None}) for e in rec.ranking],
+            "tasks": [t.model_copy(update={"negative_transfer_risk": None}) for t in rec.tasks],
+        }
+    )
+    assert risk_gate(cut, 1.0) == 3
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("advisor: gate failed: negative-transfer risk could not be measured")
+        and "raise --time-limit" in err
+    )
 
 
 def test_schema_command_matches_the_committed_docs(capsys: pytest.CaptureFixture[str]) -> None:

@@ -174,3 +174,26 @@ def test_probes_that_all_failed_are_not_reported_as_the_time_limit() -> None:
         recommend_from_report(report(failed, Phase("affinity", status="done")), profile_taskset(ts), versions={})
     with pytest.raises(BudgetExhausted, match="within the time limit"):  # some work was cut by the limit
         recommend_from_report(report(failed, Phase("mtl/hard", status="partial")), profile_taskset(ts), versions={})
+
+
+def test_one_scored_paradigm_among_several_is_not_called_certain() -> None:
+    # A time limit that lets only STL finish leaves nothing compared: the confidence is the model's
+    # estimate for STL, not the 1.0 that a single-task problem (nothing else applies) gets.
+    from advisor._learned import refine
+
+    rec = recommend("related_small")
+    cut = rec.model_copy(
+        update={
+            "ranking": [
+                e if e.paradigm == "stl" else e.model_copy(update={"probe_score": None, "p_cowinner": None})
+                for e in rec.ranking
+            ]
+        }
+    )
+    refined = refine(cut)
+    assert refined.paradigm == "stl" and 0.0 < refined.confidence < 1.0
+    statement = refined.rationale[-1].statement
+    assert "only paradigm the probes scored" in statement and "not scored" in statement
+    unscored = statement.split("time limit (", 1)[1].split(" not scored)", 1)[0]
+    assert sorted(unscored.split(", ")) == ["meta", "mtl", "transfer"]
+    assert recommend("single_task").confidence == 1.0

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from probes.data import DatasetSpec, infer_task_kind, load_taskset
-from probes.exceptions import DataError, TaskTooSmallError
+from probes.exceptions import DataError, InvalidSpecError, TaskTooSmallError
 
 
 def test_task_column_layout(task_frame: pd.DataFrame) -> None:
@@ -139,3 +139,17 @@ def test_two_spellings_of_one_task_number_in_a_csv_are_refused(
         load_taskset(path, targets="y", task_column="task")
     assert sorted(info.value.details["values"]) == sorted(spellings)
     assert path.read_text().count(spellings[1]) >= 60  # the file is left as it was
+
+
+def test_new_tasks_refuses_a_mix_of_task_kinds(rng: np.random.Generator) -> None:
+    # Meta-learning over held-out tasks of two kinds would learn class codes as numbers and pool R2 with ROC-AUC.
+    n = 200
+    frame = pd.DataFrame({"x": rng.normal(size=n), "z": rng.normal(size=n)})
+    for i in range(3):
+        frame[f"amount{i}"] = rng.normal(size=n)
+        frame[f"label{i}"] = rng.choice(["yes", "no"], size=n)
+    targets = [c for c in frame.columns if c not in ("x", "z")]
+    with pytest.raises(InvalidSpecError, match="needs tasks of one kind") as raised:
+        load_taskset(frame, targets=targets, goal="new_tasks", shots=5)
+    assert set(raised.value.details["kinds"]) == {"classification", "regression"}
+    assert load_taskset(frame, targets=targets).n_tasks == 6  # all_tasks takes the mix
