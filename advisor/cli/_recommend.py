@@ -21,11 +21,14 @@ from advisor.cli._common import (
     write_failure,
     write_json,
 )
-from advisor.cli._probe import BudgetOpt, QuietOpt, SeedOpt, TimeLimitOpt
+from advisor.cli._probe import BudgetOpt, SeedOpt, TimeLimitOpt
 
 if TYPE_CHECKING:
     from advisor._recommendation import Recommendation
 
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress display, and only the headline instead of the summary.")
+]
 HtmlOpt = Annotated[Path | None, typer.Option("--html", help="Write the self-contained HTML report to PATH.")]
 RiskGateOpt = Annotated[
     float | None,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from advisor.cli._common import EXIT_OK, BadOption
+from advisor.cli._common import EXIT_INTERNAL, EXIT_OK, BadOption
 
 
 class LogLevel(StrEnum):
@@ -84,5 +85,27 @@ def serve_command(
     logging.basicConfig(
         level="DEBUG" if level == "trace" else level.upper(), format="%(levelname)s:     %(name)s: %(message)s"
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=level, timeout_graceful_shutdown=30)
+    _check_can_listen(host, port)  # before the database and the workers start
+    try:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=level, timeout_graceful_shutdown=30)
+    except SystemExit as exc:  # uvicorn exits 3 when start-up fails; 3 is this CLI's "gate failed"
+        return EXIT_OK if exc.code in (0, None) else EXIT_INTERNAL
     return EXIT_OK
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """A one-line usage error when ``host:port`` cannot be listened on (in use, or not this machine's)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise BadOption(f"--host {host!r} cannot be resolved: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no conflict
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            hint = "; pick another --port" if exc.errno == errno.EADDRINUSE else ""
+            raise BadOption(f"cannot listen on {host}:{port}: {exc.strerror}{hint}") from None

@@ -176,3 +176,21 @@ def test_serve_bad_options_exit_2_in_one_line(args: list[str], fragment: str, mo
     assert run(["serve", "--port", "1", *args]) == 2  # refused before the server starts
     err = capsys.readouterr().err
     assert fragment in err and err.count("\n") == 1
+
+
+def test_serve_on_a_port_in_use_exits_2_in_one_line_before_making_the_database(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    import socket
+
+    from advisor.cli import run
+
+    monkeypatch.delenv("ADVISOR_API_KEYS", raising=False)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = run(["serve", "--open", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(tmp_path / "d")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and f"cannot listen on 127.0.0.1:{port}" in err and "--port" in err
+    assert not (tmp_path / "d").exists()  # nothing was set up for a server that could not start
