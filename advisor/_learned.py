@@ -243,6 +243,12 @@ def refine(rec: Any, model: LearnedModel | None = None) -> Any:
             f"({', '.join(unscored)} not scored), so nothing was compared; its estimated probability of being a "
             f"full-budget co-winner is {probs[chosen]:.2f}. Raise the time limit to compare the paradigms."
         )
+    elif len(probs) == 1:
+        statement = (
+            f"{learned} ranks only {chosen}, the one paradigm the rules leave it"
+            + (f" (the rules' own choice was {rec.paradigm})" if chosen != rec.paradigm else "")
+            + f"; its probability of being a full-budget co-winner is {probs[chosen]:.2f}."
+        )
     elif chosen == rec.paradigm:
         statement = f"{learned} agrees: {ranked}; probability of being a full-budget co-winner {listed}."
     else:

@@ -85,3 +85,15 @@ def test_the_learned_statement_names_the_vetoed_paradigm() -> None:
 def test_the_paired_comparison_counts_what_it_pairs(test: str, units: str) -> None:
     # n_pairs is the number of paired test rows under the row bootstrap, not a number of folds.
     assert _units(Comparison(0.01, -0.01, 0.03, 0.4, 360, 0.05, test)) == units
+
+
+def test_a_lone_candidate_left_by_the_veto_is_not_said_to_be_agreed_on() -> None:
+    # Tasks capped at 400 rows: every sharing paradigm whose gain is inside noise is vetoed, leaving stl alone.
+    rec = _rules(cap=400)
+    ranking = [
+        e if e.paradigm in ("stl", "transfer") else e.model_copy(update={"applicable": False}) for e in rec.ranking
+    ]
+    out = refine(rec.model_copy(update={"ranking": ranking}), _model({"stl": 0.40, "transfer": 0.90}))
+    statement = _learned_statement(out)
+    assert out.paradigm == "stl" and "agrees" not in statement
+    assert "ranks only stl, the one paradigm the rules leave it (the rules' own choice was mtl)" in statement
