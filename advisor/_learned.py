@@ -146,7 +146,7 @@ class LearnedModel:
         """
         if len(applicable) == 1:
             only = applicable[0]
-            if not any(_v(features, f"{p}_applicable") > 0 for p in ("stl", "mtl", "transfer", "meta") if p != only):
+            if not any(_v(features, f"{p}_applicable") > 0 for p in ALL_PARADIGMS if p != only):
                 return only, {only: 1.0}  # the one paradigm that applies (one task): no rival to lose to
             # Rivals apply but the probes scored none of them (a time limit): the model's own estimate, not certainty.
             return only, {only: self.probability(features, only)}

@@ -11,7 +11,6 @@ then extrapolate to the full size.
 
 from __future__ import annotations
 
-import math
 import time
 import traceback
 from collections.abc import Callable
@@ -36,7 +35,7 @@ from probes.paradigms import (
     run_variant,
 )
 from probes.paradigms._training import warm_up
-from probes.protocol import on_shared_folds, score_interval
+from probes.protocol import best_on_shared_folds
 
 __all__ = ["Phase", "ProbeReport", "paradigm_variants", "run_probes", "subsample_taskset"]
 
@@ -98,17 +97,12 @@ class ProbeReport:
     def representative(self, paradigm: str) -> ParadigmResult | None:
         """The paradigm's best finished variant by mean probe score (its learner is part of the answer).
 
-        Variants are compared over the folds all of them finished (:func:`~probes.protocol.on_shared_folds`):
-        one a time limit cut after an easy first fold does not outrank one that ran every fold.
+        Variants are compared over the folds all of them finished
+        (:func:`~probes.protocol.best_on_shared_folds`).
         """
-        finished = [r for r in self.results.values() if r.paradigm == paradigm and r.folds and math.isfinite(r.score)]
-        if len(finished) < 2:
-            return finished[0] if finished else None
-        shared, _ = on_shared_folds({r.variant: r.folds for r in finished})
-        means = {name: score_interval(folds)[0] if folds else math.nan for name, folds in shared.items()}
-        return max(
-            finished, key=lambda r: (means[r.variant] if math.isfinite(means[r.variant]) else -math.inf, r.score)
-        )
+        finished = {r.variant: r for r in self.results.values() if r.paradigm == paradigm and r.folds}
+        best = best_on_shared_folds({name: r.folds for name, r in finished.items()})
+        return None if best is None else finished[best]
 
     def why_not(self, paradigm: str) -> str | None:
         """Why a paradigm has no score: not applicable, not run, or cut by the time limit."""

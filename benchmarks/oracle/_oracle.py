@@ -19,7 +19,7 @@ from typing import Any
 from probes.budget import BUDGETS, Budget, BudgetPreset
 from probes.data import TaskSet
 from probes.paradigms import PARADIGMS, VARIANTS, ParadigmResult, prepare_folds, run_variant
-from probes.protocol import co_winners, compare, on_shared_folds, score_interval
+from probes.protocol import best_on_shared_folds, co_winners, compare, score_interval
 from probes.runner import paradigm_variants
 
 __all__ = ["ORACLE_VERSION", "oracle_preset", "oracle_variants", "run_oracle"]
@@ -115,14 +115,11 @@ def run_oracle(
             records.append(_variant_record(result))
             say(f"{name}: {records[-1]['score']} in {result.seconds:.1f} s")
     best_of: dict[str, ParadigmResult] = {}
-    finished = [r for r in variants.values() if r.folds and not r.skipped and math.isfinite(score_interval(r.folds)[0])]
-    for paradigm in dict.fromkeys(r.paradigm for r in finished):
-        # variants compared over the folds all of them finished, as the probes' representative
-        own = {r.variant: r for r in finished if r.paradigm == paradigm}
-        shared, _ = on_shared_folds({name: r.folds for name, r in own.items()})
-        means = {name: score_interval(folds)[0] if folds else math.nan for name, folds in shared.items()}
-        means = {name: m if math.isfinite(m) else -math.inf for name, m in means.items()}
-        best_of[paradigm] = own[max(own, key=lambda name: (means[name], score_interval(own[name].folds)[0]))]
+    for paradigm in dict.fromkeys(r.paradigm for r in variants.values()):
+        own = {name: r for name, r in variants.items() if r.paradigm == paradigm and not r.skipped}
+        best = best_on_shared_folds({name: r.folds for name, r in own.items()})  # as the probes' representative
+        if best is not None:
+            best_of[paradigm] = own[best]
     out: dict[str, Any] = {
         "oracle_version": ORACLE_VERSION,
         "config": {"n_folds": n_folds, "n_trials": n_trials, "max_epochs": preset.max_epochs,

@@ -36,7 +36,16 @@ from scipy import stats
 from probes.protocol._bootstrap import bootstrap_aggregates
 from probes.protocol._scores import FoldResult
 
-__all__ = ["COMPLEXITY", "Comparison", "Decision", "co_winners", "compare", "on_shared_folds", "score_interval"]
+__all__ = [
+    "COMPLEXITY",
+    "Comparison",
+    "Decision",
+    "best_on_shared_folds",
+    "co_winners",
+    "compare",
+    "on_shared_folds",
+    "score_interval",
+]
 
 #: Deployment complexity: lower is simpler. Variants ("mtl/pcgrad") take their paradigm's rank.
 COMPLEXITY: dict[str, int] = {"stl": 0, "transfer": 1, "mtl": 2, "meta": 3}
@@ -241,6 +250,23 @@ def on_shared_folds(results: Mapping[str, Sequence[FoldResult]]) -> tuple[dict[s
     if not common or all(keys == common for keys in keyed.values()):
         return {name: list(folds) for name, folds in results.items()}, None
     return {name: [f for f in folds if f.key in common] for name, folds in results.items()}, len(common)
+
+
+def best_on_shared_folds(results: Mapping[str, Sequence[FoldResult]]) -> str | None:
+    """The candidate with the highest mean over the folds all candidates finished (own mean breaks ties).
+
+    How a paradigm's variants are compared: one a time limit cut after an easy first fold does not
+    outrank one that ran every fold. ``None`` when no candidate has a finite score.
+    """
+
+    def finite(value: float) -> float:
+        return value if math.isfinite(value) else -math.inf
+
+    scored = {name: folds for name, folds in results.items() if folds and math.isfinite(score_interval(folds)[0])}
+    if not scored:
+        return None
+    shared, _ = on_shared_folds(scored)
+    return max(scored, key=lambda n: (finite(score_interval(shared[n])[0]), score_interval(scored[n])[0]))
 
 
 def co_winners(results: Mapping[str, Sequence[FoldResult]], *, alpha: float = 0.05) -> Decision:
