@@ -35,7 +35,7 @@ from probes.paradigms import (
     run_variant,
 )
 from probes.paradigms._training import warm_up
-from probes.protocol import best_on_shared_folds
+from probes.protocol import NonFinitePredictionError, best_on_shared_folds
 
 __all__ = ["Phase", "ProbeReport", "paradigm_variants", "run_probes", "subsample_taskset"]
 
@@ -286,6 +286,8 @@ def _plan(
             report.results[variant.id] = result
             if result.skipped:
                 return f"not applicable: {result.skipped}"
+            if result.failed:
+                raise NonFinitePredictionError(result.failed)
             if result.budget_exhausted:
                 return f"partial: {len(result.folds)}/{result.n_folds_planned} folds"
             return f"{len(result.folds)} folds"

@@ -57,6 +57,7 @@ def _variant_record(result: ParadigmResult) -> dict[str, Any]:
         "params": {k: v for k, v in result.params.items() if isinstance(v, (int, float, str, bool)) or v is None},
         "complete": result.complete,
         "skipped": result.skipped,
+        **({"failed": result.failed} if result.failed else {}),  # a diverged variant (older records lack the key)
     }
 
 
@@ -116,7 +117,7 @@ def run_oracle(
             say(f"{name}: {records[-1]['score']} in {result.seconds:.1f} s")
     best_of: dict[str, ParadigmResult] = {}
     for paradigm in dict.fromkeys(r.paradigm for r in variants.values()):
-        own = {name: r for name, r in variants.items() if r.paradigm == paradigm and not r.skipped}
+        own = {name: r for name, r in variants.items() if r.paradigm == paradigm and not (r.skipped or r.failed)}
         best = best_on_shared_folds({name: r.folds for name, r in own.items()})  # as the probes' representative
         if best is not None:
             best_of[paradigm] = own[best]

@@ -23,7 +23,16 @@ from probes.exceptions import BudgetExhausted
 from probes.paradigms._base import Variant
 from probes.paradigms._data import FoldData, MetaFoldData, TaskView, prepare_fold
 from probes.paradigms._training import RunContext, warm_up
-from probes.protocol import Episode, FoldResult, make_folds, score_fold, score_interval, score_meta_fold
+from probes.protocol import (
+    Episode,
+    FoldResult,
+    NonFinitePredictionError,
+    check_finite,
+    make_folds,
+    score_fold,
+    score_interval,
+    score_meta_fold,
+)
 from probes.protocol._scores import aggregate_task_scores
 from probes.seeds import fold_seed
 
@@ -44,7 +53,9 @@ class ParadigmResult:
     n_folds_planned: int = 0
     budget_exhausted: bool = False
     skipped: str | None = None
-    """Why the variant did not run (not applicable, or failed), else ``None``."""
+    """Why the variant did not run (not applicable), else ``None``."""
+    failed: str | None = None
+    """Why the variant's results were thrown away (it predicted non-finite values), else ``None``."""
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -53,7 +64,7 @@ class ParadigmResult:
 
     @property
     def complete(self) -> bool:
-        return self.skipped is None and len(self.folds) == self.n_folds_planned
+        return self.skipped is None and self.failed is None and len(self.folds) == self.n_folds_planned
 
     @property
     def interval(self) -> tuple[float, float, float]:
@@ -92,6 +103,7 @@ class ParadigmResult:
             "folds_planned": self.n_folds_planned,
             "budget_exhausted": self.budget_exhausted,
             "skipped": self.skipped,
+            "failed": self.failed,
             "trials": self.trials,
             "params": {k: v for k, v in self.params.items() if isinstance(v, (int, float, str, bool)) or v is None},
             "fold_scores": [num(f.aggregate) for f in self.folds],
@@ -219,7 +231,7 @@ def _search(
 
             for t, pred in preds.items():
                 task = taskset.tasks[t]
-                scores[task.name] = METRICS[task.metric](view.tasks[t].y_test, pred)
+                scores[task.name] = METRICS[task.metric](view.tasks[t].y_test, check_finite(task.name, pred))
             value = aggregate_task_scores(taskset, scores)
         if not math.isfinite(value):
             raise optuna.TrialPruned("no finite validation score")
@@ -339,6 +351,10 @@ def run_variant(
     except BudgetExhausted:
         result.budget_exhausted = True
         result.notes.append(f"stopped by the time budget after {len(result.folds)} of {len(prepared)} folds")
+    except NonFinitePredictionError as exc:  # a diverged model: none of its folds can be trusted
+        result.failed = f"{exc} on fold {len(result.folds) + 1}"
+        result.folds.clear()
+        result.notes.append(f"failed: {result.failed}")
     result.seconds = time.perf_counter() - started
     return result
 

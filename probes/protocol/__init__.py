@@ -13,7 +13,15 @@ from probes.protocol._compare import (
 )
 from probes.protocol._design import fit_preprocessor, fold_matrix, training_rows
 from probes.protocol._metrics import DEFAULT_METRICS, METRICS, Metric, metric_for
-from probes.protocol._scores import R2_FLOOR, FoldResult, aggregate_task_scores, score_fold, score_meta_fold
+from probes.protocol._scores import (
+    R2_FLOOR,
+    FoldResult,
+    NonFinitePredictionError,
+    aggregate_task_scores,
+    check_finite,
+    score_fold,
+    score_meta_fold,
+)
 from probes.protocol._splits import (
     MIN_QUERY_ROWS,
     MIN_TASK_ROWS,
@@ -41,9 +49,11 @@ __all__ = [
     "FoldResult",
     "MetaFold",
     "Metric",
+    "NonFinitePredictionError",
     "TaskSplit",
     "aggregate_task_scores",
     "best_on_shared_folds",
+    "check_finite",
     "co_winners",
     "compare",
     "complexity",

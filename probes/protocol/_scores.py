@@ -4,11 +4,16 @@
   below -1 counts as -1 (a model worse than predicting the mean by more than the target's own
   variance is "useless" either way), and near-constant regression tasks are left out of the
   mean (they still get their own score).
-* ``target_task``: the target task's score.
+* ``target_task``: the target task's score (R² floored at -1 as above, so the point score and
+  its bootstrap interval, whose replicates are floored, agree).
 * ``new_tasks``: regression with R² is pooled over every query row of the fold,
   ``1 - ΣSSE / ΣSST`` (SST about each task's own mean), so tasks whose target barely varies
   cannot blow the mean up; other metrics average over episodes. Equivalently, the aggregate
   is the weighted mean of the held-out tasks' scores (weights: their SST, or episode counts).
+
+Non-finite predictions are an error (:class:`NonFinitePredictionError`), never a ``nan`` score:
+a ``nan`` task drops out of the mean, so a model that diverged on the hardest task would score
+*higher* than one that merely did badly on it.
 """
 
 from __future__ import annotations
@@ -26,10 +31,33 @@ if TYPE_CHECKING:
     from probes.data._taskset import TaskSet
     from probes.protocol._splits import Fold, MetaFold
 
-__all__ = ["R2_FLOOR", "FoldResult", "aggregate_task_scores", "score_fold", "score_meta_fold"]
+__all__ = [
+    "R2_FLOOR",
+    "FoldResult",
+    "NonFinitePredictionError",
+    "aggregate_task_scores",
+    "check_finite",
+    "score_fold",
+    "score_meta_fold",
+]
 
 #: Per-task R² below this counts as this value in means.
 R2_FLOOR = -1.0
+
+
+class NonFinitePredictionError(ValueError):
+    """A model predicted ``nan`` or ``inf`` (training diverged): the variant failed on that fold."""
+
+
+def check_finite(task: str, pred: np.ndarray) -> np.ndarray:
+    """``pred`` as an array, or :class:`NonFinitePredictionError` naming ``task`` if any value is not finite."""
+    pred = np.asarray(pred)
+    if pred.dtype.kind in "fc" and not np.isfinite(pred).all():
+        bad = int(pred.size - np.isfinite(pred).sum())
+        raise NonFinitePredictionError(
+            f"non-finite predictions for task '{task}' ({bad} of {pred.size} values; training diverged)"
+        )
+    return pred
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,7 +89,9 @@ class FoldResult:
 def aggregate_task_scores(taskset: TaskSet, task_scores: Mapping[str, float]) -> float:
     """The goal's aggregate of per-task scores (``all_tasks`` / ``target_task``)."""
     if taskset.target_index is not None:
-        return float(task_scores.get(taskset.tasks[taskset.target_index].name, np.nan))
+        target = taskset.tasks[taskset.target_index]
+        score = float(task_scores.get(target.name, np.nan))
+        return max(score, R2_FLOOR) if target.metric == "r2" and not np.isnan(score) else score
     values = []
     fallback = []
     for task in taskset.tasks:
@@ -87,7 +117,7 @@ def score_fold(taskset: TaskSet, fold: Fold, predictions: Mapping[int, np.ndarra
         split = fold.splits[t]
         if t not in predictions or len(split.test) == 0:
             continue
-        y, pred = task.y[split.test], np.asarray(predictions[t])
+        y, pred = task.y[split.test], check_finite(task.name, predictions[t])
         scores[task.name] = METRICS[task.metric](y, pred)
         kept[task.name] = TaskPredictions(
             y, pred, task.metric, task.near_constant, key=(fold.repeat, fold.index, task.name)
@@ -108,7 +138,7 @@ def score_meta_fold(taskset: TaskSet, fold: MetaFold, predictions: Sequence[np.n
     scores: dict[str, list[float]] = {}
     for episode, pred in zip(fold.test_episodes, predictions, strict=True):
         task = taskset.tasks[episode.task]
-        y = task.y[episode.query]
+        y, pred = task.y[episode.query], check_finite(task.name, pred)
         if task.metric == "r2":
             parts.setdefault(task.name, []).append(pooled_r2_parts(y, pred))
         else:

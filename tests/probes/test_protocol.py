@@ -11,6 +11,7 @@ from probes.data import load_taskset
 from probes.protocol import (
     METRICS,
     FoldResult,
+    NonFinitePredictionError,
     co_winners,
     compare,
     make_folds,
@@ -228,3 +229,37 @@ def test_on_shared_folds_cuts_to_the_common_folds() -> None:
     assert n == 2 and [f.index for f in shared["a"]] == [0, 1] and shared["c"] == []
     whole, none = on_shared_folds({"a": _results([0.1, 0.2]), "b": _results([0.3, 0.4])})
     assert none is None and len(whole["a"]) == 2
+
+
+def test_target_task_point_score_floors_r2_like_its_interval() -> None:
+    s = make_scenario(n_tasks=3, rows_per_task=90, goal="target_task", seed=0)
+    ts = load_taskset(s.frame, s.spec)
+    target = ts.tasks[ts.target_index]
+    rng = np.random.default_rng(0)
+    results = []
+    for fold in make_folds(ts, n_folds=3, seed=0):
+        y = target.y[fold.splits[ts.target_index].test]
+        noise = rng.normal(scale=(3.0 if fold.index == 0 else 0.5) * y.std(), size=len(y))  # fold 0: R² << -1
+        results.append(score_fold(ts, fold, {ts.target_index: y + noise}))
+    assert results[0].task_scores[target.name] < -1
+    assert results[0].aggregate == -1.0
+    mean, low, high = score_interval(results)
+    assert low <= mean <= high
+
+
+def test_non_finite_predictions_are_an_error_not_a_dropped_task() -> None:
+    s = make_scenario(n_tasks=3, rows_per_task=90, seed=0)
+    ts = load_taskset(s.frame, s.spec)
+    fold = make_folds(ts, n_folds=3, seed=0)[0]
+    preds = {t: ts.tasks[t].y[fold.splits[t].test] for t in range(ts.n_tasks)}
+    preds[2] = np.full(len(preds[2]), np.nan)
+    with pytest.raises(NonFinitePredictionError, match=f"'{ts.tasks[2].name}'"):
+        score_fold(ts, fold, preds)
+
+    m = make_sinusoids(n_tasks=10, rows_per_task=12, shots=4)
+    mts = load_taskset(m.frame, m.spec)
+    mfold = make_folds(mts, n_folds=2)[0]
+    episode_preds = [mts.tasks[ep.task].y[ep.query] for ep in mfold.test_episodes]
+    episode_preds[0] = episode_preds[0] + np.inf
+    with pytest.raises(NonFinitePredictionError):
+        score_meta_fold(mts, mfold, episode_preds)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from unittest.mock import patch
 
 import numpy as np
 
 from benchmarks.scenarios import make_scenario, preset
 from probes.budget import BudgetPreset, budget_preset
 from probes.data import load_taskset
-from probes.paradigms import ParadigmResult
+from probes.paradigms import ParadigmResult, Variant, prepare_folds, run_variant
 from probes.protocol import FoldResult
 from probes.runner import ProbeReport, run_probes, subsample_taskset
 
@@ -80,3 +81,58 @@ def test_a_variant_cut_after_an_easy_fold_does_not_represent_its_paradigm() -> N
     )  # fmt: skip
     assert cut.score > whole.score  # on its own folds the cut one looks far better ...
     assert report.representative("stl") is whole  # ... but on the fold both ran, gbdt is ahead
+
+
+def _diverging_variant(diverges) -> Variant:
+    """Exact predictions, except ``nan`` for the last task when ``diverges(params, calls)``."""
+    calls = []
+
+    def fit_predict(data, params, ctx):
+        calls.append(1)
+        last = max(data.scored_tasks())
+        return {
+            t: np.full(len(data.tasks[t].y_test), np.nan) if t == last and diverges(params, len(calls))
+            else data.tasks[t].y_test + (0.0 if params.get("x", 0.0) > 0.5 else 0.5 * data.tasks[t].y_test.std())
+            for t in data.scored_tasks()
+        }  # fmt: skip
+
+    return Variant(
+        id="stl/diverging",
+        description="test double",
+        fit_predict=fit_predict,
+        search_space=lambda trial: {"x": trial.suggest_float("x", 0.0, 1.0)},
+    )
+
+
+def test_a_variant_that_predicts_nan_on_one_fold_fails_as_a_whole() -> None:
+    s = make_scenario(n_tasks=3, rows_per_task=60, seed=0)
+    ts = load_taskset(s.frame, s.spec)
+    folds = prepare_folds(ts, TINY)
+    result = run_variant(ts, _diverging_variant(lambda params, calls: calls == 2), folds, preset=TINY)
+    assert result.failed is not None and "fold 2" in result.failed and ts.tasks[-1].name in result.failed
+    assert result.folds == [] and not result.complete and result.to_dict()["failed"] == result.failed
+
+
+def test_the_search_does_not_prefer_a_configuration_that_diverges_on_a_task() -> None:
+    s = make_scenario(n_tasks=3, rows_per_task=60, seed=0)
+    ts = load_taskset(s.frame, s.spec)
+    folds = prepare_folds(ts, TINY)
+    # x > 0.5 is exact on two tasks and nan on the third: dropping the nan task would score it best.
+    variant = _diverging_variant(lambda params, calls: params.get("x", 0.0) > 0.5)
+    result = run_variant(ts, variant, folds, preset=TINY, n_trials=8, params={"x": 0.9})
+    assert result.trials == 8 and result.params["x"] <= 0.5
+    assert result.failed is None and len(result.folds) == 3
+    assert any("trials failed" in note for note in result.notes)
+
+
+def test_the_runner_reports_a_diverged_variant_as_failed() -> None:
+    s = make_scenario(n_tasks=3, rows_per_task=60, seed=0)
+    ts = load_taskset(s.frame, s.spec)
+    variant = _diverging_variant(lambda params, calls: True)
+    with patch(
+        "probes.runner.paradigm_variants", lambda taskset, paradigm, preset: [variant] if paradigm == "stl" else []
+    ):
+        report = run_probes(ts, budget=TINY, signals=False, paradigms=("stl",))
+    phase = next(p for p in report.phases if p.name == "stl/diverging")
+    assert phase.status == "failed" and "non-finite predictions" in phase.note
+    assert any("stl/diverging failed and was left out" in w for w in report.warnings)
