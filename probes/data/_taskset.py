@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -389,12 +390,36 @@ def _target_kind(frame: pd.DataFrame, spec: DatasetSpec, target: str, warnings: 
     if override is not None:
         kind = override
     else:
+        _check_comma_numbers(present, target)
         kind, note = infer_task_kind(column)
         if note:
             warnings.append(f"Target {target!r} is {note}")
     if kind == "regression":
         _check_magnitude(numeric, target)
     return kind
+
+
+_COMMA_NUMBER = re.compile(r"[+-]?\d+(,\d+)+(\.\d+)?")
+
+
+def _check_comma_numbers(present: pd.Series, target: str) -> None:
+    """Refuse a target whose labels are all numbers written with commas (``1,234``).
+
+    The reader keeps them as text when it cannot tell a thousands separator from three decimals;
+    inferred from text, the target would silently become a classification with one class per value.
+    """
+    if pd.api.types.is_numeric_dtype(present.dtype) or not all(isinstance(v, str) for v in present.head(1000)):
+        return
+    written = present.astype(str).str.strip()
+    if not written.str.fullmatch(_COMMA_NUMBER.pattern).all():
+        return
+    example = str(written.iloc[0])
+    raise DataError(
+        f"Target {target!r} holds numbers written with commas, such as {example!r}: a thousands separator or "
+        "a decimal comma? Re-save the file with 1234 or 1.234, or set task_types='classification' "
+        f"(CLI: --task-type {target}=classification) if they are class labels.",
+        details={"target": target, "example": example},
+    )
 
 
 #: Regression targets beyond this magnitude overflow the squares behind R², variances and float32 training.

@@ -141,6 +141,19 @@ def test_two_spellings_of_one_task_number_in_a_csv_are_refused(
     assert path.read_text().count(spellings[1]) >= 60  # the file is left as it was
 
 
+def test_a_target_of_numbers_written_1_234_is_refused_not_read_as_classes(task_frame: pd.DataFrame, tmp_path) -> None:
+    # ';'-separated, '1,234': thousands or three decimals? The reader keeps such columns as text, and the
+    # target used to become a classification with one class per value (exit 0).
+    path = tmp_path / "prices.csv"
+    values = (task_frame["y"].abs() * 1000 + 1000).round().astype(int)
+    task_frame.assign(y=[f"{v // 1000},{v % 1000:03d}" for v in values]).to_csv(path, sep=";", index=False)
+    with pytest.raises(DataError, match="numbers written with commas") as info:
+        load_taskset(path, targets="y", task_column="task")
+    assert "--task-type y=classification" in str(info.value)
+    spec = {"targets": "y", "task_column": "task", "task_types": {"y": "classification"}}
+    assert load_taskset(path, **spec).tasks[0].kind == "classification"  # labels, when the user says so
+
+
 def test_new_tasks_refuses_a_mix_of_task_kinds(rng: np.random.Generator) -> None:
     # Meta-learning over held-out tasks of two kinds would learn class codes as numbers and pool R2 with ROC-AUC.
     n = 200
