@@ -104,10 +104,14 @@ def recommend_from_report(report: ProbeReport, profile: DataProfile, *, versions
                 f"{failed[0].note}",
                 details={"failed": {ph.name: ph.note for ph in failed}},
             )
+        preset, limit = report.preset, report.time_limit
+        default = f" The {preset.name} budget's own limit is {preset.seconds:g} s." if preset.seconds else ""
+        smaller = " or use the fast budget" if preset.name in ("standard", "thorough") else ""
+        within = f" ({limit:.3g} s)" if limit else ""
         raise BudgetExhausted(
-            "No paradigm finished a single fold within the time limit; raise the time limit "
-            "(time_limit; CLI: --time-limit) or use a smaller budget.",
-            details={"time_limit_s": report.time_limit, "seconds_used": round(report.seconds, 3)},
+            f"No paradigm finished a single fold within the time limit{within}; raise the time limit "
+            f"(time_limit; CLI: --time-limit){smaller}.{default}",
+            details={"time_limit_s": limit, "seconds_used": round(report.seconds, 3), "budget": preset.name},
         )
 
     decision = co_winners(candidates)
