@@ -198,6 +198,7 @@ def build_taskset(frame: pd.DataFrame, spec: DatasetSpec, *, source: SourceInfo 
     _check_metric(spec, tasks, warnings)
     features = frame[feature_columns]
     feature_types = infer_feature_types(features)
+    warnings.extend(_leak_warnings(features, feature_types, tasks))
     return TaskSet(
         spec=spec,
         features=features,
@@ -207,6 +208,65 @@ def build_taskset(frame: pd.DataFrame, spec: DatasetSpec, *, source: SourceInfo 
         dropped_tasks=dropped,
         source=source or SourceInfo(name="<DataFrame>", format="dataframe"),
     )
+
+
+# ---------------------------------------------------------------------------------------- leaks
+
+#: A numeric feature this predictive of a target on its own (ROC-AUC, or |Spearman ρ|) is flagged.
+LEAK_SCORE = 0.995
+_LEAK_MIN_ROWS = 30
+
+
+def _leak_warnings(features: pd.DataFrame, feature_types: dict[str, FeatureType], tasks: list[Task]) -> list[str]:
+    """A warning per target that a numeric feature predicts almost perfectly on its own.
+
+    Such a feature is more often the label in disguise (heart disease's ``num`` next to
+    ``disease = num > 0``) or something known only afterwards than a real signal, and every
+    paradigm scores near 1 with it, so the comparison says nothing. Binary and regression
+    targets, rows of all their tasks pooled; a warning, not an error: only the user knows.
+    """
+    out = []
+    by_target: dict[str, list[Task]] = {}
+    for task in tasks:
+        by_target.setdefault(task.target, []).append(task)
+    for target, group in by_target.items():
+        binary = group[0].kind == "classification"
+        if binary and any(t.classes != group[0].classes or t.n_classes != 2 for t in group):
+            continue
+        rows = np.concatenate([t.rows for t in group])
+        y = np.concatenate([t.y for t in group]).astype(float)
+        hits = []
+        for column, kind in feature_types.items():
+            if kind != "numeric":
+                continue
+            x = pd.to_numeric(features[column].iloc[rows], errors="coerce").to_numpy(dtype=float)
+            ok = np.isfinite(x)
+            if ok.sum() < _LEAK_MIN_ROWS or len(np.unique(y[ok])) < 2 or len(np.unique(x[ok])) < 2:
+                continue
+            score = _single_feature_score(x[ok], y[ok], binary)
+            if score >= LEAK_SCORE:
+                hits.append((column, score))
+        if hits:
+            shown = ", ".join(f"{c!r} ({'ROC-AUC' if binary else '|Spearman ρ|'} {v:.3f})" for c, v in hits[:5])
+            out.append(
+                f"Feature(s) {shown} predict target {target!r} almost perfectly on their own. If they are derived "
+                "from the label or not known at prediction time, leave them out (ignore=[...]; CLI: --ignore): "
+                "with them every paradigm scores near the top and the comparison says little."
+            )
+    return out
+
+
+def _single_feature_score(x: np.ndarray, y: np.ndarray, binary: bool) -> float:
+    """ROC-AUC of ``x`` as a score for class 1 (either direction), or |Spearman ρ| with a numeric ``y``."""
+    from scipy.stats import rankdata
+
+    rx = rankdata(x)
+    if binary:
+        positive = y == 1
+        n1, n0 = int(positive.sum()), int((~positive).sum())
+        auc = (rx[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * n0)
+        return float(max(auc, 1 - auc))
+    return float(abs(np.corrcoef(rx, rankdata(y))[0, 1]))
 
 
 # ---------------------------------------------------------------------------------------- columns

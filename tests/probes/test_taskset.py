@@ -154,6 +154,29 @@ def test_a_target_of_numbers_written_1_234_is_refused_not_read_as_classes(task_f
     assert load_taskset(path, **spec).tasks[0].kind == "classification"  # labels, when the user says so
 
 
+def test_a_feature_that_gives_the_label_away_is_flagged(rng: np.random.Generator) -> None:
+    n = 240
+    severity = rng.integers(0, 5, n)  # heart disease's 'num' next to disease = num > 0
+    frame = pd.DataFrame(
+        {
+            "site": np.repeat(["a", "b", "c"], n // 3),
+            "age": rng.normal(size=n) + (severity > 0),  # informative, not a leak
+            "num": severity,
+            "disease": (severity > 0).astype(int),
+            "dose": rng.normal(size=n),
+        }
+    )
+    frame["response"] = frame["dose"] ** 3 + 0.001 * rng.normal(size=n)
+    binary = load_taskset(frame.drop(columns="response"), targets="disease", task_column="site")
+    flagged = [w for w in binary.warnings if "almost perfectly" in w]
+    assert len(flagged) == 1 and "'num' (ROC-AUC 1.000)" in flagged[0] and "'age'" not in flagged[0]
+    assert "--ignore" in flagged[0]
+    regression = load_taskset(frame.drop(columns=["num", "disease"]), targets="response", task_column="site")
+    assert any("'dose' (|Spearman ρ| 1.000)" in w for w in regression.warnings)
+    clean = load_taskset(frame.drop(columns="num"), targets="disease", task_column="site", ignore=["response", "dose"])
+    assert not [w for w in clean.warnings if "almost perfectly" in w]
+
+
 def test_new_tasks_refuses_a_mix_of_task_kinds(rng: np.random.Generator) -> None:
     # Meta-learning over held-out tasks of two kinds would learn class codes as numbers and pool R2 with ROC-AUC.
     n = 200
