@@ -415,6 +415,7 @@ def _late_signal_steps(report: ProbeReport, folds: list, device: torch.device | 
             if not result.folds:
                 return "partial: no fold finished"
             c = compare(result.folds, base.folds)
+            shared = {f.key for f in result.folds} & {f.key for f in base.folds}
             report.group_check = {
                 "groups": report.groups,
                 "score_groups": result.score,
@@ -422,7 +423,9 @@ def _late_signal_steps(report: ProbeReport, folds: list, device: torch.device | 
                 "difference": c.mean_difference,
                 "ci_low": c.ci_low,
                 "ci_high": c.ci_high,
-                "folds": c.n_pairs,
+                "folds": len(shared),
+                "paired_units": c.n_pairs,  # test rows (the bootstrap's units), or folds for the fold-level test
+                "test": c.test,
                 "better": bool(c.significant and c.mean_difference > 0),
             }
             return f"grouped training vs all tasks together: {c.mean_difference:+.3f}"

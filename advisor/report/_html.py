@@ -614,15 +614,17 @@ def _tasks(rec: Recommendation) -> str:
 
 
 def _group_check_rows(rec: Recommendation) -> list[tuple[str, str]]:
-    """The group check's fields, each group on its own line; ``folds`` there counts the comparison's paired units."""
+    """The group check's fields, each group on its own line, its paired units named as such."""
+    check = rec.group_check or {}
     units = "paired held-out tasks" if rec.goal == "new_tasks" else "paired test rows"
+    # Older results (no "paired_units") stored the comparison's paired units (test rows) under "folds".
+    old = "paired_units" not in check
     rows = []
-    for key, value in (rec.group_check or {}).items():
+    for key, value in check.items():
         if key == "groups" and isinstance(value, list) and all(isinstance(g, list) for g in value):
             items = "".join(f"<li>{_names(g, code=False)}</li>" for g in value)
             rows.append(("groups", f'<ol class="groups">{items}</ol>'))
-        elif key == "folds" and _finite(value):
-            # The probe runner stores the comparison's paired units (test rows) under "folds".
+        elif (key == "paired_units" or (key == "folds" and old)) and _finite(value):
             rows.append((units, _value(value)))
         else:
             rows.append((str(key), _value(value)))

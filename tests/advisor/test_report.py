@@ -623,6 +623,11 @@ def test_group_check_lists_groups_apart_and_names_its_units() -> None:
     # "folds" there is the comparison's paired test rows (n_pairs), not the 5 folds of the budget.
     assert "<dt>paired test rows</dt><dd>360</dd>" in section
     assert "<dt>folds</dt>" not in section
+    # Now the runner stores both, each under its own name.
+    check = {**check, "folds": 3, "paired_units": 360}
+    section = render_html(rec.model_copy(update={"group_check": check})).split('id="groups"', 1)[1]
+    section = section.split("</section>", 1)[0]
+    assert "<dt>paired test rows</dt><dd>360</dd>" in section and "<dt>folds</dt><dd>3</dd>" in section
 
 
 def test_smaller_wording_fixes() -> None:
