@@ -246,7 +246,11 @@ def _gbdt(X_train, y_train, X_valid, y_valid, X_test, view, params, seed, catego
         model.fit(X_train, y_train.astype(int), **fit_kwargs)
         proba[:, model.classes_] = model.predict_proba(X_test)
         return proba
-    model = HistGradientBoostingRegressor(early_stopping=len(y_valid) >= 5, **kwargs)
+    # Early stopping compares the loss (in the target's units squared) with an absolute tolerance
+    # (sklearn's 1e-7): a target in small units (a variance of 1e-6) stopped after ~10 iterations.
+    # Scaled by the variance below 1, the rule no longer depends on the units; above 1 it is as before.
+    tol = 1e-7 * min(1.0, float(np.var(y_train)))
+    model = HistGradientBoostingRegressor(early_stopping=len(y_valid) >= 5, tol=tol, **kwargs)
     fit_kwargs = {"X_val": X_valid, "y_val": y_valid} if len(y_valid) >= 5 else {}
     model.fit(X_train, y_train, **fit_kwargs)
     return model.predict(X_test)

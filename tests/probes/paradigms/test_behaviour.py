@@ -115,3 +115,23 @@ def test_same_seed_same_scores() -> None:
     a = _run("related_small", ["mtl/hard"])["mtl/hard"]
     b = _run("related_small", ["mtl/hard"])["mtl/hard"]
     assert [f.aggregate for f in a.folds] == [f.aggregate for f in b.folds]
+
+
+def test_stl_gbdt_does_not_depend_on_the_target_units() -> None:
+    """Early stopping must not end boosting early because the loss is small in small units."""
+    from probes.paradigms._data import TaskView
+    from probes.paradigms.stl import gbdt_fit_predict
+    from probes.protocol import METRICS
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 5))
+    y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2] + 0.3 * rng.normal(size=400)
+    tr, va, te = np.arange(240), np.arange(240, 300), np.arange(300, 400)
+    scores = []
+    for scale in (1.0, 1e-3, 1e3):
+        ys = scale * y
+        view = TaskView("t", "regression", 0, tr, va, te, ys[tr], ys[va], ys[te])
+        pred = gbdt_fit_predict(X[tr], ys[tr], X[va], ys[va], X[te], view, {}, seed=0)
+        scores.append(METRICS["r2"](ys[te], pred))
+    assert scores[0] > 0.6
+    assert scores[1] == pytest.approx(scores[0], abs=1e-3) and scores[2] == pytest.approx(scores[0], abs=1e-3)
