@@ -292,6 +292,25 @@ def _read_sample(path: Path, compressed: bool) -> bytes:
 
 # ---------------------------------------------------------------------------------------- encodings
 
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _binary_message(sample: bytes, name: str) -> str:
+    """Why a file read as text is binary, naming what it looks like when its first bytes say."""
+    if sample.startswith(_GZIP_MAGIC):
+        return f"'{name}' is gzip-compressed but its name does not end in .gz; rename it to '{name}.gz'."
+    if sample.startswith(b"PK\x03\x04"):
+        return (
+            f"'{name}' is a zip archive (an Excel .xlsx file is one too); extract the table and save it as "
+            "CSV, TSV, Parquet or JSON Lines (gzip, '.gz', is read as it is)."
+        )
+    if sample.startswith(b"PAR1"):
+        return f"'{name}' is a Parquet file; give it the '.parquet' extension."
+    return (
+        f"'{name}' does not look like a text file (it contains NUL bytes); is it binary, or saved with a "
+        "different extension?"
+    )
+
 
 def _detect_encoding(sample: bytes, name: str) -> str:
     """Pick the text encoding of ``sample``: BOM, then strict UTF-8, then charset-normalizer."""
@@ -299,11 +318,8 @@ def _detect_encoding(sample: bytes, name: str) -> str:
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    if b"\x00" in sample:
-        raise UnreadableFileError(
-            f"'{name}' does not look like a text file (it contains NUL bytes); "
-            "is it binary, or saved with a different extension?",
-        )
+    if b"\x00" in sample or sample.startswith(_GZIP_MAGIC):
+        raise UnreadableFileError(_binary_message(sample, name))
     try:
         # A sample may end inside a multi-byte character: an incremental decoder tolerates that.
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=len(sample) < _SAMPLE_BYTES)

@@ -151,6 +151,20 @@ CASES = [
         ("does not look like a text file",),
     ),
     Case(
+        "gzip without .gz",
+        _raw("data.csv", gzip.compress(_frame().to_csv(index=False).encode())),
+        {"targets": ["y"]},
+        errors.UnreadableFileError,
+        ("gzip-compressed but its name does not end in .gz", "'data.csv.gz'"),
+    ),
+    Case(
+        "zip archive as csv",
+        _raw("data.csv", b"PK\x03\x04" + _garbage),
+        {"targets": ["y"]},
+        errors.UnreadableFileError,
+        ("zip archive",),
+    ),
+    Case(
         "truncated parquet",
         _truncated_parquet,
         {"targets": ["y"]},
