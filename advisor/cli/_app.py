@@ -85,10 +85,20 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI on ``argv`` and return the exit code (no ``sys.exit``; used by tests)."""
+    """Run the CLI on ``argv`` and return the exit code (no ``sys.exit``; used by tests).
+
+    A reader that stops reading early (``advisor recommend ... | head -1``) is no error: the rest of
+    the output is dropped quietly and the exit code is the command's own (0, or 3 for a failed gate).
+    """
+    from advisor.cli._streams import readers_may_leave
+
+    with readers_may_leave():
+        return _run(list(sys.argv[1:] if argv is None else argv))
+
+
+def _run(args: list[str]) -> int:
     from probes.exceptions import AdvisorError
 
-    args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     args = [a for a in args if a != "--debug"]
     command = typer.main.get_command(app)

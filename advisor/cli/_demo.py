@@ -25,12 +25,11 @@ def demo_command(
     Copies the example to OUT, probes every paradigm on it with the fast budget, prints the
     recommendation and writes OUT/report.html and OUT/recommendation.json.
     """
-    from rich.console import Console
-
     from advisor._sdk import Advisor
     from advisor.cli._progress import stderr_progress
+    from advisor.cli._streams import stdout_console
 
-    console = Console(highlight=False)
+    console = stdout_console()
     path = out / EXAMPLE
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -45,9 +45,9 @@ def inspect_command(
         write_json(profile.model_dump_json(indent=2), json_out)
         if json_out == "-":
             return
-    from rich.console import Console
+    from advisor.cli._streams import stdout_console
 
-    render_profile(profile, Console(highlight=False))
+    render_profile(profile, stdout_console())
 
 
 def render_profile(profile: DataProfile, console: Console) -> None:

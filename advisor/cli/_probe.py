@@ -17,6 +17,7 @@ from advisor.cli._common import (
     with_spec_options,
     write_json,
 )
+from probes.budget import BUDGETS, USER_BUDGETS
 from probes.seeds import MAX_SEED
 
 if TYPE_CHECKING:
@@ -26,9 +27,20 @@ ParadigmOpt = Annotated[
     str,
     typer.Option("--paradigm", help="Comma-separated paradigms (stl, mtl, transfer, meta) or variants (mtl/pcgrad)."),
 ]
-BudgetOpt = Annotated[
-    str, typer.Option("--budget", help="fast | standard | thorough: folds, epochs and search trials.")
-]
+
+
+def _budget_help() -> str:
+    caps = ", ".join(
+        f"{name} {BUDGETS[name].max_rows_per_task:,}" if BUDGETS[name].max_rows_per_task else f"{name} all"
+        for name in USER_BUDGETS
+    )
+    return (
+        f"{' | '.join(USER_BUDGETS)}: folds, epochs, search trials, and the rows probed per task "
+        f"(larger tasks are subsampled: {caps})."
+    )
+
+
+BudgetOpt = Annotated[str, typer.Option("--budget", help=_budget_help())]
 TimeLimitOpt = Annotated[float | None, typer.Option("--time-limit", help="Wall-time limit in seconds for all probes.")]
 SeedOpt = Annotated[
     int,
@@ -101,11 +113,14 @@ def probe_command(
     Every variant is scored on the same folds; scores are the goal's aggregate (higher is
     better) with a 95% interval: a paired bootstrap over test rows (row folds), a t-test over
     held-out tasks (new_tasks). A variant stopped by the time limit keeps the folds it finished
-    and is flagged.
+    and is flagged. Tasks larger than the budget's row cap are subsampled first, exactly as
+    `advisor recommend` does (fast: 400 rows per task).
     """
     from advisor.cli._progress import stderr_progress
+    from probes.budget import budget_preset
     from probes.data import Limits, load_taskset
     from probes.paradigms import run_variants
+    from probes.runner import subsample_taskset
 
     check_run_options(budget, time_limit)
     check_max_file_mb(max_file_mb)
@@ -115,7 +130,9 @@ def probe_command(
     if storage is not None:
         check_storage(storage)
     variants = resolve_variants(paradigm)
-    taskset = load_taskset(data, limits=Limits(max_file_mb=max_file_mb), **fields)
+    full = load_taskset(data, limits=Limits(max_file_mb=max_file_mb), **fields)
+    # The budget's row cap, drawn as `advisor recommend` draws it (same seed: the same rows and folds).
+    taskset = subsample_taskset(full, budget_preset(budget).max_rows_per_task, seed=seed)
     with stderr_progress(enabled=not quiet and json_out != "-") as progress:
         run = run_variants(
             taskset,
@@ -127,7 +144,8 @@ def probe_command(
             storage=storage,
             progress=progress,
         )
-    payload = probe_payload(taskset, run, time_limit)
+    cut = any(t.n_rows < f.n_rows for t, f in zip(taskset.tasks, full.tasks, strict=True))
+    payload = probe_payload(taskset, run, time_limit, subsampled=cut)
     if json_out is not None:
         write_json(payload, json_out)
         if json_out == "-":
@@ -135,8 +153,8 @@ def probe_command(
     render_probe(payload)
 
 
-def probe_payload(taskset: Any, run: Any, time_limit: float | None) -> dict[str, Any]:
-    """The JSON of ``advisor probe``."""
+def probe_payload(taskset: Any, run: Any, time_limit: float | None, *, subsampled: bool = False) -> dict[str, Any]:
+    """The JSON of ``advisor probe`` (``subsampled``: some task was cut to the budget's ``max_rows_per_task``)."""
     from probes.protocol import co_winners
 
     scored = run.scored()
@@ -151,6 +169,8 @@ def probe_payload(taskset: Any, run: Any, time_limit: float | None) -> dict[str,
         "time_limit": time_limit if time_limit is not None else run.preset.seconds,
         "seed": run.seed,
         "folds": run.n_folds,
+        "max_rows_per_task": run.preset.max_rows_per_task,
+        "subsampled": subsampled,
         "seconds": round(run.seconds, 3),
         "paradigms": [r.to_dict() for r in run.results],
         "best": decision.best if decision else None,
@@ -166,11 +186,12 @@ def _test_name(decision: Any) -> str | None:
 
 
 def render_probe(payload: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text  # names from the user's data are text, never markup
 
-    console = Console(highlight=False)
+    from advisor.cli._streams import stdout_console
+
+    console = stdout_console()
     goal = payload["goal"] + (f" (target {payload['target_task']!r})" if payload["target_task"] else "")
     console.print(
         Text.assemble(
@@ -199,6 +220,13 @@ def render_probe(payload: dict[str, Any]) -> None:
             note,
         )
     console.print(table)
+    if payload["subsampled"]:
+        uncapped = [f"--budget {name}" for name in USER_BUDGETS if BUDGETS[name].max_rows_per_task is None]
+        console.print(
+            f"Tasks larger than {payload['max_rows_per_task']:,} rows were subsampled for the probes (budget "
+            f"{payload['budget']}, as in advisor recommend)"
+            + (f"; {' or '.join(uncapped)} probes every row." if uncapped else ".")
+        )
     if payload["co_winners"]:
         test = f"; {payload['test']}" if payload["test"] else " (only one variant scored: nothing to compare)"
         console.print(f"* co-winners (best: {payload['best']}){test}")

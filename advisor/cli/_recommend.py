@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -88,7 +89,7 @@ def recommend_command(
     if json_out != "-" and not quiet:
         render_recommendation(rec, html)
     elif json_out != "-":
-        typer.echo(rec.headline)
+        sys.stdout.write(rec.headline + "\n")
     return risk_gate(rec, fail_on_risk)
 
 
@@ -100,8 +101,6 @@ def risk_gate(rec: Recommendation, threshold: float | None) -> int:
     """
     if threshold is None:
         return EXIT_OK
-    import sys
-
     unscored = [e.paradigm for e in rec.ranking if e.applicable and e.probe_score is None]
     unknown = [t for t in rec.tasks if t.negative_transfer_risk is None]
     if unscored and unknown:
@@ -123,9 +122,9 @@ def risk_gate(rec: Recommendation, threshold: float | None) -> int:
 
 
 def render_recommendation(rec: Recommendation, html: Path | None) -> None:
-    from rich.console import Console
+    from advisor.cli._streams import stdout_console
 
-    console = Console(highlight=False)
+    console = stdout_console()
     console.print(rec.summary(), markup=False)  # plain text holding the data's names: never markup
     if html is not None:
         console.print(f"\nHTML report: {html}", markup=False)

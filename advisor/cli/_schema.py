@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +20,7 @@ def schema_command(out: OutOpt = None) -> None:
 
     text = json.dumps(Recommendation.json_schema(), indent=2, sort_keys=True) + "\n"
     if out is None:
-        typer.echo(text, nl=False)
+        sys.stdout.write(text)
     else:
         try:
             out.write_text(text, encoding="utf-8")

@@ -75,7 +75,7 @@ def serve_command(
         settings = Settings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) + ': ' if e['loc'] else ''}{e['msg'].removeprefix('Value error, ')}"
+            f"{_setting_name(e['loc'], overrides) + ': ' if e['loc'] else ''}{e['msg'].removeprefix('Value error, ')}"
             for e in exc.errors()
         )
         raise BadOption(f"invalid service settings: {problems}") from None
@@ -91,6 +91,18 @@ def serve_command(
     except SystemExit as exc:  # uvicorn exits 3 when start-up fails; 3 is this CLI's "gate failed"
         return EXIT_OK if exc.code in (0, None) else EXIT_INTERNAL
     return EXIT_OK
+
+
+#: The settings this command's flags set (the others come from ``ADVISOR_<FIELD>`` in the environment).
+_FLAGS = {"workers": "--workers", "database_url": "--database-url", "data_dir": "--data-dir", "open": "--open"}
+
+
+def _setting_name(loc: tuple[int | str, ...], overrides: dict[str, Any]) -> str:
+    """A setting as the user wrote it: its flag when given on the command line, else its environment variable
+    (``max_upload_mb`` -> ``ADVISOR_MAX_UPLOAD_MB``), never the Python field name."""
+    field = str(loc[0])
+    name = _FLAGS[field] if field in overrides and field in _FLAGS else f"ADVISOR_{field.upper()}"
+    return ".".join([name, *(str(part) for part in loc[1:])])
 
 
 def _check_can_listen(host: str, port: int) -> None:

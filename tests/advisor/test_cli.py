@@ -153,3 +153,23 @@ def test_names_in_the_data_are_shown_as_text_not_rich_markup(tmp_path: Path, cap
     for text in ("[bold]odd.csv", "[/]", "[bold]x", "'[/]'"):  # each exactly as written
         assert text in out, text
     assert any(line.startswith("c\\ ") for line in out.splitlines()) and "c\\\\" not in out  # not doubled
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "named", "python_name"),
+    [
+        ({"ADVISOR_MAX_UPLOAD_MB": "-1"}, [], "ADVISOR_MAX_UPLOAD_MB: Input should be greater than 0", "max_upload_mb"),
+        ({}, ["--database-url", "nonsense"], "--database-url: 'nonsense' is not a database URL", "database_url"),
+    ],
+)
+def test_serve_names_a_bad_setting_as_the_user_set_it(
+    env: dict[str, str], args: list[str], named: str, python_name: str, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    pytest.importorskip("fastapi")
+    monkeypatch.delenv("ADVISOR_API_KEYS", raising=False)
+    monkeypatch.setenv("ADVISOR_OPEN", "1")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert run(["serve", "--port", "1", *args]) == 2  # refused before the server starts
+    err = capsys.readouterr().err
+    assert named in err and f"{python_name}:" not in err and err.count("\n") == 1  # was "max_upload_mb: ..."

@@ -88,3 +88,36 @@ def test_the_largest_seed_runs(small_file: Path, capsys: pytest.CaptureFixture[s
     args = ["probe", str(small_file), "-t", "y", "--task-column", "task", "--paradigm", "stl/gbdt"]
     assert run([*args, "--seed", str(2**32 - 1), "--json", "-"]) == 0
     assert json.loads(capsys.readouterr().out)["paradigms"][0]["score"] is not None
+
+
+def test_probe_caps_rows_per_task_as_recommend_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import probes.paradigms
+    from probes.data import load_taskset
+    from probes.runner import subsample_taskset
+
+    path = tmp_path / "big.csv"
+    make_scenario(n_tasks=2, rows_per_task=450, seed=3).frame.to_csv(path, index=False)  # above fast's 400
+    probed: list[dict[str, list[int]]] = []
+    real = probes.paradigms.run_variants
+
+    def spy(taskset, variants, **kwargs):
+        probed.append({t.name: t.rows.tolist() for t in taskset.tasks})
+        return real(taskset, variants, **kwargs)
+
+    monkeypatch.setattr(probes.paradigms, "run_variants", spy)
+    args = ["probe", str(path), "-t", "y", "--task-column", "task", "--paradigm", "stl/gbdt"]
+    assert run([*args, "--json", "-"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    # The rows recommend's runner probes (probes.runner.run_probes subsamples so, with the same seed); were all 450.
+    drawn = subsample_taskset(load_taskset(path, targets="y", task_column="task"), 400, seed=0)
+    assert probed[-1] == {t.name: t.rows.tolist() for t in drawn.tasks}
+    assert [len(rows) for rows in probed[-1].values()] == [400, 400]
+    assert payload["max_rows_per_task"] == 400 and payload["subsampled"] is True
+    assert run([*args, "-q"]) == 0
+    assert "Tasks larger than 400 rows were subsampled for the probes (budget fast" in capsys.readouterr().out
+    assert run([*args, "--budget", "thorough", "--time-limit", "20", "--json", "-"]) == 0  # no cap: every row
+    payload = json.loads(capsys.readouterr().out)
+    assert [len(rows) for rows in probed[-1].values()] == [450, 450]
+    assert payload["max_rows_per_task"] is None and payload["subsampled"] is False
