@@ -50,7 +50,9 @@ class TaskPredictions:
     metric: str
     near_constant: bool = False
     key: tuple[object, ...] = ()
-    _cache: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+    rows: np.ndarray | None = None
+    """Positions of the test rows in the task (lets repeats of a fold split resample the same rows alike)."""
+    _cache: dict[object, np.ndarray] = field(default_factory=dict, repr=False)
 
     def replicates(self, n: int = N_REPLICATES) -> np.ndarray:
         """The metric on ``n`` resamples of the rows (the same resamples for every paradigm)."""
@@ -138,6 +140,39 @@ def _aggregate(values: np.ndarray, metrics: Sequence[str], near_constant: Sequen
     return out
 
 
+def _first_repeat_weights(folds: Sequence[dict[str, TaskPredictions]], n: int) -> dict[str, np.ndarray]:
+    """Per task, the row multiplicities its first repeat drew, as ``(n, rows of the task)``.
+
+    A repeated K-fold split tests every row once per repeat. Resampled independently in each
+    repeat, the same row would count as new evidence, and two repeats of identical predictions
+    would narrow the interval by about 1/sqrt(2); so later repeats reuse these multiplicities.
+    """
+    first = [cell for fold in folds for cell in fold.values() if cell.key[:1] == (0,) and cell.rows is not None]
+    out: dict[str, np.ndarray] = {}
+    for task in {cell.key[2] for cell in first if len(cell.key) > 2}:
+        cells = [c for c in first if c.key[2] == task]
+        size = max(int(c.rows.max()) + 1 for c in cells if len(c.rows))  # type: ignore[union-attr]
+        weights = np.full((n, size), np.nan)
+        for cell in cells:
+            weights[:, cell.rows] = resample_weights(cell.key, len(cell.y), n)
+        out[str(task)] = weights
+    return out
+
+
+def _replicates(cell: TaskPredictions, shared: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """A cell's replicates: its own resamples in the first repeat, the first repeat's for the same rows later."""
+    repeat = cell.key[0] if cell.key else 0
+    task = str(cell.key[2]) if len(cell.key) > 2 else None
+    if repeat == 0 or cell.rows is None or task not in shared:
+        return cell.replicates(n)
+    weights = shared[task]
+    if cell.rows.size and (cell.rows.max() >= weights.shape[1] or np.isnan(weights[0, cell.rows]).any()):
+        return cell.replicates(n)  # rows the first repeat did not test (not expected): a draw of its own
+    if ("shared", n) not in cell._cache:
+        cell._cache[("shared", n)] = metric_replicates(cell.metric, cell.y, cell.pred, weights[:, cell.rows])
+    return cell._cache[("shared", n)]
+
+
 def bootstrap_aggregates(
     folds: Sequence[dict[str, TaskPredictions]],
     others: Sequence[dict[str, TaskPredictions]] | None = None,
@@ -147,8 +182,11 @@ def bootstrap_aggregates(
     """Replicates of the goal score (mean over folds of the per-fold aggregate).
 
     With ``others`` (the same folds' predictions by a second paradigm) both are computed on the
-    same resamples over the tasks both scored, and the second array is returned too.
+    same resamples over the tasks both scored, and the second array is returned too. Repeats of
+    the split resample each row as the first repeat did (:func:`_first_repeat_weights`).
     """
+    repeated = any(cell.key[:1] not in ((), (0,)) for fold in folds for cell in fold.values())
+    shared = _first_repeat_weights(folds, n) if repeated else {}
     per_fold_a, per_fold_b = [], []
     for i, fold in enumerate(folds):
         tasks = sorted(fold if others is None else set(fold) & set(others[i]))
@@ -156,9 +194,10 @@ def bootstrap_aggregates(
             continue
         metrics = [fold[t].metric for t in tasks]
         flat = [fold[t].near_constant for t in tasks]
-        per_fold_a.append(_aggregate(np.stack([fold[t].replicates(n) for t in tasks]), metrics, flat))
+        per_fold_a.append(_aggregate(np.stack([_replicates(fold[t], shared, n) for t in tasks]), metrics, flat))
         if others is not None:
-            per_fold_b.append(_aggregate(np.stack([others[i][t].replicates(n) for t in tasks]), metrics, flat))
+            replicates = [_replicates(others[i][t], shared, n) for t in tasks]
+            per_fold_b.append(_aggregate(np.stack(replicates), metrics, flat))
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         a = np.nanmean(np.stack(per_fold_a), axis=0) if per_fold_a else np.full(n, np.nan)

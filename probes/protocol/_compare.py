@@ -92,7 +92,9 @@ def _task_units(a: Sequence[FoldResult], b: Sequence[FoldResult]) -> tuple[np.nd
     if not a or not b or any(f.task_weights is None for f in (*a, *b)):
         return None
     by_key = {f.key: f for f in b}
-    diffs, weights = [], []
+    # One unit per held-out task: repeats of the split hold the same task out again, which is not a new
+    # task; its repeats' differences are averaged with their weights (the pooled mean is unchanged).
+    units: dict[str, list[tuple[float, float]]] = {}
     for fold in a:
         other = by_key.get(fold.key)
         if other is None:
@@ -100,9 +102,15 @@ def _task_units(a: Sequence[FoldResult], b: Sequence[FoldResult]) -> tuple[np.nd
         for task, weight in (fold.task_weights or {}).items():
             x, y = fold.task_scores.get(task, math.nan), other.task_scores.get(task, math.nan)
             if weight > 0 and math.isfinite(x) and math.isfinite(y):
-                diffs.append(x - y)
-                weights.append(weight)
-    return np.asarray(diffs, dtype=float), np.asarray(weights, dtype=float)
+                units.setdefault(task, []).append((x - y, weight))
+    return _pool_repeats(units)
+
+
+def _pool_repeats(units: dict[str, list[tuple[float, float]]]) -> tuple[np.ndarray, np.ndarray]:
+    """Per task, the weighted mean of its (value, weight) pairs and their summed weight (one pair: as is)."""
+    values = [d[0][0] if len(d) == 1 else sum(x * w for x, w in d) / sum(w for _, w in d) for d in units.values()]
+    weights = [d[0][1] if len(d) == 1 else sum(w for _, w in d) for d in units.values()]
+    return np.asarray(values, dtype=float), np.asarray(weights, dtype=float)
 
 
 def _weighted_interval(values: np.ndarray, weights: np.ndarray, alpha: float) -> tuple[float, float, float, float]:
@@ -204,10 +212,13 @@ def score_interval(results: Sequence[FoldResult], *, alpha: float = 0.05) -> tup
             return mean, low, high
         return mean, -math.inf, math.inf
     if results and all(r.task_weights is not None for r in results):
-        scores = [(s, w) for r in results for t, w in (r.task_weights or {}).items()
-                  if w > 0 and math.isfinite(s := r.task_scores.get(t, math.nan))]  # fmt: skip
-        if scores:
-            values, weights = (np.asarray(x, dtype=float) for x in zip(*scores, strict=True))
+        units: dict[str, list[tuple[float, float]]] = {}  # one unit per held-out task, as in _task_units
+        for r in results:
+            for t, w in (r.task_weights or {}).items():
+                if w > 0 and math.isfinite(s := r.task_scores.get(t, math.nan)):
+                    units.setdefault(t, []).append((s, w))
+        if units:
+            values, weights = _pool_repeats(units)
             mean, low, high, _ = _weighted_interval(values, weights, alpha)
             return mean, low, high
     values = np.asarray([r.aggregate for r in results if not math.isnan(r.aggregate)], dtype=float)

@@ -120,7 +120,7 @@ def score_fold(taskset: TaskSet, fold: Fold, predictions: Mapping[int, np.ndarra
         y, pred = task.y[split.test], check_finite(task.name, predictions[t])
         scores[task.name] = METRICS[task.metric](y, pred)
         kept[task.name] = TaskPredictions(
-            y, pred, task.metric, task.near_constant, key=(fold.repeat, fold.index, task.name)
+            y, pred, task.metric, task.near_constant, key=(fold.repeat, fold.index, task.name), rows=split.test
         )
         n_train += len(split.train) + len(split.valid)
         n_test += len(split.test)
