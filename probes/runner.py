@@ -37,7 +37,7 @@ from probes.paradigms import (
 from probes.paradigms._training import warm_up
 from probes.protocol import NonFinitePredictionError, best_on_shared_folds
 
-__all__ = ["Phase", "ProbeReport", "paradigm_variants", "run_probes", "subsample_taskset"]
+__all__ = ["Phase", "ProbeReport", "paradigm_variants", "preset_params", "run_probes", "subsample_taskset"]
 
 Progress = Callable[[str, float, str], None]
 
@@ -51,6 +51,11 @@ _ORDER: dict[str, tuple[str, ...]] = {
 _LATE: dict[str, tuple[str, ...]] = {"all_tasks": ("meta",), "target_task": ("meta",), "new_tasks": ()}
 #: Variant parameters a budget preset implies (fewer pretrainings when time is short).
 _PRESET_PARAMS: dict[str, dict[str, dict[str, Any]]] = {"fast": {"transfer/finetune": {"source_groups": 2}}}
+
+
+def preset_params(preset: BudgetPreset | str) -> dict[str, dict[str, Any]]:
+    """Per variant id, the parameters ``preset`` sets for the probes (``advisor probe`` uses the same)."""
+    return {variant: dict(p) for variant, p in _PRESET_PARAMS.get(budget_preset(preset).name, {}).items()}
 
 
 @dataclass

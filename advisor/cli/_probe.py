@@ -120,7 +120,7 @@ def probe_command(
     from probes.budget import budget_preset
     from probes.data import Limits, load_taskset
     from probes.paradigms import run_variants
-    from probes.runner import subsample_taskset
+    from probes.runner import preset_params, subsample_taskset
 
     check_run_options(budget, time_limit)
     check_max_file_mb(max_file_mb)
@@ -143,6 +143,7 @@ def probe_command(
             n_trials=trials,
             storage=storage,
             progress=progress,
+            params=preset_params(budget),  # as `advisor recommend` sets them (fast: two transfer pretrainings)
         )
     cut = any(t.n_rows < f.n_rows for t, f in zip(taskset.tasks, full.tasks, strict=True))
     payload = probe_payload(taskset, run, time_limit, subsampled=cut)

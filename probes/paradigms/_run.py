@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -390,8 +390,12 @@ def run_variants(
     threads: int | None = 1,
     progress: Progress | None = None,
     prepared: Sequence[FoldData | MetaFoldData] | None = None,
+    params: Mapping[str, dict[str, Any]] | None = None,
 ) -> ProbeRun:
-    """Run ``variants`` on the same folds within one time limit (each gets a fair share of what is left)."""
+    """Run ``variants`` on the same folds within one time limit (each gets a fair share of what is left).
+
+    ``params`` maps a variant id to parameters overriding its defaults (see :func:`run_variant`).
+    """
     preset = budget_preset(preset)
     limit = preset.seconds if time_limit is None else time_limit
     warm_up()
@@ -417,6 +421,7 @@ def run_variants(
                 storage=storage,
                 device=device,
                 threads=threads,
+                params=(params or {}).get(variant.id),
             )
         )
     if progress:

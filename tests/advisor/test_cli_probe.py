@@ -102,8 +102,11 @@ def test_probe_caps_rows_per_task_as_recommend_does(
     probed: list[dict[str, list[int]]] = []
     real = probes.paradigms.run_variants
 
+    given: list[object] = []
+
     def spy(taskset, variants, **kwargs):
         probed.append({t.name: t.rows.tolist() for t in taskset.tasks})
+        given.append(kwargs.get("params"))
         return real(taskset, variants, **kwargs)
 
     monkeypatch.setattr(probes.paradigms, "run_variants", spy)
@@ -115,6 +118,7 @@ def test_probe_caps_rows_per_task_as_recommend_does(
     assert probed[-1] == {t.name: t.rows.tolist() for t in drawn.tasks}
     assert [len(rows) for rows in probed[-1].values()] == [400, 400]
     assert payload["max_rows_per_task"] == 400 and payload["subsampled"] is True
+    assert given[-1] == {"transfer/finetune": {"source_groups": 2}}  # the fast budget's, as recommend sets them
     assert run([*args, "-q"]) == 0
     assert "Tasks larger than 400 rows were subsampled for the probes (budget fast" in capsys.readouterr().out
     assert run([*args, "--budget", "thorough", "--time-limit", "20", "--json", "-"]) == 0  # no cap: every row
