@@ -129,7 +129,10 @@ class Settings(BaseSettings):
     def _known_budgets(cls, value: list[str]) -> list[str]:
         unknown = [b for b in value if b not in BUDGET_NAMES]
         if unknown or not value:
-            raise ValueError(f"budgets must be a non-empty subset of {', '.join(BUDGET_NAMES)}; got {value}")
+            raise ValueError(
+                f"budgets (ADVISOR_BUDGETS) must be a non-empty, comma-separated subset of {', '.join(BUDGET_NAMES)}, "
+                f"e.g. {','.join(BUDGET_NAMES[:2])}; got {','.join(value)!r}"
+            )
         return value
 
     @model_validator(mode="after")

@@ -71,7 +71,8 @@ class Limits:
         if n_columns > self.max_columns:
             raise TooManyColumnsError(
                 f"{where} has {n_columns:,} columns; the limit is {self.max_columns:,}. "
-                "Select the columns you need (features=[...]) or raise the limit.",
+                "Drop the columns you do not need from the data (the limit applies before features are chosen), "
+                "or raise the limit.",
                 details={"columns": n_columns, "limit": self.max_columns},
             )
 
@@ -196,7 +197,7 @@ def _check_path(path: Path, limits: Limits) -> int:
     if n_bytes > limit:
         raise FileTooLargeError(
             f"'{path.name}' is {n_bytes / 1024 / 1024:,.1f} MB; the limit is {limits.max_file_mb:,.0f} MB. "
-            "Subsample the data, or raise the limit.",
+            "Subsample the data, or raise the limit (max_file_mb; CLI: --max-file-mb).",
             details={"bytes": n_bytes, "limit_mb": limits.max_file_mb},
         )
     if n_bytes == 0:

@@ -128,7 +128,7 @@ class DatasetSpec(BaseModel):
         kinds = ("classification", "regression")
         hint = (
             "task_types must be 'classification' or 'regression' (for every target), or a mapping "
-            "target -> kind (CLI: --task-type TARGET=KIND)"
+            "target -> kind (CLI: --task-type KIND, or --task-type TARGET=KIND per target)"
         )
         if value is None:
             return value
@@ -169,49 +169,62 @@ class DatasetSpec(BaseModel):
     def _consistent(self) -> DatasetSpec:
         problems: list[str] = []
         if len(set(self.targets)) != len(self.targets):
-            problems.append(f"targets lists a column twice: {self.targets}")
+            problems.append(f"targets (CLI: --target) lists a column twice: {self.targets}")
         if self.task_column is not None:
             if self.task_column in self.targets:
                 problems.append(
                     f"task_column {self.task_column!r} is also a target; the task column names tasks, "
-                    "pick a different column or drop task_column"
+                    "pick a different column or drop task_column (CLI: --task-column)"
                 )
             if len(self.targets) > 1:
                 problems.append(
-                    "mixed layout: several targets and a task_column; use several targets over the same rows "
+                    "mixed layout: several targets and a task_column (CLI: --target repeated and --task-column); "
+                    "use several targets over the same rows "
                     "(multi-target) or one target plus a task column, not both"
                 )
         if self.goal is Goal.TARGET_TASK and self.target_task is None:
-            problems.append("goal 'target_task' needs target_task: the name of the task to do well on")
+            problems.append(
+                "goal 'target_task' needs target_task (CLI: --target-task): the name of the task to do well on"
+            )
         if self.target_task is not None and self.goal is not Goal.TARGET_TASK:
             problems.append(
-                f"target_task={self.target_task!r} only applies with goal='target_task' (goal is {self.goal.value!r})"
+                f"target_task={self.target_task!r} (CLI: --target-task) only applies with goal='target_task' "
+                f"(CLI: --goal target_task); goal is {self.goal.value!r}"
             )
         if self.shots is not None and self.goal is not Goal.NEW_TASKS:
-            problems.append(f"shots only applies with goal='new_tasks' (goal is {self.goal.value!r})")
+            problems.append(
+                f"shots (CLI: --shots) only applies with goal='new_tasks' (CLI: --goal new_tasks); "
+                f"goal is {self.goal.value!r}"
+            )
         special = set(self.targets) | ({self.task_column} if self.task_column else set())
         if self.features is not None and not self.features:
             problems.append(
-                "features is an empty list; name at least one feature column, or leave features out to use "
+                "features is an empty list; name at least one feature column (CLI: --feature), or leave features "
+                "out to use "
                 "every column that is not a target, the task column or ignored"
             )
         if self.features is not None:
             twice = sorted({f for f in self.features if self.features.count(f) > 1})
             if twice:
-                problems.append(f"features list {twice} more than once; name each feature once")
+                problems.append(f"features (CLI: --feature) list {twice} more than once; name each feature once")
             clash = sorted(special & set(self.features))
             if clash:
-                problems.append(f"features include the target/task column(s) {clash}; remove them from features")
+                problems.append(
+                    f"features include the target/task column(s) {clash}; remove them from features (CLI: --feature)"
+                )
             both = sorted(set(self.features) & set(self.ignore))
             if both:
-                problems.append(f"columns {both} are both in features and in ignore")
+                problems.append(f"columns {both} are both in features and in ignore (CLI: --feature and --ignore)")
         clash = sorted(special & set(self.ignore))
         if clash:
-            problems.append(f"ignore lists the target/task column(s) {clash}")
+            problems.append(f"ignore (CLI: --ignore) lists the target/task column(s) {clash}")
         if isinstance(self.task_types, dict):
             unknown = sorted(set(self.task_types) - set(self.targets))
             if unknown:
-                problems.append(f"task_types names {unknown}, which are not targets; keys must be among {self.targets}")
+                problems.append(
+                    f"task_types (CLI: --task-type TARGET=KIND) names {unknown}, which are not targets; "
+                    f"keys must be among {self.targets}"
+                )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -248,6 +261,21 @@ def _clean(msg: str) -> str:
     return msg.removeprefix("Value error, ")
 
 
+#: The command-line flag of each spec field, named beside the field in messages (the SDK and API spelling).
+_CLI_FLAGS = {
+    "targets": "--target",
+    "task_column": "--task-column",
+    "features": "--feature",
+    "ignore": "--ignore",
+    "task_types": "--task-type",
+    "goal": "--goal",
+    "target_task": "--target-task",
+    "shots": "--shots",
+    "metric": "--metric",
+    "small_tasks": "--small-tasks",
+}
+
+
 def _format_validation_error(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors(include_url=False):
@@ -257,5 +285,8 @@ def _format_validation_error(exc: ValidationError) -> str:
             msg = f"{msg} (got {err['input']!r})"
         if err["type"] == "extra_forbidden":
             msg = f"unknown field; known fields are {', '.join(DatasetSpec.model_fields)}"
+        flag = _CLI_FLAGS.get(str(err["loc"][0])) if err["loc"] else None
+        if flag and "CLI:" not in msg:
+            loc = f"{loc} (CLI: {flag})"
         parts.append(f"{loc}: {msg}" if loc else msg)
     return "Invalid dataset spec: " + "; ".join(parts) + "."

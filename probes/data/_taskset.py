@@ -176,7 +176,7 @@ def load_taskset(
     elif not isinstance(spec, DatasetSpec):
         raise InvalidSpecError(
             f"spec must be a DatasetSpec or a mapping of its fields, got {type(spec).__name__}; "
-            "to name the target alone, pass targets=... instead."
+            "to name the target alone, pass targets=... (CLI: --target) instead."
         )
     if limits is not None and not isinstance(limits, Limits):
         raise InvalidSpecError(f"limits must be a probes.data.Limits, got {type(limits).__name__}.")
@@ -280,11 +280,15 @@ def _listing(names: list[str], limit: int = 12) -> str:
 def _check_columns(frame: pd.DataFrame, spec: DatasetSpec) -> None:
     columns = [str(c) for c in frame.columns]
     present = set(columns)
-    roles: list[tuple[str, str, str]] = [(t, "target", "Pass one of them as a target.") for t in spec.targets]
+    roles: list[tuple[str, str, str]] = [
+        (t, "target", "Pass one of them as a target (CLI: --target).") for t in spec.targets
+    ]
     if spec.task_column is not None:
-        roles.append((spec.task_column, "task column", "Pass the column that names each row's task."))
-    roles += [(c, "feature", "Remove it from features.") for c in spec.features or []]
-    roles += [(c, "ignored column", "Remove it from ignore.") for c in spec.ignore]
+        roles.append(
+            (spec.task_column, "task column", "Pass the column that names each row's task (CLI: --task-column).")
+        )
+    roles += [(c, "feature", "Remove it from features (CLI: --feature).") for c in spec.features or []]
+    roles += [(c, "ignored column", "Remove it from ignore (CLI: --ignore).") for c in spec.ignore]
     for name, role, fix in roles:
         if name not in present:
             close = difflib.get_close_matches(name, columns, n=1)
@@ -300,7 +304,8 @@ def _check_columns(frame: pd.DataFrame, spec: DatasetSpec) -> None:
     if nested:
         raise DataError(
             f"Column(s) {_listing(nested)} hold nested values (lists, dicts or arrays), which cannot be features, "
-            "targets or task names. Flatten them into plain columns, or leave them out with ignore=[...].",
+            "targets or task names. Flatten them into plain columns, or leave them out with ignore=[...] "
+            "(CLI: --ignore).",
             details={"columns": nested},
         )
 
@@ -330,7 +335,7 @@ def _feature_columns(frame: pd.DataFrame, spec: DatasetSpec, warnings: list[str]
             if _looks_like_row_id(column):
                 warnings.append(
                     f"Feature {col!r} looks like a row identifier (consecutive unique integers); "
-                    "leave it out with ignore=[...] unless it carries information."
+                    "leave it out with ignore=[...] (CLI: --ignore) unless it carries information."
                 )
     if empty:
         warnings.append(f"Dropped feature column(s) with no values at all: {_listing(empty)}.")
@@ -346,7 +351,8 @@ def _feature_columns(frame: pd.DataFrame, spec: DatasetSpec, warnings: list[str]
             described.append(f"empty or constant {empty + constant}")
         raise NoFeaturesError(
             f"No feature columns are left: of the columns {_listing([str(c) for c in frame.columns])}, "
-            f"{', '.join(described)} are not features. Add columns that describe each row, or ignore fewer.",
+            f"{', '.join(described)} are not features. Add columns that describe each row, or ignore fewer "
+            "(CLI: --ignore).",
             details={"columns": [str(c) for c in frame.columns]},
         )
     return kept
@@ -401,7 +407,8 @@ def _encode_target(
         if len(bad):
             raise DataError(
                 f"Target {target!r} is regression but has non-numeric values such as {bad.iloc[0]!r}. "
-                "Clean those values, or set task_types='classification' if it holds classes.",
+                f"Clean those values, or set task_types='classification' (CLI: --task-type {target}=classification) "
+                "if it holds classes.",
                 details={"target": target, "example": str(bad.iloc[0])},
             )
         return numeric.to_numpy(dtype=float), None
@@ -532,7 +539,7 @@ def _multi_target_tasks(
         if len(rows) < need:
             raise TaskTooSmallError(
                 f"Target {target!r} has {len(rows)} labelled rows; the protocol needs at least {need}. "
-                "Add labelled rows or drop this target.",
+                "Add labelled rows or drop this target (targets; CLI: --target).",
                 details={"task": target, "rows": len(rows), "needed": need},
             )
         if len(rows) < len(frame):
@@ -554,7 +561,8 @@ def _check_classes(name: str, y: np.ndarray, classes: tuple[Any, ...], warnings:
         )
     if len(classes) > 50:
         warnings.append(
-            f"Task {name!r} has {len(classes)} classes; if the target is a quantity, set task_types='regression'."
+            f"Task {name!r} has {len(classes)} classes; if the target is a quantity, set task_types='regression' "
+            f"(CLI: --task-type {name}=regression)."
         )
 
 
@@ -630,7 +638,7 @@ def _task_column_tasks(
             raise TaskTooSmallError(
                 f"Task {name!r} {dropped[name]}. Add rows to it"
                 + (
-                    ", or choose another target task."
+                    ", or choose another target task (target_task; CLI: --target-task)."
                     if name == protected
                     else ", or pass small_tasks='drop' (CLI: --small-tasks drop)."
                 ),
@@ -695,9 +703,9 @@ def _check_goal(spec: DatasetSpec, tasks: list[Task], dropped: dict[str, str]) -
         extra = f" ({len(dropped)} dropped: {_dropped_listing(dropped)})" if dropped else ""
         fixes = []
         if spec.goal is Goal.NEW_TASKS and dropped:
-            fixes.append(f"lower shots (now {spec.shots}) so more tasks have enough rows")
+            fixes.append(f"lower shots (now {spec.shots}; CLI: --shots) so more tasks have enough rows")
         if spec.goal is not Goal.ALL_TASKS:
-            fixes.append("use goal='all_tasks'")
+            fixes.append("use goal='all_tasks' (CLI: --goal all_tasks)")
         fixes.append("add rows to the dropped tasks" if dropped else "provide more tasks")
         hint = "; ".join(fixes)
         raise TooFewTasksError(
@@ -713,8 +721,8 @@ def _check_goal(spec: DatasetSpec, tasks: list[Task], dropped: dict[str, str]) -
         listing = "; ".join(f"{k}: {_listing(names)}" for k, names in by_kind.items())
         raise InvalidSpecError(
             f"Goal 'new_tasks' needs tasks of one kind, but these are of {len(kinds)} ({listing}). Advise on each "
-            "kind separately (targets=[...] of one kind), set task_types to make them one kind, or use "
-            "goal='all_tasks'.",
+            "kind separately (targets=[...] of one kind; CLI: --target), set task_types to make them one kind "
+            "(CLI: --task-type), or use goal='all_tasks' (CLI: --goal all_tasks).",
             details={"goal": spec.goal.value, "kinds": by_kind},
         )
     if spec.goal is Goal.TARGET_TASK:
@@ -723,7 +731,8 @@ def _check_goal(spec: DatasetSpec, tasks: list[Task], dropped: dict[str, str]) -
             close = difflib.get_close_matches(str(spec.target_task), names, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise TaskNotFoundError(
-                f"target_task {spec.target_task!r} is not a task in the data.{hint} Tasks are: {_listing(names)}.",
+                f"target_task {spec.target_task!r} (CLI: --target-task) is not a task in the data.{hint} "
+                f"Tasks are: {_listing(names)}.",
                 details={"target_task": spec.target_task, "tasks": names[:200]},
             )
 
@@ -740,6 +749,6 @@ def _check_metric(spec: DatasetSpec, tasks: list[Task], warnings: list[str]) -> 
     if not kinds & fits_kinds:
         raise InvalidSpecError(
             f"metric {spec.metric!r} is for {fits} tasks, but every task here is {sorted(kinds)[0]}. "
-            f"Choose one of {sorted(n for n, m in METRICS.items() if kinds & m.kinds)}.",
+            f"Choose one of {sorted(n for n, m in METRICS.items() if kinds & m.kinds)} (metric; CLI: --metric).",
             details={"metric": spec.metric},
         )

@@ -189,3 +189,20 @@ def test_new_tasks_refuses_a_mix_of_task_kinds(rng: np.random.Generator) -> None
         load_taskset(frame, targets=targets, goal="new_tasks", shots=5)
     assert set(raised.value.details["kinds"]) == {"classification", "regression"}
     assert load_taskset(frame, targets=targets).n_tasks == 6  # all_tasks takes the mix
+
+
+def test_messages_name_the_sdk_argument_and_the_cli_flag(task_frame: pd.DataFrame, rng: np.random.Generator) -> None:
+    # SDK/API spelling first (API clients send these field names), then the flag a CLI user types.
+    with pytest.raises(InvalidSpecError) as info:
+        load_taskset(task_frame, targets="y", task_column="task", target_task="a")
+    assert "target_task='a' (CLI: --target-task)" in str(info.value)
+    assert "goal='target_task' (CLI: --goal target_task)" in str(info.value)
+    with pytest.raises(InvalidSpecError, match=r"metric \(CLI: --metric\): unknown metric 'auc'"):
+        load_taskset(task_frame, targets="y", metric="auc")
+
+    frame = pd.DataFrame({"x": rng.normal(size=90), "label": np.tile(np.arange(1, 4), 30)})
+    (warning,) = [w for w in load_taskset(frame, targets="label").warnings if "integer-valued" in w]
+    assert "task_types='classification' (CLI: --task-type classification)" in warning
+    text_label = task_frame.assign(y=task_frame["y"].astype(object).where(task_frame.index > 0, "n/a"))
+    with pytest.raises(DataError, match=r"task_types='classification' \(CLI: --task-type y=classification\)"):
+        load_taskset(text_label, targets="y", task_column="task", task_types="regression")
