@@ -331,6 +331,10 @@ def _detect_encoding(sample: bytes, name: str) -> str:
     from charset_normalizer import from_bytes
 
     matches = list(from_bytes(sample))
+    if len(sample) < _SHORT_TEXT_BYTES:
+        guess = _short_text_encoding(sample, matches[0].encoding if matches else None)
+        if guess is not None:
+            return guess
     if not matches:
         raise EncodingError(
             f"'{name}' is not UTF-8 and its encoding could not be detected; re-save it as UTF-8.",
@@ -342,6 +346,74 @@ def _detect_encoding(sample: bytes, name: str) -> str:
         if match.chaos <= least + 1e-9 and "cp1252" in match.could_be_from_charset:
             return "cp1252"
     return matches[0].encoding
+
+
+#: Below this many bytes, statistical detection has too little text; the code-page check below decides.
+_SHORT_TEXT_BYTES = 64 * 1024
+#: Code pages tried on short text, most common first (a tie goes to the earlier one).
+_SHORT_TEXT_CODE_PAGES = ("cp1252", "cp1250", "cp1251", "cp1253", "cp1254", "cp1257")
+#: Multi-byte East Asian encodings, which the code-page check cannot judge.
+_MULTI_BYTE = ("big5", "gb", "cp932", "cp936", "cp949", "cp950", "shift_jis", "euc", "johab", "hz", "iso2022")
+_SYMBOLS = frozenset("°€£¥©®±²³µ·×÷«»–—‘’‚“”„…§¶¢¤¦¨¬¯´¸¹º¼½¾¿¡ª†‡‰•™\u00a0")
+
+
+def _short_text_encoding(sample: bytes, detected: str | None) -> str | None:
+    """The common Windows code page in which short ``sample`` reads most like text, or ``None``.
+
+    On a few hundred bytes charset-normalizer ties many code pages and picks among them almost at
+    random (Cyrillic read as Urdu cp1006, "Côte" as Chinese Big5). A multi-byte East Asian
+    detection stands unless a code page reads at least as well.
+    """
+    best, score = None, 0.0
+    for encoding in _SHORT_TEXT_CODE_PAGES:
+        try:
+            value = _text_plausibility(sample.decode(encoding))
+        except UnicodeDecodeError:
+            continue
+        if value > score + 1e-9:
+            best, score = encoding, value
+    if best is None or score < 0.9:
+        return None
+    east_asian = detected is not None and detected.lower().replace("-", "_").startswith(_MULTI_BYTE)
+    if east_asian and _text_plausibility(sample.decode(detected, errors="replace")) > score:  # type: ignore[arg-type]
+        return None
+    return best
+
+
+def _text_plausibility(text: str) -> float:
+    """How much ``text``'s non-ASCII characters read like real text, from 0 to 1.
+
+    Units: each word holding non-ASCII letters, and each non-ASCII character outside words. A word
+    reads well in one script and, in Latin script, with ASCII letters too (accented letters alone
+    are Cyrillic or Greek read in a Latin code page), elsewhere with none (a Latin word read in a
+    Cyrillic code page); a character outside words when it is a common symbol (€, °, «) that does
+    not touch a letter (``£ódŸ`` is Polish read in Windows-1252).
+    """
+    import unicodedata
+
+    units = good = 0
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isalpha():
+            j = i
+            while j < n and text[j].isalpha():
+                j += 1
+            word = text[i:j]
+            accented = [c for c in word if ord(c) > 127]
+            if accented:
+                units += 1
+                scripts = {unicodedata.name(c, "?").split(" ", 1)[0] for c in accented}
+                plain = len(word) - len(accented)
+                latin = scripts == {"LATIN"}
+                good += len(scripts) == 1 and ((latin and (plain > 0 or len(word) <= 2)) or (not latin and plain == 0))
+            i = j
+            continue
+        if ord(text[i]) > 127 and not text[i].isspace():
+            units += 1
+            touching = (i > 0 and text[i - 1].isalpha()) or (i + 1 < n and text[i + 1].isalpha())
+            good += text[i] in _SYMBOLS and not touching
+        i += 1
+    return good / units if units else 1.0
 
 
 def _refuse_stray_bytes(sample: bytes, name: str) -> None:

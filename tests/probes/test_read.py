@@ -98,6 +98,27 @@ def test_legacy_multibyte_text_is_not_mistaken_for_damaged_utf8(tmp_path: Path, 
     assert got["city"].tolist()[: len(words)] == words
 
 
+@pytest.mark.parametrize(
+    ("encoding", "text"),
+    [
+        ("cp1251", "город,y\nМосква,1\nКиев,2\nМинск,3\n"),  # was refused: no encoding detected
+        ("cp1251", "task,x,y\nзадача один,1,2\nзадача два,2,3\nтри,3,4\n"),  # was read as cp1125 (DOS)
+        ("cp1250", "miasto,y\nŁódź,1\nKraków,2\nGdańsk,3\n"),  # was read as cp1252: '£ódŸ'
+        ("cp1252", "ville,y\nCôte,1\nHéléne,2\n"),  # was read as Chinese Big5
+        ("cp1252", "price,y\n5 €,1\n10 £,2\n"),
+        ("shift_jis", "名前,y\n東京,1\n大阪,2\n"),  # East Asian detection still stands
+    ],
+)
+def test_short_legacy_text_is_read_in_its_code_page(tmp_path: Path, encoding: str, text: str) -> None:
+    # On a few hundred bytes charset-normalizer ties many code pages and picks among them almost at random.
+    path = tmp_path / "short.csv"
+    path.write_bytes(text.encode(encoding))
+    got, _ = read_source(path)
+    header, *rows = text.strip().split("\n")
+    assert list(got.columns) == header.split(",")
+    assert got.iloc[:, 0].tolist() == [row.rsplit(",", 1)[0].split(",")[0] for row in rows]
+
+
 def test_utf8_with_a_few_stray_bytes_is_refused_with_where(tmp_path: Path) -> None:
     path = tmp_path / "joined.csv"
     lines = ["city,price"] + ["Zürich,1", "Genève,2", "Malmö,3", "São Paulo,4"] * 25
