@@ -215,6 +215,10 @@ def build_taskset(frame: pd.DataFrame, spec: DatasetSpec, *, source: SourceInfo 
 #: A numeric feature this predictive of a target on its own (ROC-AUC, or |Spearman ρ|) is flagged.
 LEAK_SCORE = 0.995
 _LEAK_MIN_ROWS = 30
+#: Rows of each class below which a perfect split means little (one positive row is split by chance).
+_LEAK_MIN_CLASS_ROWS = 10
+#: The check screens at most this many rows per target (a random sample, fixed seed): a leak shows on any.
+_LEAK_SAMPLE_ROWS = 5_000
 
 
 def _leak_warnings(features: pd.DataFrame, feature_types: dict[str, FeatureType], tasks: list[Task]) -> list[str]:
@@ -235,17 +239,24 @@ def _leak_warnings(features: pd.DataFrame, feature_types: dict[str, FeatureType]
             continue
         rows = np.concatenate([t.rows for t in group])
         y = np.concatenate([t.y for t in group]).astype(float)
-        hits = []
-        for column, kind in feature_types.items():
-            if kind != "numeric":
-                continue
-            x = pd.to_numeric(features[column].iloc[rows], errors="coerce").to_numpy(dtype=float)
-            ok = np.isfinite(x)
-            if ok.sum() < _LEAK_MIN_ROWS or len(np.unique(y[ok])) < 2 or len(np.unique(x[ok])) < 2:
-                continue
-            score = _single_feature_score(x[ok], y[ok], binary)
-            if score >= LEAK_SCORE:
-                hits.append((column, score))
+        if len(rows) > _LEAK_SAMPLE_ROWS:
+            keep = np.sort(np.random.default_rng(0).choice(len(rows), _LEAK_SAMPLE_ROWS, replace=False))
+            rows, y = rows[keep], y[keep]
+        numeric = [c for c, kind in feature_types.items() if kind == "numeric"]
+        block = features[numeric].iloc[rows]
+        text = [c for c in numeric if not pd.api.types.is_numeric_dtype(block[c].dtype)]  # numbers read as text
+        if text:
+            block = block.assign(**{c: pd.to_numeric(block[c], errors="coerce") for c in text})
+        block = block.to_numpy(dtype=float, na_value=np.nan)
+        complete = np.isfinite(block).all(axis=0)
+        scores = np.full(len(numeric), np.nan)
+        if complete.any() and _usable_labels(y, binary):  # columns without gaps: ranked all at once
+            scores[complete] = _single_feature_scores(block[:, complete], y, binary)
+        for j in np.flatnonzero(~complete):
+            ok = np.isfinite(block[:, j])
+            if ok.sum() >= _LEAK_MIN_ROWS and _usable_labels(y[ok], binary):
+                scores[j] = _single_feature_scores(block[ok, j : j + 1], y[ok], binary)[0]
+        hits = [(numeric[j], float(scores[j])) for j in np.flatnonzero(scores >= LEAK_SCORE)]
         if hits:
             shown = ", ".join(f"{c!r} ({'ROC-AUC' if binary else '|Spearman ρ|'} {v:.3f})" for c, v in hits[:5])
             out.append(
@@ -256,17 +267,27 @@ def _leak_warnings(features: pd.DataFrame, feature_types: dict[str, FeatureType]
     return out
 
 
-def _single_feature_score(x: np.ndarray, y: np.ndarray, binary: bool) -> float:
-    """ROC-AUC of ``x`` as a score for class 1 (either direction), or |Spearman ρ| with a numeric ``y``."""
+def _usable_labels(y: np.ndarray, binary: bool) -> bool:
+    """Enough rows of each class (binary), or a target that varies (regression), for the check to mean anything."""
+    if binary:
+        return min(int((y == 1).sum()), int((y != 1).sum())) >= _LEAK_MIN_CLASS_ROWS
+    return len(y) >= _LEAK_MIN_ROWS and len(np.unique(y)) > 1
+
+
+def _single_feature_scores(x: np.ndarray, y: np.ndarray, binary: bool) -> np.ndarray:
+    """Per column of ``x``: ROC-AUC as a score for class 1 (either direction), or |Spearman ρ| with ``y``."""
     from scipy.stats import rankdata
 
-    rx = rankdata(x)
+    rx = rankdata(x, axis=0)
     if binary:
         positive = y == 1
         n1, n0 = int(positive.sum()), int((~positive).sum())
-        auc = (rx[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * n0)
-        return float(max(auc, 1 - auc))
-    return float(abs(np.corrcoef(rx, rankdata(y))[0, 1]))
+        auc = (rx[positive].sum(axis=0) - n1 * (n1 + 1) / 2) / (n1 * n0)
+        return np.maximum(auc, 1 - auc)
+    ry = rankdata(y)
+    rx, ry = rx - rx.mean(axis=0), ry - ry.mean()
+    with np.errstate(invalid="ignore", divide="ignore"):  # a constant column: no correlation (nan)
+        return np.abs(ry @ rx) / (np.sqrt((rx**2).sum(axis=0)) * np.sqrt((ry**2).sum()))
 
 
 # ---------------------------------------------------------------------------------------- columns
@@ -466,7 +487,8 @@ def _target_kind(frame: pd.DataFrame, spec: DatasetSpec, target: str, warnings: 
     return kind
 
 
-_COMMA_NUMBER = re.compile(r"[+-]?\d+(,\d+)+(\.\d+)?")
+#: A number as written with a thousands separator (1,234 or 12,345.5) or a decimal comma (3,5), or without either.
+_COMMA_NUMBER = re.compile(r"[+-]?\d{1,3}(,\d{3})*(\.\d+)?|[+-]?\d+(,\d+)?")
 
 
 def _check_comma_numbers(present: pd.Series, target: str) -> None:
@@ -477,10 +499,11 @@ def _check_comma_numbers(present: pd.Series, target: str) -> None:
     """
     if pd.api.types.is_numeric_dtype(present.dtype) or not all(isinstance(v, str) for v in present.head(1000)):
         return
-    written = present.astype(str).str.strip()
-    if not written.str.fullmatch(_COMMA_NUMBER.pattern).all():
+    written = pd.Series(present.unique()).astype(str).str.strip()
+    commas = written[written.str.contains(",", regex=False)]
+    if commas.empty or not written.str.fullmatch(_COMMA_NUMBER.pattern).all():
         return
-    example = str(written.iloc[0])
+    example = str(commas.iloc[0])
     raise DataError(
         f"Target {target!r} holds numbers written with commas, such as {example!r}: a thousands separator or "
         "a decimal comma? Re-save the file with 1234 or 1.234, or set task_types='classification' "

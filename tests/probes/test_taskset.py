@@ -145,8 +145,10 @@ def test_a_target_of_numbers_written_1_234_is_refused_not_read_as_classes(task_f
     # ';'-separated, '1,234': thousands or three decimals? The reader keeps such columns as text, and the
     # target used to become a classification with one class per value (exit 0).
     path = tmp_path / "prices.csv"
-    values = (task_frame["y"].abs() * 1000 + 1000).round().astype(int)
-    task_frame.assign(y=[f"{v // 1000},{v % 1000:03d}" for v in values]).to_csv(path, sep=";", index=False)
+    values = (task_frame["y"].abs() * 2000 + 100).round().astype(int)  # 100 to ~6,000: some have no comma
+    assert (values < 1000).any() and (values >= 1000).any()
+    written = [f"{v // 1000},{v % 1000:03d}" if v >= 1000 else str(v) for v in values]
+    task_frame.assign(y=written).to_csv(path, sep=";", index=False)
     with pytest.raises(DataError, match="numbers written with commas") as info:
         load_taskset(path, targets="y", task_column="task")
     assert "--task-type y=classification" in str(info.value)
