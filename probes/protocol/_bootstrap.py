@@ -140,36 +140,61 @@ def _aggregate(values: np.ndarray, metrics: Sequence[str], near_constant: Sequen
     return out
 
 
-def _first_repeat_weights(folds: Sequence[dict[str, TaskPredictions]], n: int) -> dict[str, np.ndarray]:
-    """Per task, the row multiplicities its first repeat drew, as ``(n, rows of the task)``.
+class _FirstRepeatWeights:
+    """Per task, the row multiplicities its first repeat drew, ``(n, rows of the task)``, made when first asked.
 
     A repeated K-fold split tests every row once per repeat. Resampled independently in each
     repeat, the same row would count as new evidence, and two repeats of identical predictions
     would narrow the interval by about 1/sqrt(2); so later repeats reuse these multiplicities.
+    Kept as ``uint8`` (a row drawn 255 times in one resample does not happen): 50 MB for 50,000 rows.
     """
-    first = [cell for fold in folds for cell in fold.values() if cell.key[:1] == (0,) and cell.rows is not None]
-    out: dict[str, np.ndarray] = {}
-    for task in {cell.key[2] for cell in first if len(cell.key) > 2}:
-        cells = [c for c in first if c.key[2] == task]
-        size = max(int(c.rows.max()) + 1 for c in cells if len(c.rows))  # type: ignore[union-attr]
-        weights = np.full((n, size), np.nan)
-        for cell in cells:
-            weights[:, cell.rows] = resample_weights(cell.key, len(cell.y), n)
-        out[str(task)] = weights
-    return out
+
+    def __init__(self, folds: Sequence[dict[str, TaskPredictions]], n: int) -> None:
+        self.n = n
+        self._cells: dict[str, list[TaskPredictions]] = {}
+        for fold in folds:
+            for cell in fold.values():
+                if cell.key[:1] == (0,) and cell.rows is not None and len(cell.key) > 2:
+                    self._cells.setdefault(str(cell.key[2]), []).append(cell)
+        self._made: dict[str, np.ndarray | None] = {}
+        self._drawn: dict[str, np.ndarray] = {}
+
+    def get(self, task: str) -> np.ndarray | None:
+        if task not in self._made:
+            cells = [c for c in self._cells.get(task, []) if len(c.rows)]  # type: ignore[arg-type]
+            if not cells:
+                self._made[task] = None
+            else:
+                size = max(int(c.rows.max()) + 1 for c in cells)  # type: ignore[union-attr]
+                weights = np.zeros((self.n, size), dtype=np.uint8)
+                drawn = np.zeros(size, dtype=bool)
+                for cell in cells:
+                    weights[:, cell.rows] = resample_weights(cell.key, len(cell.y), self.n)
+                    drawn[cell.rows] = True
+                self._made[task], self._drawn[task] = weights, drawn
+        return self._made[task]
+
+    def covers(self, task: str, rows: np.ndarray) -> bool:
+        """Whether the first repeat tested every one of ``rows`` (always, for a K-fold split)."""
+        drawn = self._drawn.get(task)
+        return drawn is not None and (not rows.size or (rows.max() < len(drawn) and bool(drawn[rows].all())))
 
 
-def _replicates(cell: TaskPredictions, shared: dict[str, np.ndarray], n: int) -> np.ndarray:
+def _replicates(cell: TaskPredictions, shared: _FirstRepeatWeights | None, n: int) -> np.ndarray:
     """A cell's replicates: its own resamples in the first repeat, the first repeat's for the same rows later."""
     repeat = cell.key[0] if cell.key else 0
-    task = str(cell.key[2]) if len(cell.key) > 2 else None
-    if repeat == 0 or cell.rows is None or task not in shared:
+    if repeat == 0 or shared is None or cell.rows is None or len(cell.key) < 3:
         return cell.replicates(n)
-    weights = shared[task]
-    if cell.rows.size and (cell.rows.max() >= weights.shape[1] or np.isnan(weights[0, cell.rows]).any()):
+    if ("shared", n) in cell._cache:
+        return cell._cache[("shared", n)]
+    task = str(cell.key[2])
+    weights = shared.get(task)
+    if weights is None or not shared.covers(task, cell.rows):
         return cell.replicates(n)  # rows the first repeat did not test (not expected): a draw of its own
-    if ("shared", n) not in cell._cache:
-        cell._cache[("shared", n)] = metric_replicates(cell.metric, cell.y, cell.pred, weights[:, cell.rows])
+    with np.errstate(invalid="ignore", divide="ignore"):  # a resample may miss every row of a small cell
+        cell._cache[("shared", n)] = metric_replicates(
+            cell.metric, cell.y, cell.pred, weights[:, cell.rows].astype(float)
+        )
     return cell._cache[("shared", n)]
 
 
@@ -186,7 +211,7 @@ def bootstrap_aggregates(
     the split resample each row as the first repeat did (:func:`_first_repeat_weights`).
     """
     repeated = any(cell.key[:1] not in ((), (0,)) for fold in folds for cell in fold.values())
-    shared = _first_repeat_weights(folds, n) if repeated else {}
+    shared = _FirstRepeatWeights(folds, n) if repeated else None
     per_fold_a, per_fold_b = [], []
     for i, fold in enumerate(folds):
         tasks = sorted(fold if others is None else set(fold) & set(others[i]))
