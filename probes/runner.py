@@ -110,7 +110,7 @@ class ProbeReport:
         return None if best is None else finished[best]
 
     def why_not(self, paradigm: str) -> str | None:
-        """Why a paradigm has no score: not applicable, not run, or cut by the time limit."""
+        """Why a paradigm has no score: not applicable, not run, failed, or cut by the time limit."""
         if self.representative(paradigm) is not None:
             return None
         tried = [r for r in self.results.values() if r.paradigm == paradigm]
@@ -119,6 +119,9 @@ class ProbeReport:
         reasons = [r.skipped for r in tried if r.skipped]
         if reasons and len(reasons) == len(tried):
             return reasons[0]
+        failures = [f"{r.variant}: {r.failed}" for r in tried if r.failed]
+        if failures and len(failures) + len(reasons) == len(tried):
+            return f"failed ({'; '.join(failures)})"
         return "no fold finished within the time limit"
 
 

@@ -211,7 +211,11 @@ def render_probe(payload: dict[str, Any]) -> None:
         interval = "" if row["ci_low"] is None else Text(f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}]")
         score = "—" if row["score"] is None else f"{row['score']:.3f}"
         mark = " *" if row["variant"] in payload["co_winners"] else ""
-        note = "stopped by the time limit" if row["budget_exhausted"] else ""
+        note = (
+            Text(f"failed: {row['failed']}")
+            if row.get("failed")
+            else ("stopped by the time limit" if row["budget_exhausted"] else "")
+        )
         table.add_row(
             row["variant"] + mark,
             score,

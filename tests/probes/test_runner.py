@@ -136,3 +136,4 @@ def test_the_runner_reports_a_diverged_variant_as_failed() -> None:
     phase = next(p for p in report.phases if p.name == "stl/diverging")
     assert phase.status == "failed" and "non-finite predictions" in phase.note
     assert any("stl/diverging failed and was left out" in w for w in report.warnings)
+    assert report.why_not("stl").startswith("failed (stl/diverging: non-finite predictions")  # not "time limit"
