@@ -105,9 +105,10 @@ def recommend_from_report(report: ProbeReport, profile: DataProfile, *, versions
                 details={"failed": {ph.name: ph.note for ph in failed}},
             )
         preset, limit = report.preset, report.time_limit
-        default = f" The {preset.name} budget's own limit is {preset.seconds:g} s." if preset.seconds else ""
+        own = preset.seconds
+        default = f" The {preset.name} budget's own limit is {own:g} s." if own and limit != own else ""
         smaller = " or use the fast budget" if preset.name in ("standard", "thorough") else ""
-        within = f" ({limit:.3g} s)" if limit else ""
+        within = f" ({limit:g} s)" if limit else ""
         raise BudgetExhausted(
             f"No paradigm finished a single fold within the time limit{within}; raise the time limit "
             f"(time_limit; CLI: --time-limit){smaller}.{default}",

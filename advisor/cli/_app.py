@@ -93,7 +93,12 @@ def run(argv: list[str] | None = None) -> int:
     from advisor.cli._streams import readers_may_leave
 
     with readers_may_leave():
-        return _run(list(sys.argv[1:] if argv is None else argv))
+        code = _run(list(sys.argv[1:] if argv is None else argv))
+        try:  # what is still buffered: a full disk shows here, and is reported like any refused write
+            sys.stdout.flush()
+        except OSError as exc:
+            return _fail(f"error: the system refused to write the output: {exc.strerror or exc}", EXIT_INTERNAL)
+        return code
 
 
 def _run(args: list[str]) -> int:

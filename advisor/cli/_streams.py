@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Iterator
@@ -98,6 +99,8 @@ def readers_may_leave() -> Iterator[None]:
         yield
         for stream in wrapped:  # what is still buffered meets a reader that has gone here, not at interpreter exit
             if stream is not None:
-                stream.flush()
+                # A refused write is reported by the caller (run() flushes stdout itself); stderr has nowhere to say it.
+                with contextlib.suppress(OSError):
+                    stream.flush()
     finally:
         sys.stdout, sys.stderr = saved

@@ -180,3 +180,18 @@ def test_recommend_piped_into_head_exits_0_and_its_gate_still_decides(
 def test_an_error_with_stderr_gone_keeps_its_exit_code(data_file: Path) -> None:
     done = _reader_gone([sys.executable, "-m", "advisor", "inspect", str(data_file), "-t", "nope"], stderr_too=True)
     assert done.returncode == 2  # was 1: writing the error to the closed pipe raised
+
+
+class _FullDisk(io.StringIO):
+    """A stdout on a full disk: writes are buffered, the flush fails with ENOSPC."""
+
+    def flush(self) -> None:
+        if self.getvalue():
+            raise OSError(28, "No space left on device")
+
+
+def test_a_full_disk_at_the_last_flush_is_reported_in_one_line(monkeypatch, capsys) -> None:
+    monkeypatch.setattr(sys, "stdout", _FullDisk())
+    code = run(["schema"])
+    assert code == 1  # was: the OSError escaped run() with a traceback
+    assert "the system refused to write the output: No space left on device" in capsys.readouterr().err
