@@ -351,10 +351,14 @@ def _detect_encoding(sample: bytes, name: str) -> str:
 #: Below this many bytes, statistical detection has too little text; the code-page check below decides.
 _SHORT_TEXT_BYTES = 64 * 1024
 #: Code pages tried on short text, most common first (a tie goes to the earlier one).
-_SHORT_TEXT_CODE_PAGES = ("cp1252", "cp1250", "cp1251", "cp1253", "cp1254", "cp1257")
+_SHORT_TEXT_CODE_PAGES = ("cp1252", "cp1250", "cp1251", "cp1253", "cp1254", "cp1257", "koi8_r", "iso8859_5", "cp866")
 #: Multi-byte East Asian encodings, which the code-page check cannot judge.
 _MULTI_BYTE = ("big5", "gb", "cp932", "cp936", "cp949", "cp950", "shift_jis", "euc", "johab", "hz", "iso2022")
+#: Cyrillic code pages whose text, all in lower (or upper) case, also reads as Cyrillic in Windows-1251:
+#: when charset-normalizer names one of them and it reads as well, it stands.
+_CYRILLIC = ("koi8", "iso8859_5", "mac_cyrillic")
 _SYMBOLS = frozenset("°€£¥©®±²³µ·×÷«»–—‘’‚“”„…§¶¢¤¦¨¬¯´¸¹º¼½¾¿¡ª†‡‰•™\u00a0")
+_UNITS = frozenset("°²³µ‰")  # may touch a letter: 25°C, m², µg
 
 
 def _short_text_encoding(sample: bytes, detected: str | None) -> str | None:
@@ -374,8 +378,10 @@ def _short_text_encoding(sample: bytes, detected: str | None) -> str | None:
             best, score = encoding, value
     if best is None or score < 0.9:
         return None
-    east_asian = detected is not None and detected.lower().replace("-", "_").startswith(_MULTI_BYTE)
-    if east_asian and _text_plausibility(sample.decode(detected, errors="replace")) > score:  # type: ignore[arg-type]
+    name = (detected or "").lower().replace("-", "_")
+    if name.startswith(_MULTI_BYTE) and _text_plausibility(sample.decode(name, errors="replace")) > score:
+        return None
+    if name.startswith(_CYRILLIC) and _text_plausibility(sample.decode(name, errors="replace")) >= score:
         return None
     return best
 
@@ -386,8 +392,9 @@ def _text_plausibility(text: str) -> float:
     Units: each word holding non-ASCII letters, and each non-ASCII character outside words. A word
     reads well in one script and, in Latin script, with ASCII letters too (accented letters alone
     are Cyrillic or Greek read in a Latin code page), elsewhere with none (a Latin word read in a
-    Cyrillic code page); a character outside words when it is a common symbol (€, °, «) that does
-    not touch a letter (``£ódŸ`` is Polish read in Windows-1252).
+    Cyrillic code page), and with no capital after its first letter unless all are (``нОСКВА`` is
+    KOI8-R read in Windows-1251); a character outside words when it is a common symbol (€, «)
+    that does not touch a letter (``£ódŸ`` is Polish read in Windows-1252) or a unit sign (°C, m²).
     """
     import unicodedata
 
@@ -405,13 +412,15 @@ def _text_plausibility(text: str) -> float:
                 scripts = {unicodedata.name(c, "?").split(" ", 1)[0] for c in accented}
                 plain = len(word) - len(accented)
                 latin = scripts == {"LATIN"}
-                good += len(scripts) == 1 and ((latin and (plain > 0 or len(word) <= 2)) or (not latin and plain == 0))
+                one_script = (latin and (plain > 0 or len(word) <= 2)) or (not latin and plain == 0)
+                cased = word.isupper() or not any(c.isupper() for c in word[1:])  # not "нОСКВА" (KOI8 as 1251)
+                good += len(scripts) == 1 and one_script and cased
             i = j
             continue
         if ord(text[i]) > 127 and not text[i].isspace():
             units += 1
             touching = (i > 0 and text[i - 1].isalpha()) or (i + 1 < n and text[i + 1].isalpha())
-            good += text[i] in _SYMBOLS and not touching
+            good += text[i] in _UNITS or (text[i] in _SYMBOLS and not touching)
         i += 1
     return good / units if units else 1.0
 

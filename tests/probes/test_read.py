@@ -107,6 +107,10 @@ def test_legacy_multibyte_text_is_not_mistaken_for_damaged_utf8(tmp_path: Path, 
         ("cp1252", "ville,y\nCôte,1\nHéléne,2\n"),  # was read as Chinese Big5
         ("cp1252", "price,y\n5 €,1\n10 £,2\n"),
         ("shift_jis", "名前,y\n東京,1\n大阪,2\n"),  # East Asian detection still stands
+        ("koi8_r", "город,y\nМосква,1\nКиев,2\nСанкт-Петербург,3\n"),  # not Windows-1251 'нОСКВА'
+        ("iso8859_5", "город,y\nМосква,1\nКиев,2\nМинск,3\n"),
+        ("cp1253", "πόλη,y\nΑθήνα,1\nΠάτρα,2\n"),  # was read as mac_greek
+        ("cp1252", "temp,y\n25°C,1\n12 m²,2\nKöln,3\n"),
     ],
 )
 def test_short_legacy_text_is_read_in_its_code_page(tmp_path: Path, encoding: str, text: str) -> None:
