@@ -293,6 +293,13 @@ def _single_feature_scores(x: np.ndarray, y: np.ndarray, binary: bool) -> np.nda
 # ---------------------------------------------------------------------------------------- columns
 
 
+def _shell(word: str) -> str:
+    """``word`` as a shell would need it in a command to paste (``'unit price=classification'``)."""
+    import shlex
+
+    return shlex.quote(word)
+
+
 def _listing(names: list[str], limit: int = 12) -> str:
     shown = ", ".join(repr(n) for n in names[:limit])
     return shown + (f", … ({len(names) - limit} more)" if len(names) > limit else "")
@@ -428,7 +435,7 @@ def _encode_target(
         if len(bad):
             raise DataError(
                 f"Target {target!r} is regression but has non-numeric values such as {bad.iloc[0]!r}. "
-                f"Clean those values, or set task_types='classification' (CLI: --task-type {target}=classification) "
+                f"Clean those values, or set task_types='classification' (CLI: --task-type {_shell(target + '=classification')}) "
                 "if it holds classes.",
                 details={"target": target, "example": str(bad.iloc[0])},
             )
@@ -507,7 +514,7 @@ def _check_comma_numbers(present: pd.Series, target: str) -> None:
     raise DataError(
         f"Target {target!r} holds numbers written with commas, such as {example!r}: a thousands separator or "
         "a decimal comma? Re-save the file with 1234 or 1.234, or set task_types='classification' "
-        f"(CLI: --task-type {target}=classification) if they are class labels.",
+        f"(CLI: --task-type {_shell(target + '=classification')}) if they are class labels.",
         details={"target": target, "example": example},
     )
 
@@ -585,7 +592,7 @@ def _check_classes(name: str, y: np.ndarray, classes: tuple[Any, ...], warnings:
     if len(classes) > 50:
         warnings.append(
             f"Task {name!r} has {len(classes)} classes; if the target is a quantity, set task_types='regression' "
-            f"(CLI: --task-type {name}=regression)."
+            f"(CLI: --task-type {_shell(name + '=regression')})."
         )
 
 

@@ -152,6 +152,10 @@ def test_a_target_of_numbers_written_1_234_is_refused_not_read_as_classes(task_f
     with pytest.raises(DataError, match="numbers written with commas") as info:
         load_taskset(path, targets="y", task_column="task")
     assert "--task-type y=classification" in str(info.value)
+    quoted = task_frame.assign(y=written).rename(columns={"y": "unit price"})
+    with pytest.raises(DataError) as info:
+        load_taskset(quoted, targets="unit price", task_column="task")
+    assert "--task-type 'unit price=classification'" in str(info.value)  # pastes into a shell as one word
     spec = {"targets": "y", "task_column": "task", "task_types": {"y": "classification"}}
     assert load_taskset(path, **spec).tasks[0].kind == "classification"  # labels, when the user says so
 
