@@ -72,14 +72,15 @@ class Limits:
             raise TooManyColumnsError(
                 f"{where} has {n_columns:,} columns; the limit is {self.max_columns:,}. "
                 "Drop the columns you do not need from the data (the limit applies before features are chosen), "
-                "or raise the limit.",
+                "or raise the limit (SDK: Advisor(limits=Limits(max_columns=...)); service: ADVISOR_MAX_COLUMNS).",
                 details={"columns": n_columns, "limit": self.max_columns},
             )
 
     def check_rows(self, n_rows: int, where: str) -> None:
         if n_rows > self.max_rows:
             raise FileTooLargeError(
-                f"{where} has {n_rows:,} rows; the limit is {self.max_rows:,}. Subsample the data or raise the limit.",
+                f"{where} has {n_rows:,} rows; the limit is {self.max_rows:,}. Subsample the data or raise the limit "
+                "(SDK: Advisor(limits=Limits(max_rows=...)); service: ADVISOR_MAX_ROWS).",
                 details={"rows": n_rows, "limit": self.max_rows},
             )
 
