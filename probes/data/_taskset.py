@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from probes.data._features import FeatureType, infer_feature_types
+from probes.data._features import FeatureType, _ToBool, infer_feature_types
 from probes.data._read import Limits, SourceInfo, read_source
 from probes.data._spec import DatasetSpec, Goal, Layout, TaskKind, _task_name
 from probes.exceptions import (
@@ -222,7 +222,7 @@ _LEAK_SAMPLE_ROWS = 5_000
 
 
 def _leak_warnings(features: pd.DataFrame, feature_types: dict[str, FeatureType], tasks: list[Task]) -> list[str]:
-    """A warning per target that a numeric feature predicts almost perfectly on its own.
+    """A warning per target that a numeric or yes/no feature predicts almost perfectly on its own.
 
     Such a feature is more often the label in disguise (heart disease's ``num`` next to
     ``disease = num > 0``) or something known only afterwards than a real signal, and every
@@ -243,11 +243,15 @@ def _leak_warnings(features: pd.DataFrame, feature_types: dict[str, FeatureType]
             keep = np.sort(np.random.default_rng(0).choice(len(rows), _LEAK_SAMPLE_ROWS, replace=False))
             rows, y = rows[keep], y[keep]
         numeric = [c for c, kind in feature_types.items() if kind == "numeric"]
-        block = features[numeric].iloc[rows]
-        text = [c for c in numeric if not pd.api.types.is_numeric_dtype(block[c].dtype)]  # numbers read as text
+        flags = [c for c, kind in feature_types.items() if kind == "boolean"]  # yes/no, true/false: as 1/0
+        frame = features[numeric].iloc[rows]
+        text = [c for c in numeric if not pd.api.types.is_numeric_dtype(frame[c].dtype)]  # numbers read as text
         if text:
-            block = block.assign(**{c: pd.to_numeric(block[c], errors="coerce") for c in text})
-        block = block.to_numpy(dtype=float, na_value=np.nan)
+            frame = frame.assign(**{c: pd.to_numeric(frame[c], errors="coerce") for c in text})
+        block = frame.to_numpy(dtype=float, na_value=np.nan)
+        if flags:
+            block = np.column_stack([block, _ToBool().transform(features[flags].iloc[rows])])
+            numeric = numeric + flags
         complete = np.isfinite(block).all(axis=0)
         scores = np.full(len(numeric), np.nan)
         if complete.any() and _usable_labels(y, binary):  # columns without gaps: ranked all at once

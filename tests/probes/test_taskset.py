@@ -181,6 +181,10 @@ def test_a_feature_that_gives_the_label_away_is_flagged(rng: np.random.Generator
     assert any("'dose' (|Spearman ρ| 1.000)" in w for w in regression.warnings)
     clean = load_taskset(frame.drop(columns="num"), targets="disease", task_column="site", ignore=["response", "dose"])
     assert not [w for w in clean.warnings if "almost perfectly" in w]
+    # A yes/no column that copies the label (a boolean feature) is flagged too.
+    worded = frame.drop(columns=["num", "response"]).assign(diagnosed=np.where(frame["disease"] == 1, "yes", "no"))
+    flagged = [w for w in load_taskset(worded, targets="disease", task_column="site").warnings if "perfectly" in w]
+    assert len(flagged) == 1 and "'diagnosed' (ROC-AUC 1.000)" in flagged[0]
 
 
 def test_new_tasks_refuses_a_mix_of_task_kinds(rng: np.random.Generator) -> None:
