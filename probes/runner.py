@@ -285,7 +285,7 @@ def _plan(
     ts, preset, seed = report.taskset, report.preset, report.seed
 
     def variant_step(variant: Variant, weight: float) -> _Step:
-        params = _PRESET_PARAMS.get(preset.name, {}).get(variant.id)
+        params = preset_params(preset).get(variant.id)
 
         def run(budget: Budget) -> str:
             result = run_variant(

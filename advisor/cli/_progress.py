@@ -66,12 +66,13 @@ def _bar() -> Iterator[Callback]:
 
 def _lines() -> Callback:
     started = time.monotonic()
-    last: list[tuple[str, str]] = []
+    last: tuple[str, str] | None = None
 
     def update(phase: str, fraction: float, message: str) -> None:
-        if last and last[0] == (phase, message):
+        nonlocal last
+        if last == (phase, message):
             return  # the same step again (a poll, a tick): said already
-        last[:] = [(phase, message)]
+        last = (phase, message)
         line = f"advisor: {_describe(phase, message)} ({_clip(fraction):.0%}, {time.monotonic() - started:.0f} s)"
         try:
             sys.stderr.write(" ".join(line.split()) + "\n")  # one line, whatever the message holds

@@ -363,11 +363,11 @@ _UNITS = frozenset("°²³µ‰")  # may touch a letter: 25°C, m², µg
 
 
 def _short_text_encoding(sample: bytes, detected: str | None) -> str | None:
-    """The common Windows code page in which short ``sample`` reads most like text, or ``None``.
+    """The common single-byte code page in which short ``sample`` reads most like text, or ``None``.
 
     On a few hundred bytes charset-normalizer ties many code pages and picks among them almost at
-    random (Cyrillic read as Urdu cp1006, "Côte" as Chinese Big5). A multi-byte East Asian
-    detection stands unless a code page reads at least as well.
+    random (Cyrillic read as Urdu cp1006, "Côte" as Chinese Big5). Its detection stands when it is
+    a multi-byte East Asian encoding that reads better, or a KOI8/ISO Cyrillic one that reads as well.
     """
     best, score = None, 0.0
     for encoding in _SHORT_TEXT_CODE_PAGES:

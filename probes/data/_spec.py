@@ -200,8 +200,7 @@ class DatasetSpec(BaseModel):
         if self.features is not None and not self.features:
             problems.append(
                 "features is an empty list; name at least one feature column (CLI: --feature), or leave features "
-                "out to use "
-                "every column that is not a target, the task column or ignored"
+                "out to use every column that is not a target, the task column or ignored"
             )
         if self.features is not None:
             twice = sorted({f for f in self.features if self.features.count(f) > 1})

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
+import shlex
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -233,6 +233,10 @@ def _leak_warnings(features: pd.DataFrame, feature_types: dict[str, FeatureType]
     by_target: dict[str, list[Task]] = {}
     for task in tasks:
         by_target.setdefault(task.target, []).append(task)
+    numeric = [c for c, kind in feature_types.items() if kind == "numeric"]
+    flags = [c for c, kind in feature_types.items() if kind == "boolean"]  # yes/no, true/false: as 1/0
+    text = [c for c in numeric if not pd.api.types.is_numeric_dtype(features[c].dtype)]  # numbers read as text
+    columns = numeric + flags
     for target, group in by_target.items():
         binary = group[0].kind == "classification"
         if binary and any(t.classes != group[0].classes or t.n_classes != 2 for t in group):
@@ -242,25 +246,21 @@ def _leak_warnings(features: pd.DataFrame, feature_types: dict[str, FeatureType]
         if len(rows) > _LEAK_SAMPLE_ROWS:
             keep = np.sort(np.random.default_rng(0).choice(len(rows), _LEAK_SAMPLE_ROWS, replace=False))
             rows, y = rows[keep], y[keep]
-        numeric = [c for c, kind in feature_types.items() if kind == "numeric"]
-        flags = [c for c, kind in feature_types.items() if kind == "boolean"]  # yes/no, true/false: as 1/0
         frame = features[numeric].iloc[rows]
-        text = [c for c in numeric if not pd.api.types.is_numeric_dtype(frame[c].dtype)]  # numbers read as text
         if text:
             frame = frame.assign(**{c: pd.to_numeric(frame[c], errors="coerce") for c in text})
         block = frame.to_numpy(dtype=float, na_value=np.nan)
         if flags:
             block = np.column_stack([block, _ToBool().transform(features[flags].iloc[rows])])
-            numeric = numeric + flags
         complete = np.isfinite(block).all(axis=0)
-        scores = np.full(len(numeric), np.nan)
+        scores = np.full(len(columns), np.nan)
         if complete.any() and _usable_labels(y, binary):  # columns without gaps: ranked all at once
             scores[complete] = _single_feature_scores(block[:, complete], y, binary)
         for j in np.flatnonzero(~complete):
             ok = np.isfinite(block[:, j])
             if ok.sum() >= _LEAK_MIN_ROWS and _usable_labels(y[ok], binary):
                 scores[j] = _single_feature_scores(block[ok, j : j + 1], y[ok], binary)[0]
-        hits = [(numeric[j], float(scores[j])) for j in np.flatnonzero(scores >= LEAK_SCORE)]
+        hits = [(columns[j], float(scores[j])) for j in np.flatnonzero(scores >= LEAK_SCORE)]
         if hits:
             shown = ", ".join(f"{c!r} ({'ROC-AUC' if binary else '|Spearman ρ|'} {v:.3f})" for c, v in hits[:5])
             out.append(
@@ -295,13 +295,6 @@ def _single_feature_scores(x: np.ndarray, y: np.ndarray, binary: bool) -> np.nda
 
 
 # ---------------------------------------------------------------------------------------- columns
-
-
-def _shell(word: str) -> str:
-    """``word`` as a shell would need it in a command to paste (``'unit price=classification'``)."""
-    import shlex
-
-    return shlex.quote(word)
 
 
 def _listing(names: list[str], limit: int = 12) -> str:
@@ -439,7 +432,7 @@ def _encode_target(
         if len(bad):
             raise DataError(
                 f"Target {target!r} is regression but has non-numeric values such as {bad.iloc[0]!r}. "
-                f"Clean those values, or set task_types='classification' (CLI: --task-type {_shell(target + '=classification')}) "
+                f"Clean those values, or set task_types='classification' (CLI: --task-type {shlex.quote(target + '=classification')}) "
                 "if it holds classes.",
                 details={"target": target, "example": str(bad.iloc[0])},
             )
@@ -499,7 +492,7 @@ def _target_kind(frame: pd.DataFrame, spec: DatasetSpec, target: str, warnings: 
 
 
 #: A number as written with a thousands separator (1,234 or 12,345.5) or a decimal comma (3,5), or without either.
-_COMMA_NUMBER = re.compile(r"[+-]?\d{1,3}(,\d{3})*(\.\d+)?|[+-]?\d+(,\d+)?")
+_COMMA_NUMBER = r"[+-]?\d{1,3}(,\d{3})*(\.\d+)?|[+-]?\d+(,\d+)?"
 
 
 def _check_comma_numbers(present: pd.Series, target: str) -> None:
@@ -512,13 +505,13 @@ def _check_comma_numbers(present: pd.Series, target: str) -> None:
         return
     written = pd.Series(present.unique()).astype(str).str.strip()
     commas = written[written.str.contains(",", regex=False)]
-    if commas.empty or not written.str.fullmatch(_COMMA_NUMBER.pattern).all():
+    if commas.empty or not written.str.fullmatch(_COMMA_NUMBER).all():
         return
     example = str(commas.iloc[0])
     raise DataError(
         f"Target {target!r} holds numbers written with commas, such as {example!r}: a thousands separator or "
         "a decimal comma? Re-save the file with 1234 or 1.234, or set task_types='classification' "
-        f"(CLI: --task-type {_shell(target + '=classification')}) if they are class labels.",
+        f"(CLI: --task-type {shlex.quote(target + '=classification')}) if they are class labels.",
         details={"target": target, "example": example},
     )
 
@@ -596,7 +589,7 @@ def _check_classes(name: str, y: np.ndarray, classes: tuple[Any, ...], warnings:
     if len(classes) > 50:
         warnings.append(
             f"Task {name!r} has {len(classes)} classes; if the target is a quantity, set task_types='regression' "
-            f"(CLI: --task-type {_shell(name + '=regression')})."
+            f"(CLI: --task-type {shlex.quote(name + '=regression')})."
         )
 
 

@@ -208,7 +208,7 @@ def bootstrap_aggregates(
 
     With ``others`` (the same folds' predictions by a second paradigm) both are computed on the
     same resamples over the tasks both scored, and the second array is returned too. Repeats of
-    the split resample each row as the first repeat did (:func:`_first_repeat_weights`).
+    the split resample each row as the first repeat did (:class:`_FirstRepeatWeights`).
     """
     repeated = any(cell.key[:1] not in ((), (0,)) for fold in folds for cell in fold.values())
     shared = _FirstRepeatWeights(folds, n) if repeated else None

@@ -59,14 +59,6 @@ def _reader_gone(command: list[str], *, stderr_too: bool = False) -> subprocess.
 
 
 @pytest.fixture(scope="module")
-def data_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    s = make_scenario(n_tasks=3, rows_per_task=60, relatedness=0.9, seed=6)
-    path = tmp_path_factory.mktemp("out") / "tasks.csv"
-    s.frame.to_csv(path, index=False)
-    return path
-
-
-@pytest.fixture(scope="module")
 def recommended(data_file: Path) -> tuple[subprocess.CompletedProcess[str], Path]:
     """One real ``advisor recommend`` with stdout and stderr on pipes, and the JSON it wrote."""
     saved = data_file.parent / "recommendation.json"

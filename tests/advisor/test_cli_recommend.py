@@ -10,17 +10,8 @@ import pytest
 
 from advisor.cli import run
 from advisor.schemas import Recommendation
-from benchmarks.scenarios import make_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def data_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    s = make_scenario(n_tasks=3, rows_per_task=60, relatedness=0.9, seed=6)
-    path = tmp_path_factory.mktemp("rec") / "tasks.csv"
-    s.frame.to_csv(path, index=False)
-    return path
 
 
 ARGS = ["--target", "y", "--task-column", "task", "--time-limit", "25"]
