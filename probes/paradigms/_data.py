@@ -7,14 +7,17 @@ by global row positions, so the multi-target layout's shared rows stay shared.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from probes.data import TaskSet
 from probes.protocol import Episode, Fold, MetaFold, fold_matrix
 
-__all__ = ["FoldData", "MetaFoldData", "TaskView", "prepare_fold"]
+__all__ = ["VALID_DRAWS", "FoldData", "MetaFoldData", "TaskView", "prepare_fold", "redrawn_validation"]
+
+#: Extra support/query draws per validation episode (see :func:`redrawn_validation`).
+VALID_DRAWS = 4
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,3 +122,34 @@ def prepare_fold(taskset: TaskSet, fold: Fold | MetaFold, *, seed: int = 0) -> F
         for task, split in zip(taskset.tasks, fold.splits, strict=True)
     )
     return FoldData(X=X, tasks=views, target=taskset.target_index, fold=fold)
+
+
+def redrawn_validation(data: MetaFoldData, copies: int, seed: int) -> MetaFoldData:
+    """``data`` with ``copies`` extra episodes per validation episode, all on the validation tasks.
+
+    Each new episode keeps its original's support size (and class make-up) with fresh rows; its
+    query is the task's other rows. A handful of validation episodes choose noisily among dozens
+    of (learning rate, step count) pairs; more draws from the same validation tasks steady the
+    choice, and test tasks still choose nothing.
+    """
+    if copies <= 0 or not data.valid_episodes:
+        return data
+    rng = np.random.default_rng([seed, 7])
+    episodes = list(data.valid_episodes)
+    for episode in data.valid_episodes:
+        y = data.tasks[episode.task].y_train
+        for _ in range(copies):
+            if data.tasks[episode.task].is_classification:
+                labels = y.astype(int)
+                classes, counts = np.unique(labels[episode.support], return_counts=True)
+                parts = [
+                    rng.choice(np.flatnonzero(labels == c), size=k, replace=False)
+                    for c, k in zip(classes, counts, strict=True)
+                ]
+                support = np.sort(np.concatenate(parts))
+            else:
+                support = np.sort(rng.choice(len(y), size=len(episode.support), replace=False))
+            query = np.setdiff1d(np.arange(len(y)), support)
+            if len(query):
+                episodes.append(Episode(episode.task, support, query))
+    return replace(data, valid_episodes=tuple(episodes))

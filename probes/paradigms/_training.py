@@ -200,6 +200,9 @@ class EarlyStopping:
         self.best_loss = np.full(units, np.inf)
         self.waited = np.zeros(units, dtype=int)
         self.best = {k: v.detach().clone() for k, v in module.state_dict().items()}
+        self.epochs = 0
+        #: Per unit, the number of epochs behind its best weights (what a refit on all rows trains for).
+        self.best_epochs = np.zeros(units, dtype=int)
 
     def update(self, module: nn.Module, losses: np.ndarray, unwatched: np.ndarray | None = None) -> bool:
         """Record this epoch's validation losses; True when every unit has run out of patience.
@@ -207,6 +210,7 @@ class EarlyStopping:
         ``unwatched`` marks units without validation rows: they always keep their latest weights.
         """
         losses = np.nan_to_num(np.asarray(losses, dtype=float), nan=np.inf)
+        self.epochs += 1
         finite = np.isfinite(self.best_loss)
         threshold = np.where(finite, self.best_loss - 1e-6 * np.abs(np.where(finite, self.best_loss, 0.0)), np.inf)
         improved = losses < threshold
@@ -226,6 +230,7 @@ class EarlyStopping:
             self.best_loss[improved] = (
                 np.where(unwatched[improved], np.inf, losses[improved]) if unwatched is not None else losses[improved]
             )
+        self.best_epochs[improved] = self.epochs
         self.waited[improved] = 0
         self.waited[~improved] += 1
         watched = ~unwatched if unwatched is not None else np.ones(self.units, dtype=bool)
@@ -312,11 +317,14 @@ def train_multitask(
     extra_parameters: Sequence[nn.Parameter] = (),
     penalty: Callable[[], torch.Tensor] | None = None,
     where: str = "training",
+    epochs_used: list[int] | None = None,
 ) -> nn.Module:
     """Train a network whose ``forward(x)`` is ``(batch, tasks, out)``; restore the best epoch.
 
     ``step`` replaces the default update (mean of present tasks' losses) — loss weighting and
     gradient surgery plug in there. Early stopping watches the mean validation loss over tasks.
+    Without validation rows it trains ``cfg.max_epochs`` epochs. ``epochs_used``, when given,
+    receives the number of epochs behind the restored weights.
     """
     params = [p for p in model.parameters() if p.requires_grad] + list(extra_parameters)
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -353,6 +361,8 @@ def train_multitask(
         else:
             stopper.update(model, np.zeros(1), unwatched=np.ones(1, dtype=bool))
     stopper.restore(model)
+    if epochs_used is not None:
+        epochs_used.append(int(stopper.best_epochs[0]))
     model.eval()
     return model
 
@@ -438,12 +448,14 @@ def train_stacked(
     *,
     penalty: Callable[[], torch.Tensor] | None = None,
     where: str = "training",
+    epochs_used: list[int] | None = None,
 ) -> nn.Module:
     """Train stacked per-task networks ``(copies, rows, in) -> (copies, rows, out)``.
 
     Each step draws a batch of each task's own rows (cycling through a fresh permutation), so
     every copy sees the same number of updates whatever its size. Early stopping is per copy:
-    each keeps the weights of its own best validation epoch.
+    each keeps the weights of its own best validation epoch. ``epochs_used``, when given,
+    receives each copy's number of epochs behind its restored weights.
     """
     copies = train.X.shape[0]
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -489,6 +501,8 @@ def train_stacked(
         if stopper.update(model, val, unwatched=unwatched):
             break
     stopper.restore(model)
+    if epochs_used is not None:
+        epochs_used.extend(int(e) for e in stopper.best_epochs)
     model.eval()
     return model
 

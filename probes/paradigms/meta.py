@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -46,10 +46,9 @@ from probes.data import TaskSet
 from probes.paradigms._adapt import SweepStop, finetune_episodes
 from probes.paradigms._backbone import StackedMLP, build_mlp
 from probes.paradigms._base import Variant, backbone_from, backbone_space
-from probes.paradigms._data import FoldData, MetaFoldData
+from probes.paradigms._data import VALID_DRAWS, FoldData, MetaFoldData, redrawn_validation
 from probes.paradigms._training import LabelSpace, RunContext, stacked_arrays, torch_session
 from probes.paradigms.stl import episode_scale, pick_checkpoint, sweep_stopper
-from probes.protocol import Episode
 
 __all__ = [
     "META_FOMAML",
@@ -65,7 +64,6 @@ __all__ = [
     "meta_train",
     "prototype_logits",
     "prototype_loss",
-    "redrawn_validation",
     "reptile_gradients",
     "sgd_adapt",
 ]
@@ -88,8 +86,6 @@ ROW_LR_FACTORS = (1.0, 3.0, 9.0)
 LR_TASKS = 16
 #: SGD steps of the validation adaptation in row folds (a whole training part needs more than a few shots).
 ROW_VALID_STEPS = 20
-#: Extra support/query draws per validation episode (see :func:`redrawn_validation`).
-VALID_DRAWS = 4
 _ROWS_CAP = 512
 
 
@@ -460,37 +456,6 @@ def meta_train(
 
 
 # ------------------------------------------------------------------------------ few-shot data
-
-
-def redrawn_validation(data: MetaFoldData, copies: int, seed: int) -> MetaFoldData:
-    """``data`` with ``copies`` extra episodes per validation episode, all on the validation tasks.
-
-    Each new episode keeps its original's support size (and class make-up) with fresh rows; its
-    query is the task's other rows. A handful of validation episodes choose noisily among dozens
-    of (learning rate, step count) pairs; more draws from the same validation tasks steady the
-    choice, and test tasks still choose nothing.
-    """
-    if copies <= 0 or not data.valid_episodes:
-        return data
-    rng = np.random.default_rng([seed, 7])
-    episodes = list(data.valid_episodes)
-    for episode in data.valid_episodes:
-        y = data.tasks[episode.task].y_train
-        for _ in range(copies):
-            if data.tasks[episode.task].is_classification:
-                labels = y.astype(int)
-                classes, counts = np.unique(labels[episode.support], return_counts=True)
-                parts = [
-                    rng.choice(np.flatnonzero(labels == c), size=k, replace=False)
-                    for c, k in zip(classes, counts, strict=True)
-                ]
-                support = np.sort(np.concatenate(parts))
-            else:
-                support = np.sort(rng.choice(len(y), size=len(episode.support), replace=False))
-            query = np.setdiff1d(np.arange(len(y)), support)
-            if len(query):
-                episodes.append(Episode(episode.task, support, query))
-    return replace(data, valid_episodes=tuple(episodes))
 
 
 def _shots(data: MetaFoldData) -> int:

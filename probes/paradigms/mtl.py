@@ -29,7 +29,7 @@ from torch import nn
 from probes.data import TaskSet
 from probes.paradigms._backbone import CrossStitchMLP, SharedTrunkNet, StackedLinear, build_mlp
 from probes.paradigms._base import Variant, backbone_from, backbone_space, train_space
-from probes.paradigms._data import FoldData, MetaFoldData, TaskView
+from probes.paradigms._data import VALID_DRAWS, FoldData, MetaFoldData, TaskView, redrawn_validation
 from probes.paradigms._training import (
     LabelSpace,
     MultiTaskArrays,
@@ -55,6 +55,7 @@ __all__ = [
     "MTL_SOFT",
     "MTL_UNCERTAINTY",
     "fit_hard_sharing",
+    "fit_trunk_for_new_tasks",
     "meta_training_views",
 ]
 
@@ -122,6 +123,7 @@ def fit_hard_sharing(
     *,
     strategy: str = "equal",
     watched: list[TaskView] | None = None,
+    epochs_used: list[int] | None = None,
 ) -> tuple[SharedTrunkNet, LabelSpace]:
     """Train a shared trunk with one head per task of ``views``; returns the network and label space."""
     config, cfg = backbone_from(params), ctx.train_config(params)
@@ -130,7 +132,10 @@ def fit_hard_sharing(
     valid = MultiTaskArrays.build(X, watched if watched is not None else views, space, "valid", ctx.device)
     model = SharedTrunkNet(X.shape[1], config, len(views), space.out_dim).to(ctx.device)
     step, extra = _strategy_step(strategy, model, len(views), ctx)
-    train_multitask(model, train, valid, space, cfg, ctx, step=step, extra_parameters=extra, where=f"mtl ({strategy})")
+    train_multitask(
+        model, train, valid, space, cfg, ctx,
+        step=step, extra_parameters=extra, where=f"mtl ({strategy})", epochs_used=epochs_used,
+    )  # fmt: skip
     return model, space
 
 
@@ -152,7 +157,10 @@ def _hard(strategy: str):
 def meta_training_views(
     data: MetaFoldData, tasks: tuple[int, ...], seed: int, valid_share: float = 0.2
 ) -> list[TaskView]:
-    """Training tasks' rows split into training and validation parts (for early stopping)."""
+    """Training tasks' rows split into training and validation parts (for early stopping).
+
+    ``valid_share=0`` keeps every row for training (the refit of :func:`fit_trunk_for_new_tasks`).
+    """
     rng = np.random.default_rng(seed)
     views = []
     for t in tasks:
@@ -188,10 +196,28 @@ def _head_predict(
     return Ridge(alpha=alpha).fit(features_s, ys).predict(features_q)
 
 
-def _hard_fit_predict_meta(data: MetaFoldData, params: dict[str, Any], ctx: RunContext) -> list[np.ndarray]:
-    views = meta_training_views(data, data.train_tasks, ctx.seed)
+def fit_trunk_for_new_tasks(data: MetaFoldData, params: dict[str, Any], ctx: RunContext) -> SharedTrunkNet:
+    """A hard-sharing trunk for new tasks, trained on every row of the training tasks.
+
+    Early stopping needs held-out rows: a first fit holds out a fifth of each training task's rows
+    to find the best number of epochs, then the trunk is refit on all rows for that many epochs
+    (Goodfellow, Bengio & Courville 2016, *Deep Learning*, Algorithm 7.2). The meta-learners
+    train on every row of the training tasks (their early stopping watches the validation tasks);
+    without the refit this baseline would compete with four fifths of the data.
+    """
+    epochs: list[int] = []
     with torch_session(ctx.seed, ctx.threads):
-        model, _ = fit_hard_sharing(data.X, views, params, ctx)
+        fit_hard_sharing(data.X, meta_training_views(data, data.train_tasks, ctx.seed), params, ctx, epochs_used=epochs)
+    every_row = meta_training_views(data, data.train_tasks, ctx.seed, valid_share=0.0)
+    with torch_session(ctx.seed, ctx.threads):
+        model, _ = fit_hard_sharing(data.X, every_row, params, replace(ctx, max_epochs=max(1, epochs[0])))
+    return model
+
+
+def _hard_fit_predict_meta(data: MetaFoldData, params: dict[str, Any], ctx: RunContext) -> list[np.ndarray]:
+    # The same validation episodes as the meta-learners: as many draws choose the ridge penalty.
+    data = redrawn_validation(data, VALID_DRAWS, ctx.seed)
+    model = fit_trunk_for_new_tasks(data, params, ctx)
     model.eval()
 
     def features(X: np.ndarray) -> np.ndarray:

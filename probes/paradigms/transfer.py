@@ -26,7 +26,7 @@ from probes.data import TaskSet
 from probes.paradigms._adapt import SweepStop, finetune_episodes
 from probes.paradigms._backbone import StackedLinear, StackedMLP, build_mlp
 from probes.paradigms._base import Variant, backbone_from, backbone_space, train_space
-from probes.paradigms._data import FoldData, MetaFoldData, TaskView
+from probes.paradigms._data import VALID_DRAWS, FoldData, MetaFoldData, TaskView, redrawn_validation
 from probes.paradigms._training import (
     LabelSpace,
     RunContext,
@@ -161,24 +161,41 @@ def _fit_predict_meta(head_only: bool):
                 return torch.softmax(out, dim=-1).cpu().numpy()
             return out[:, 0].cpu().numpy() * spread + mean
 
+        # The same validation episodes as the meta-learners: as many draws choose the fine-tuning.
+        data = redrawn_validation(data, VALID_DRAWS, ctx.seed)
         views = meta_training_views(data, data.train_tasks, ctx.seed)
         X, d = data.X, data.n_features
+
+        def pooled(part: str) -> tuple[np.ndarray, np.ndarray]:
+            rows, ys = f"rows_{part}", f"y_{part}"
+            return np.vstack([X[getattr(v, rows)] for v in views]), np.concatenate(
+                [encode(getattr(v, ys)) for v in views]
+            )
+
+        # Early stopping on a fifth of the training tasks' rows finds the epoch count; the
+        # pretraining is then refit on every row for that many epochs, as the meta-learners
+        # train on every row (see :func:`~probes.paradigms.mtl.fit_trunk_for_new_tasks`).
+        epochs: list[int] = []
         with torch_session(ctx.seed, ctx.threads):
-            pooled_train = (
-                np.vstack([X[v.rows_train] for v in views]),
-                np.concatenate([encode(v.y_train) for v in views]),
+            train_stacked(
+                build_mlp(d, config, n_out).to(ctx.device),
+                stacked_arrays([pooled("train")], ctx.device, d),
+                stacked_arrays([pooled("valid")], ctx.device, d),
+                classification,
+                cfg,
+                ctx,
+                where="transfer pooled pretraining",
+                epochs_used=epochs,
             )
-            pooled_valid = (
-                np.vstack([X[v.rows_valid] for v in views]),
-                np.concatenate([encode(v.y_valid) for v in views]),
-            )
+        views = meta_training_views(data, data.train_tasks, ctx.seed, valid_share=0.0)
+        with torch_session(ctx.seed, ctx.threads):
             base = build_mlp(d, config, n_out).to(ctx.device)
             train_stacked(
                 base,
-                stacked_arrays([pooled_train], ctx.device, d),
-                stacked_arrays([pooled_valid], ctx.device, d),
+                stacked_arrays([pooled("train")], ctx.device, d),
+                stacked_arrays([pooled("valid")], ctx.device, d),
                 classification,
-                cfg,
+                replace(cfg, max_epochs=max(1, epochs[0])),
                 ctx,
                 where="transfer pooled pretraining",
             )

@@ -409,3 +409,87 @@ def test_timed_validation_sweeps_stop_early_yet_choose_as_the_full_sweep(sinusoi
     assert max(last_steps[:-1]) < EPISODE_CHECKPOINTS[-1]
     assert timed.score == untimed.score
     assert timed.notes == untimed.notes
+
+
+# ------------------------------------------------------- one footing for every learner of new tasks
+
+
+def test_every_new_task_learner_chooses_its_adaptation_on_the_same_validation_draws(sinusoids, monkeypatch) -> None:
+    # Meta-learners choose their adaptation on VALID_DRAWS extra draws of each validation episode;
+    # the single-task, multi-task and transfer baselines get the same draws, not one episode each.
+    import probes.paradigms.meta as meta_module
+    import probes.paradigms.mtl as mtl_module
+    import probes.paradigms.stl as stl_module
+    import probes.paradigms.transfer as transfer_module
+    from probes.paradigms._data import VALID_DRAWS
+    from probes.paradigms.mtl import MTL_HARD
+
+    taskset, prepared = sinusoids
+    fold = prepared[0]
+    expected = len(fold.valid_episodes) * (1 + VALID_DRAWS)
+    seen: dict[str, list[int]] = {}
+
+    def spy_finetune(name):
+        def spy(base, supports, queries, **kwargs):
+            seen.setdefault(name, []).append(len(supports))
+            return finetune_episodes(base, supports, queries, **kwargs)
+
+        return spy
+
+    head_predict = mtl_module._head_predict
+    monkeypatch.setattr(
+        mtl_module, "_head_predict", lambda *a: (seen.setdefault("mtl", []).append(1), head_predict(*a))[1]
+    )
+    for name, module in (("stl", stl_module), ("transfer", transfer_module), ("meta", meta_module)):
+        monkeypatch.setattr(module, "finetune_episodes", spy_finetune(name))
+    for variant in (STL_MLP, TRANSFER_FINETUNE, META_MAML, MTL_HARD):
+        assert run_variant(taskset, variant, prepared[:1], params=QUICK, budget=Budget(None)).complete
+    for name in ("stl", "transfer", "meta"):
+        assert seen[name][0] == expected, name  # the first sweep is the validation one
+    # MTL fits one ridge head per validation episode and penalty, then one per test episode.
+    n_alphas = len(mtl_module._RIDGE_ALPHAS)
+    assert len(seen["mtl"]) == expected * n_alphas + len(fold.test_episodes)
+
+
+def test_shared_baselines_of_new_tasks_are_refit_on_every_training_row(sinusoids, monkeypatch) -> None:
+    # Meta-learners train on every row of the training tasks. Multi-task and transfer pretraining
+    # first early-stop on a fifth of those rows, then refit on all of them for the epochs found.
+    import probes.paradigms.mtl as mtl_module
+    import probes.paradigms.transfer as transfer_module
+    from probes.paradigms._training import train_stacked
+
+    taskset, prepared = sinusoids
+    fold = prepared[0]
+    every_row = sum(len(fold.tasks[t].rows_train) for t in fold.train_tasks)
+
+    calls: list[tuple[int, int, int | None, list[int]]] = []
+    fit = mtl_module.fit_hard_sharing
+
+    def spy_fit(X, views, params, ctx, **kwargs):
+        epochs = kwargs.setdefault("epochs_used", [])
+        out = fit(X, views, params, ctx, **kwargs)
+        calls.append(
+            (sum(len(v.rows_train) for v in views), sum(len(v.rows_valid) for v in views), ctx.max_epochs, epochs)
+        )
+        return out
+
+    monkeypatch.setattr(mtl_module, "fit_hard_sharing", spy_fit)
+    mtl_module.fit_trunk_for_new_tasks(fold, {}, RunContext(budget=Budget(None), seed=0, max_epochs=60, patience=5))
+    (train1, valid1, cap1, found), (train2, valid2, cap2, _) = calls
+    assert train1 + valid1 == every_row and valid1 > 0
+    assert 1 <= found[0] <= 60 and cap1 == 60
+    assert (train2, valid2, cap2) == (every_row, 0, found[0])
+
+    stacked: list[tuple[int, int, int, list[int]]] = []
+
+    def spy_stacked(model, train, valid, classification, cfg, ctx, **kwargs):
+        epochs = kwargs.setdefault("epochs_used", [])
+        out = train_stacked(model, train, valid, classification, cfg, ctx, **kwargs)
+        stacked.append((int(train.n.sum()), int(valid.n.sum()), cfg.max_epochs, epochs))
+        return out
+
+    monkeypatch.setattr(transfer_module, "train_stacked", spy_stacked)
+    assert run_variant(taskset, TRANSFER_FINETUNE, prepared[:1], budget=Budget(None), preset="fast").complete
+    (train1, valid1, _, found), (train2, valid2, cap2, _) = stacked
+    assert train1 + valid1 == every_row and valid1 > 0
+    assert (train2, valid2, cap2) == (every_row, 0, found[0])
