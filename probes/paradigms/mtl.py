@@ -203,14 +203,19 @@ def fit_trunk_for_new_tasks(data: MetaFoldData, params: dict[str, Any], ctx: Run
     to find the best number of epochs, then the trunk is refit on all rows for that many epochs
     (Goodfellow, Bengio & Courville 2016, *Deep Learning*, Algorithm 7.2). The meta-learners
     train on every row of the training tasks (their early stopping watches the validation tasks);
-    without the refit this baseline would compete with four fifths of the data.
+    without the refit this baseline would compete with four fifths of the data. When no row could
+    be held out (tasks under five rows) or no epoch improved on the untrained network, the first
+    fit is kept: a refit would repeat it.
     """
     epochs: list[int] = []
+    views = meta_training_views(data, data.train_tasks, ctx.seed)
     with torch_session(ctx.seed, ctx.threads):
-        fit_hard_sharing(data.X, meta_training_views(data, data.train_tasks, ctx.seed), params, ctx, epochs_used=epochs)
+        model, _ = fit_hard_sharing(data.X, views, params, ctx, epochs_used=epochs)
+    if not any(len(v.rows_valid) for v in views) or epochs[0] == 0:
+        return model
     every_row = meta_training_views(data, data.train_tasks, ctx.seed, valid_share=0.0)
     with torch_session(ctx.seed, ctx.threads):
-        model, _ = fit_hard_sharing(data.X, every_row, params, replace(ctx, max_epochs=max(1, epochs[0])))
+        model, _ = fit_hard_sharing(data.X, every_row, params, replace(ctx, max_epochs=epochs[0]))
     return model
 
 
@@ -224,13 +229,18 @@ def _hard_fit_predict_meta(data: MetaFoldData, params: dict[str, Any], ctx: RunC
         with torch.no_grad():
             return model.features(torch.as_tensor(X, device=ctx.device)).cpu().numpy()
 
-    def run(episodes, alpha: float) -> list[np.ndarray]:
+    def encode(episodes) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, TaskView]]:
+        """Trunk features of each episode's support and query, computed once for every penalty."""
         out = []
         for episode in episodes:
+            ctx.budget.check("mtl/hard few-shot heads")
             xs, ys, xq, _ = data.episode_arrays(episode)
-            view = data.tasks[episode.task]
-            out.append(_head_predict(features(xs), ys, features(xq), view.is_classification, view.n_classes, alpha))
+            out.append((features(xs), ys, features(xq), data.tasks[episode.task]))
         return out
+
+    def run(encoded, alpha: float) -> list[np.ndarray]:
+        ctx.budget.check("mtl/hard few-shot heads")
+        return [_head_predict(fs, ys, fq, v.is_classification, v.n_classes, alpha) for fs, ys, fq, v in encoded]
 
     def loss(preds: list[np.ndarray]) -> float:
         values = []
@@ -243,9 +253,10 @@ def _hard_fit_predict_meta(data: MetaFoldData, params: dict[str, Any], ctx: RunC
         return float(np.mean(values)) if values else 0.0
 
     alphas = [float(params["head_alpha"])] if "head_alpha" in params else list(_RIDGE_ALPHAS)
-    alpha = min(alphas, key=lambda a: loss(run(data.valid_episodes, a))) if data.valid_episodes else 1.0
+    valid = encode(data.valid_episodes)
+    alpha = min(alphas, key=lambda a: loss(run(valid, a))) if valid else 1.0
     ctx.notes.append(f"mtl/hard few-shot head: ridge alpha={alpha:g}")
-    return run(data.test_episodes, alpha)
+    return run(encode(data.test_episodes), alpha)
 
 
 # --------------------------------------------------------------------------------- soft sharing

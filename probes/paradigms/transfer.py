@@ -175,10 +175,12 @@ def _fit_predict_meta(head_only: bool):
         # Early stopping on a fifth of the training tasks' rows finds the epoch count; the
         # pretraining is then refit on every row for that many epochs, as the meta-learners
         # train on every row (see :func:`~probes.paradigms.mtl.fit_trunk_for_new_tasks`).
+        # When no row could be held out or no epoch improved, the first fit is kept (a refit would repeat it).
         epochs: list[int] = []
         with torch_session(ctx.seed, ctx.threads):
+            base = build_mlp(d, config, n_out).to(ctx.device)
             train_stacked(
-                build_mlp(d, config, n_out).to(ctx.device),
+                base,
                 stacked_arrays([pooled("train")], ctx.device, d),
                 stacked_arrays([pooled("valid")], ctx.device, d),
                 classification,
@@ -187,18 +189,20 @@ def _fit_predict_meta(head_only: bool):
                 where="transfer pooled pretraining",
                 epochs_used=epochs,
             )
+        refit = any(len(v.rows_valid) for v in views) and epochs[0] > 0
         views = meta_training_views(data, data.train_tasks, ctx.seed, valid_share=0.0)
         with torch_session(ctx.seed, ctx.threads):
-            base = build_mlp(d, config, n_out).to(ctx.device)
-            train_stacked(
-                base,
-                stacked_arrays([pooled("train")], ctx.device, d),
-                stacked_arrays([pooled("valid")], ctx.device, d),
-                classification,
-                replace(cfg, max_epochs=max(1, epochs[0])),
-                ctx,
-                where="transfer pooled pretraining",
-            )
+            if refit:
+                base = build_mlp(d, config, n_out).to(ctx.device)
+                train_stacked(
+                    base,
+                    stacked_arrays([pooled("train")], ctx.device, d),
+                    stacked_arrays([pooled("valid")], ctx.device, d),
+                    classification,
+                    replace(cfg, max_epochs=epochs[0]),
+                    ctx,
+                    where="transfer pooled pretraining",
+                )
 
             def run(episodes, lr: float, steps: list[int], stop: SweepStop | None = None) -> dict[int, torch.Tensor]:
                 arrays = [data.episode_arrays(e) for e in episodes]

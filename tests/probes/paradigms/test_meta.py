@@ -423,32 +423,84 @@ def test_every_new_task_learner_chooses_its_adaptation_on_the_same_validation_dr
     import probes.paradigms.transfer as transfer_module
     from probes.paradigms._data import VALID_DRAWS
     from probes.paradigms.mtl import MTL_HARD
+    from probes.paradigms.transfer import TRANSFER_HEAD
 
     taskset, prepared = sinusoids
     fold = prepared[0]
-    expected = len(fold.valid_episodes) * (1 + VALID_DRAWS)
-    seen: dict[str, list[int]] = {}
+    n_valid = len(fold.valid_episodes) * (1 + VALID_DRAWS)
+    supports: dict[str, list[list[bytes]]] = {}  # per variant, per call: the support rows' bytes
+    current = ""
 
-    def spy_finetune(name):
-        def spy(base, supports, queries, **kwargs):
-            seen.setdefault(name, []).append(len(supports))
-            return finetune_episodes(base, supports, queries, **kwargs)
+    def spy_finetune(base, sets, queries, **kwargs):
+        supports.setdefault(current, []).append([xs.tobytes() for xs, _ in sets])
+        return finetune_episodes(base, sets, queries, **kwargs)
 
-        return spy
-
+    for module in (stl_module, transfer_module, meta_module):
+        monkeypatch.setattr(module, "finetune_episodes", spy_finetune)
+    heads: list[int] = []
     head_predict = mtl_module._head_predict
-    monkeypatch.setattr(
-        mtl_module, "_head_predict", lambda *a: (seen.setdefault("mtl", []).append(1), head_predict(*a))[1]
-    )
-    for name, module in (("stl", stl_module), ("transfer", transfer_module), ("meta", meta_module)):
-        monkeypatch.setattr(module, "finetune_episodes", spy_finetune(name))
-    for variant in (STL_MLP, TRANSFER_FINETUNE, META_MAML, MTL_HARD):
+    monkeypatch.setattr(mtl_module, "_head_predict", lambda *a: (heads.append(len(a[1])), head_predict(*a))[1])
+    for variant in (STL_MLP, TRANSFER_FINETUNE, TRANSFER_HEAD, META_MAML, MTL_HARD):
+        current = variant.id
         assert run_variant(taskset, variant, prepared[:1], params=QUICK, budget=Budget(None)).complete
-    for name in ("stl", "transfer", "meta"):
-        assert seen[name][0] == expected, name  # the first sweep is the validation one
+    # The first sweep of each learner adapts to the validation episodes: the same rows for all.
+    first = {v: calls[0] for v, calls in supports.items()}
+    assert len(first["meta/maml"]) == n_valid
+    assert all(sets == first["meta/maml"] for sets in first.values()), sorted(first)
     # MTL fits one ridge head per validation episode and penalty, then one per test episode.
     n_alphas = len(mtl_module._RIDGE_ALPHAS)
-    assert len(seen["mtl"]) == expected * n_alphas + len(fold.test_episodes)
+    assert len(heads) == n_valid * n_alphas + len(fold.test_episodes)
+
+
+def test_a_refit_for_the_epochs_found_reproduces_the_early_stopped_weights(sinusoids) -> None:
+    # The refit on every row trains for ``epochs_used`` epochs: on the same rows that count gives
+    # back exactly the weights early stopping restored (one epoch more or fewer does not).
+    from probes.paradigms._training import stacked_arrays, torch_session, train_stacked
+    from probes.paradigms.mtl import fit_hard_sharing, meta_training_views
+
+    fold = sinusoids[1][0]
+    ctx = RunContext(budget=Budget(None), seed=0, max_epochs=80, patience=3)
+    views = meta_training_views(fold, fold.train_tasks, seed=0)
+    unwatched = [replace(v, rows_valid=v.rows_valid[:0], y_valid=v.y_valid[:0]) for v in views]
+
+    def weights(model):
+        return [p.detach().clone() for p in model.state_dict().values()]
+
+    def same(a, b) -> bool:
+        return all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+
+    found: list[int] = []
+    with torch_session(0, 1):
+        stopped = weights(fit_hard_sharing(fold.X, views, {}, ctx, epochs_used=found)[0])
+    assert 1 <= found[0] < 80  # stopped early
+    refits = {}
+    for n in (found[0] - 1, found[0], found[0] + 1):
+        with torch_session(0, 1):
+            refits[n] = weights(fit_hard_sharing(fold.X, unwatched, {}, replace(ctx, max_epochs=n))[0])
+    assert same(refits[found[0]], stopped)
+    assert not same(refits[found[0] - 1], stopped) and not same(refits[found[0] + 1], stopped)
+
+    def pooled(vs, part):
+        return np.vstack([fold.X[getattr(v, f"rows_{part}")] for v in vs]), np.concatenate(
+            [getattr(v, f"y_{part}").astype(np.float32) for v in vs]
+        )
+
+    def train(cap, valid, epochs_used=None):
+        with torch_session(0, 1):
+            model = build_mlp(fold.n_features, BackboneConfig(), 1)
+            train_stacked(
+                model, stacked_arrays([pooled(views, "train")], ctx.device, fold.n_features),
+                stacked_arrays([valid], ctx.device, fold.n_features), False,
+                ctx.train_config({}) if cap is None else replace(ctx.train_config({}), max_epochs=cap), ctx,
+                epochs_used=epochs_used,
+            )  # fmt: skip
+        return weights(model)
+
+    found = []
+    stopped = train(None, pooled(views, "valid"), found)
+    assert 1 <= found[0] < 80
+    empty = pooled(unwatched, "valid")
+    assert same(train(found[0], empty), stopped) and not same(train(found[0] + 1, empty), stopped)
 
 
 def test_shared_baselines_of_new_tasks_are_refit_on_every_training_row(sinusoids, monkeypatch) -> None:
@@ -460,36 +512,39 @@ def test_shared_baselines_of_new_tasks_are_refit_on_every_training_row(sinusoids
 
     taskset, prepared = sinusoids
     fold = prepared[0]
-    every_row = sum(len(fold.tasks[t].rows_train) for t in fold.train_tasks)
+    every_row = sorted(np.concatenate([fold.tasks[t].rows_train for t in fold.train_tasks]).tolist())
 
-    calls: list[tuple[int, int, int | None, list[int]]] = []
+    calls: list[tuple[list[int], list[int], int | None, list[int]]] = []
     fit = mtl_module.fit_hard_sharing
+
+    def rows(views, part):
+        return sorted(np.concatenate([getattr(v, f"rows_{part}") for v in views]).tolist())
 
     def spy_fit(X, views, params, ctx, **kwargs):
         epochs = kwargs.setdefault("epochs_used", [])
         out = fit(X, views, params, ctx, **kwargs)
-        calls.append(
-            (sum(len(v.rows_train) for v in views), sum(len(v.rows_valid) for v in views), ctx.max_epochs, epochs)
-        )
+        calls.append((rows(views, "train"), rows(views, "valid"), ctx.max_epochs, epochs))
         return out
 
     monkeypatch.setattr(mtl_module, "fit_hard_sharing", spy_fit)
     mtl_module.fit_trunk_for_new_tasks(fold, {}, RunContext(budget=Budget(None), seed=0, max_epochs=60, patience=5))
     (train1, valid1, cap1, found), (train2, valid2, cap2, _) = calls
-    assert train1 + valid1 == every_row and valid1 > 0
+    assert sorted(train1 + valid1) == every_row and valid1
     assert 1 <= found[0] <= 60 and cap1 == 60
-    assert (train2, valid2, cap2) == (every_row, 0, found[0])
+    assert (train2, valid2, cap2) == (every_row, [], found[0])
 
-    stacked: list[tuple[int, int, int, list[int]]] = []
+    stacked: list[tuple[bytes, int, int, list[int]]] = []
 
     def spy_stacked(model, train, valid, classification, cfg, ctx, **kwargs):
         epochs = kwargs.setdefault("epochs_used", [])
         out = train_stacked(model, train, valid, classification, cfg, ctx, **kwargs)
-        stacked.append((int(train.n.sum()), int(valid.n.sum()), cfg.max_epochs, epochs))
+        n = int(train.n[0])
+        stacked.append((np.sort(train.X[0, :n].numpy(), axis=0).tobytes(), int(valid.n.sum()), cfg.max_epochs, epochs))
         return out
 
     monkeypatch.setattr(transfer_module, "train_stacked", spy_stacked)
     assert run_variant(taskset, TRANSFER_FINETUNE, prepared[:1], budget=Budget(None), preset="fast").complete
-    (train1, valid1, _, found), (train2, valid2, cap2, _) = stacked
-    assert train1 + valid1 == every_row and valid1 > 0
-    assert (train2, valid2, cap2) == (every_row, 0, found[0])
+    (_, valid1, _, found), (train2, valid2, cap2, _) = stacked
+    assert valid1 > 0
+    expected = np.sort(fold.X[every_row].astype(np.float32), axis=0).tobytes()
+    assert (train2, valid2, cap2) == (expected, 0, found[0])
