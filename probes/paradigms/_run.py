@@ -21,7 +21,7 @@ from probes.budget import Budget, BudgetPreset, budget_preset
 from probes.data import TaskSet
 from probes.exceptions import BudgetExhausted
 from probes.paradigms._base import Variant
-from probes.paradigms._data import FoldData, MetaFoldData, TaskView, prepare_fold
+from probes.paradigms._data import VALID_DRAWS, FoldData, MetaFoldData, TaskView, prepare_fold, redrawn_validation
 from probes.paradigms._training import RunContext, warm_up
 from probes.protocol import (
     Episode,
@@ -135,6 +135,7 @@ def _predict_and_score(
 ) -> FoldResult:
     if isinstance(data, MetaFoldData):
         assert variant.fit_predict_meta is not None
+        data = redrawn_validation(data, VALID_DRAWS, ctx.seed)  # every learner adapts to the same draws
         return score_meta_fold(taskset, data.fold, variant.fit_predict_meta(data, params, ctx))
     assert variant.fit_predict is not None
     return score_fold(taskset, data.fold, variant.fit_predict(data, params, ctx))
@@ -210,7 +211,10 @@ def _search(
     from probes.paradigms.search import run_study
 
     assert variant.search_space is not None
-    view = _meta_validation_view(data, ctx.seed) if isinstance(data, MetaFoldData) else _validation_view(data, ctx.seed)
+    if isinstance(data, MetaFoldData):
+        view = redrawn_validation(_meta_validation_view(data, ctx.seed), VALID_DRAWS, ctx.seed)
+    else:
+        view = _validation_view(data, ctx.seed)
 
     def objective(trial: optuna.Trial) -> float:
         trial_params = {**params, **variant.search_space(trial)}

@@ -46,7 +46,7 @@ from probes.data import TaskSet
 from probes.paradigms._adapt import SweepStop, finetune_episodes
 from probes.paradigms._backbone import StackedMLP, build_mlp
 from probes.paradigms._base import Variant, backbone_from, backbone_space
-from probes.paradigms._data import VALID_DRAWS, FoldData, MetaFoldData, redrawn_validation
+from probes.paradigms._data import FoldData, MetaFoldData
 from probes.paradigms._training import LabelSpace, RunContext, stacked_arrays, torch_session
 from probes.paradigms.stl import episode_scale, pick_checkpoint, sweep_stopper
 
@@ -477,7 +477,6 @@ def _gradient_fit_predict_meta(
 ) -> Callable[[MetaFoldData, dict[str, Any], RunContext], list[np.ndarray]]:
     def fit_predict_meta(data: MetaFoldData, params: dict[str, Any], ctx: RunContext) -> list[np.ndarray]:
         cfg, config = meta_config(algorithm, params, ctx), backbone_from(params)
-        data = redrawn_validation(data, VALID_DRAWS, ctx.seed)
         classification = data.tasks[data.test_episodes[0].task].is_classification
         n_out = max(v.n_out for v in data.tasks)
         mean, spread = (0.0, 1.0) if classification else episode_scale(data)
@@ -782,7 +781,6 @@ def _embedding_net(d: int, params: dict[str, Any]) -> StackedMLP:
 
 def _protonet_fit_predict_meta(data: MetaFoldData, params: dict[str, Any], ctx: RunContext) -> list[np.ndarray]:
     cfg, d = meta_config("protonet", params, ctx), data.n_features
-    data = redrawn_validation(data, VALID_DRAWS, ctx.seed)
     n_classes = max(v.n_out for v in data.tasks)
     pool = TaskPool(
         tuple(data.X[data.tasks[t].rows_train] for t in data.train_tasks),

@@ -29,7 +29,7 @@ from torch import nn
 from probes.data import TaskSet
 from probes.paradigms._backbone import CrossStitchMLP, SharedTrunkNet, StackedLinear, build_mlp
 from probes.paradigms._base import Variant, backbone_from, backbone_space, train_space
-from probes.paradigms._data import VALID_DRAWS, FoldData, MetaFoldData, TaskView, redrawn_validation
+from probes.paradigms._data import FoldData, MetaFoldData, TaskView
 from probes.paradigms._training import (
     LabelSpace,
     MultiTaskArrays,
@@ -57,6 +57,7 @@ __all__ = [
     "fit_hard_sharing",
     "fit_trunk_for_new_tasks",
     "meta_training_views",
+    "refit_epochs",
 ]
 
 #: Gradient surgery costs one backward pass per task per step; beyond this many tasks it is skipped.
@@ -203,25 +204,29 @@ def fit_trunk_for_new_tasks(data: MetaFoldData, params: dict[str, Any], ctx: Run
     to find the best number of epochs, then the trunk is refit on all rows for that many epochs
     (Goodfellow, Bengio & Courville 2016, *Deep Learning*, Algorithm 7.2). The meta-learners
     train on every row of the training tasks (their early stopping watches the validation tasks);
-    without the refit this baseline would compete with four fifths of the data. When no row could
-    be held out (tasks under five rows) or no epoch improved on the untrained network, the first
-    fit is kept: a refit would repeat it.
+    without the refit this baseline would compete with four fifths of the data (:func:`refit_epochs`
+    says when the first fit is kept).
     """
-    epochs: list[int] = []
-    views = meta_training_views(data, data.train_tasks, ctx.seed)
+    views, epochs = meta_training_views(data, data.train_tasks, ctx.seed), []
     with torch_session(ctx.seed, ctx.threads):
         model, _ = fit_hard_sharing(data.X, views, params, ctx, epochs_used=epochs)
-    if not any(len(v.rows_valid) for v in views) or epochs[0] == 0:
-        return model
-    every_row = meta_training_views(data, data.train_tasks, ctx.seed, valid_share=0.0)
-    with torch_session(ctx.seed, ctx.threads):
-        model, _ = fit_hard_sharing(data.X, every_row, params, replace(ctx, max_epochs=epochs[0]))
+    if refit := refit_epochs(views, epochs):
+        every_row = meta_training_views(data, data.train_tasks, ctx.seed, valid_share=0.0)
+        with torch_session(ctx.seed, ctx.threads):
+            model, _ = fit_hard_sharing(data.X, every_row, params, replace(ctx, max_epochs=refit))
     return model
 
 
+def refit_epochs(views: list[TaskView], epochs_used: list[int]) -> int:
+    """Epochs for the refit on every row after an early-stopped fit on ``views``; 0 keeps that fit.
+
+    No refit when no row was held out (tasks under five rows: the fit already saw every row) or
+    when no epoch improved on the untrained network: a refit would repeat the first fit.
+    """
+    return epochs_used[0] if any(len(v.rows_valid) for v in views) else 0
+
+
 def _hard_fit_predict_meta(data: MetaFoldData, params: dict[str, Any], ctx: RunContext) -> list[np.ndarray]:
-    # The same validation episodes as the meta-learners: as many draws choose the ridge penalty.
-    data = redrawn_validation(data, VALID_DRAWS, ctx.seed)
     model = fit_trunk_for_new_tasks(data, params, ctx)
     model.eval()
 

@@ -21,7 +21,7 @@ import torch
 from probes.paradigms._adapt import SweepStop, finetune_episodes
 from probes.paradigms._backbone import build_mlp
 from probes.paradigms._base import Variant, backbone_from, backbone_space, train_space
-from probes.paradigms._data import VALID_DRAWS, FoldData, MetaFoldData, TaskView, redrawn_validation
+from probes.paradigms._data import FoldData, MetaFoldData, TaskView
 from probes.paradigms._training import (
     LabelSpace,
     RunContext,
@@ -151,7 +151,6 @@ def sweep_stopper(data: MetaFoldData, decode: Any, ctx: RunContext) -> SweepStop
 
 def _mlp_fit_predict_meta(data: MetaFoldData, params: dict[str, Any], ctx: RunContext) -> list[np.ndarray]:
     """A fresh MLP per support set; steps and learning rate chosen on validation episodes."""
-    data = redrawn_validation(data, VALID_DRAWS, ctx.seed)  # as many validation draws as the meta-learners
     config = backbone_from(params)
     kind = data.tasks[data.test_episodes[0].task].kind
     classification = kind == "classification"

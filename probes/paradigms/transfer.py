@@ -26,16 +26,17 @@ from probes.data import TaskSet
 from probes.paradigms._adapt import SweepStop, finetune_episodes
 from probes.paradigms._backbone import StackedLinear, StackedMLP, build_mlp
 from probes.paradigms._base import Variant, backbone_from, backbone_space, train_space
-from probes.paradigms._data import VALID_DRAWS, FoldData, MetaFoldData, TaskView, redrawn_validation
+from probes.paradigms._data import FoldData, MetaFoldData, TaskView
 from probes.paradigms._training import (
     LabelSpace,
     RunContext,
+    StackedArrays,
     predict_stacked,
     stacked_arrays,
     torch_session,
     train_stacked,
 )
-from probes.paradigms.mtl import fit_hard_sharing, meta_training_views
+from probes.paradigms.mtl import fit_hard_sharing, meta_training_views, refit_epochs
 from probes.paradigms.stl import episode_scale, pick_checkpoint, sweep_stopper
 
 __all__ = ["MAX_SOURCE_GROUPS", "TRANSFER_FINETUNE", "TRANSFER_HEAD", "source_groups"]
@@ -161,48 +162,31 @@ def _fit_predict_meta(head_only: bool):
                 return torch.softmax(out, dim=-1).cpu().numpy()
             return out[:, 0].cpu().numpy() * spread + mean
 
-        # The same validation episodes as the meta-learners: as many draws choose the fine-tuning.
-        data = redrawn_validation(data, VALID_DRAWS, ctx.seed)
-        views = meta_training_views(data, data.train_tasks, ctx.seed)
         X, d = data.X, data.n_features
 
-        def pooled(part: str) -> tuple[np.ndarray, np.ndarray]:
-            rows, ys = f"rows_{part}", f"y_{part}"
-            return np.vstack([X[getattr(v, rows)] for v in views]), np.concatenate(
-                [encode(getattr(v, ys)) for v in views]
-            )
+        def pretrain(views: list[TaskView], train_cfg: Any, epochs_used: list[int] | None = None) -> StackedMLP:
+            def pooled(part: str) -> StackedArrays:
+                xs = np.vstack([X[getattr(v, f"rows_{part}")] for v in views])
+                return stacked_arrays(
+                    [(xs, np.concatenate([encode(getattr(v, f"y_{part}")) for v in views]))], ctx.device, d
+                )
+
+            base = build_mlp(d, config, n_out).to(ctx.device)
+            train_stacked(base, pooled("train"), pooled("valid"), classification, train_cfg, ctx,
+                          where="transfer pooled pretraining", epochs_used=epochs_used)  # fmt: skip
+            return base
 
         # Early stopping on a fifth of the training tasks' rows finds the epoch count; the
         # pretraining is then refit on every row for that many epochs, as the meta-learners
         # train on every row (see :func:`~probes.paradigms.mtl.fit_trunk_for_new_tasks`).
-        # When no row could be held out or no epoch improved, the first fit is kept (a refit would repeat it).
-        epochs: list[int] = []
+        views, epochs = meta_training_views(data, data.train_tasks, ctx.seed), []
         with torch_session(ctx.seed, ctx.threads):
-            base = build_mlp(d, config, n_out).to(ctx.device)
-            train_stacked(
-                base,
-                stacked_arrays([pooled("train")], ctx.device, d),
-                stacked_arrays([pooled("valid")], ctx.device, d),
-                classification,
-                cfg,
-                ctx,
-                where="transfer pooled pretraining",
-                epochs_used=epochs,
-            )
-        refit = any(len(v.rows_valid) for v in views) and epochs[0] > 0
-        views = meta_training_views(data, data.train_tasks, ctx.seed, valid_share=0.0)
+            base = pretrain(views, cfg, epochs)
+        refit = refit_epochs(views, epochs)
         with torch_session(ctx.seed, ctx.threads):
             if refit:
-                base = build_mlp(d, config, n_out).to(ctx.device)
-                train_stacked(
-                    base,
-                    stacked_arrays([pooled("train")], ctx.device, d),
-                    stacked_arrays([pooled("valid")], ctx.device, d),
-                    classification,
-                    replace(cfg, max_epochs=epochs[0]),
-                    ctx,
-                    where="transfer pooled pretraining",
-                )
+                every_row = meta_training_views(data, data.train_tasks, ctx.seed, valid_share=0.0)
+                base = pretrain(every_row, replace(cfg, max_epochs=refit))
 
             def run(episodes, lr: float, steps: list[int], stop: SweepStop | None = None) -> dict[int, torch.Tensor]:
                 arrays = [data.episode_arrays(e) for e in episodes]
