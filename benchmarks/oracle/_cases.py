@@ -202,20 +202,22 @@ def _family_params(family: str, rng: np.random.Generator, seed: int) -> dict[str
     return base
 
 
-#: Families of generated cases and how many of each (206 in all). New families go at the end:
+#: Families of generated cases and how many of each (331 in all). New families go at the end:
 #: a family's knobs are drawn from a generator seeded by its position, so the earlier cases (and
-#: their cached results) stay the same. ``large_own`` and ``large_target_own`` are ``large`` and
-#: ``large_target`` with ``own_inputs``: in those two, tasks of relatedness 0 still share hidden
-#: units and relevant inputs (see :mod:`benchmarks.scenarios`), so a 400-row probe whose sharing
-#: gain is inside noise was almost always followed by a full-data sharing win; data-rich tasks
-#: that truly share nothing were missing from the training cases. ``relatedness_own`` is the same for
-#: the small ``relatedness`` family.
+#: their cached results) stay the same, and raising a count appends cases to its family. Until
+#: session 19 there were 206; it added half as many again to each small family and doubled the
+#: four large ones, before any of their oracles ran. ``large_own`` and ``large_target_own`` are
+#: ``large`` and ``large_target`` with ``own_inputs``: in those two, tasks of relatedness 0 still
+#: share hidden units and relevant inputs (see :mod:`benchmarks.scenarios`), so a 400-row probe
+#: whose sharing gain is inside noise was almost always followed by a full-data sharing win;
+#: data-rich tasks that truly share nothing were missing from the training cases.
+#: ``relatedness_own`` is the same for the small ``relatedness`` family.
 FAMILIES: dict[str, int] = {
-    "relatedness": 12, "clusters": 10, "conflicting": 10, "shifted": 10, "imbalanced": 10,
-    "many_small": 10, "few_rich": 8, "classification": 10, "multiclass": 6, "multi_target": 10,
-    "categorical": 6, "target_related": 10, "target_loud": 8, "target_rich": 6, "new_tasks": 10,
-    "sinusoids": 10, "single_task": 4, "large": 16, "large_target": 8, "large_own": 12, "large_target_own": 8,
-    "relatedness_own": 12,
+    "relatedness": 18, "clusters": 15, "conflicting": 15, "shifted": 15, "imbalanced": 15,
+    "many_small": 15, "few_rich": 12, "classification": 15, "multiclass": 9, "multi_target": 15,
+    "categorical": 9, "target_related": 15, "target_loud": 12, "target_rich": 9, "new_tasks": 15,
+    "sinusoids": 15, "single_task": 6, "large": 32, "large_target": 16, "large_own": 24, "large_target_own": 16,
+    "relatedness_own": 18,
 }  # fmt: skip
 
 

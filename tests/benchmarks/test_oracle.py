@@ -67,6 +67,18 @@ def test_generated_cases_are_many_stable_and_span_every_knob() -> None:
     assert goals == {"all_tasks", "target_task", "new_tasks"}
 
 
+def test_more_cases_of_a_family_leave_the_earlier_ones_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Raising a family's count appends cases: the cached results of the earlier ones stay valid."""
+    from benchmarks.oracle import _cases
+
+    full = {c.id: c.key for c in generated_cases()}
+    fewer = {family: max(1, count // 2) for family, count in FAMILIES.items()}
+    monkeypatch.setattr(_cases, "FAMILIES", fewer)
+    smaller = {c.id: c.key for c in _cases.generated_cases()}
+    assert len(smaller) == sum(fewer.values()) < len(full)
+    assert all(full[case_id] == key for case_id, key in smaller.items())
+
+
 def test_every_generated_case_loads() -> None:
     for case in generated_cases()[::7]:
         data, spec = case.load()
