@@ -3,6 +3,10 @@
     python -m benchmarks.oracle_replicate run --seed 1 --workers 2   # seed-1 oracles (cached, resumable)
     python -m benchmarks.oracle_replicate run --seed 2 --workers 2   # seed-2 oracles
     python -m benchmarks.oracle_replicate report --write             # benchmarks/REPLICATE.md
+    python -m benchmarks.oracle_replicate run --seed 3 --machine "16 cores" --case school/all_tasks
+
+The last runs one case's seed-3 oracle and labels it as run on another machine (point
+``ADVISOR_SHARED_DATA`` at the data there).
 
 The benchmark scores a choice as right when it is one of the oracle's co-winners (DESIGN.md §3,
 §7). The oracle is itself a noisy estimate: other folds and another search (``seed``) can name
@@ -46,25 +50,36 @@ def cached_seeds() -> list[int]:
     return [0, *sorted(int(m.group(1)) for m in found if m and int(m.group(1)) > 0)]
 
 
-def _run_one(case: Case, seed: int) -> str:
+def _run_one(case: Case, seed: int, machine: str | None = None) -> str:
     quiet_single_thread()
     started = time.perf_counter()
-    result = run_oracle_case(case, seed=seed)
+    result = run_oracle_case(case, seed=seed, machine=machine)
     _write(cache_kind(seed), case, result)
     return f"{case.id}: {time.perf_counter() - started:.0f} s, co-winners {', '.join(result['co_winners'])}"
 
 
-def run(seed: int, workers: int) -> None:
-    """Run the missing seed-``seed`` oracles, longest (by the seed-0 oracle's time) first."""
+def run(seed: int, workers: int, *, only: list[str] | None = None, machine: str | None = None) -> None:
+    """Run the missing seed-``seed`` oracles, longest (by the seed-0 oracle's time) first.
+
+    ``only`` restricts the run to those case ids; ``machine`` labels oracles run on another
+    machine than the benchmark's (as ``python -m benchmarks.oracle run --machine`` does).
+    """
     if seed < 1:
         raise SystemExit("--seed must be 1 or more (seed 0 is the benchmark's own oracle: python -m benchmarks.oracle)")
+    known = {c.id for c in real_cases()}
+    if unknown := sorted(set(only or ()) - known):
+        raise SystemExit(f"not a real case: {', '.join(unknown)} (choose from {', '.join(sorted(known))})")
     seconds = {c.id: float(o["seconds"]) for c in real_cases() if (o := load_cached("oracle", c)) is not None}
-    cases = [c for c in real_cases() if c.id in seconds and load_cached(cache_kind(seed), c) is None]
+    cases = [
+        c
+        for c in real_cases()
+        if c.id in seconds and (not only or c.id in only) and load_cached(cache_kind(seed), c) is None
+    ]
     cases.sort(key=lambda c: -seconds[c.id])
     print(f"{len(cases)} seed-{seed} oracles to run with {workers} worker(s)", flush=True)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_run_one, c, seed) for c in cases]
+        futures = [pool.submit(_run_one, c, seed, machine) for c in cases]
         for i, future in enumerate(as_completed(futures), 1):
             try:
                 print(f"[{i}/{len(cases)}] {future.result()}", flush=True)
@@ -256,12 +271,14 @@ def main(argv: list[str] | None = None) -> None:
     runner = sub.add_parser("run", help="run the missing oracles of the real cases for one replicate seed")
     runner.add_argument("--seed", type=int, default=1, help="replicate seed, 1 or more (default 1)")
     runner.add_argument("--workers", type=int, default=1)
+    runner.add_argument("--case", action="append", help="only this real case id (repeatable)")
+    runner.add_argument("--machine", help="label recorded with oracles run on another machine than the benchmark's")
     sub.add_parser("report", help="print the agreement table").add_argument(
         "--write", action="store_true", help="also write benchmarks/REPLICATE.md"
     )
     args = parser.parse_args(argv)
     if args.command == "run":
-        run(args.seed, args.workers)
+        run(args.seed, args.workers, only=args.case, machine=args.machine)
     else:
         report(write=args.write)
     sys.stdout.flush()

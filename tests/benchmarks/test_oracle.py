@@ -329,6 +329,30 @@ def _oracle_run(co: list[str], scores: dict[str, float] | None = None) -> dict:
     return {"co_winners": co, "winner": co[0], "paradigms": {p: {"score": v} for p, v in scores.items()}}
 
 
+def test_oracle_replicate_run_keeps_to_the_named_cases_and_labels_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from benchmarks import oracle_replicate as rep
+
+    cases = [Case(f"real{i}/all_tasks", "real", {"goal": "all_tasks"}, path=f"r{i}.csv") for i in range(3)]
+    written: dict[str, dict] = {}
+    monkeypatch.setattr(rep, "real_cases", lambda: cases)
+    monkeypatch.setattr(rep, "load_cached", lambda kind, case: {"seconds": 1.0} if kind == "oracle" else None)
+    monkeypatch.setattr(rep, "quiet_single_thread", lambda: None)
+    monkeypatch.setattr(rep, "ProcessPoolExecutor", ThreadPoolExecutor)
+    monkeypatch.setattr(
+        rep, "run_oracle_case", lambda case, *, seed, machine: {"co_winners": ["stl"], "seed": seed, "machine": machine}
+    )
+    monkeypatch.setattr(rep, "_write", lambda kind, case, result: written.update({f"{kind}:{case.id}": result}))
+
+    rep.main(["run", "--seed", "3", "--case", "real2/all_tasks", "--case", "real0/all_tasks", "--machine", "16 cores"])
+    assert sorted(written) == ["oracle_seed3:real0/all_tasks", "oracle_seed3:real2/all_tasks"]
+    assert all(r == {"co_winners": ["stl"], "seed": 3, "machine": "16 cores"} for r in written.values())
+
+    with pytest.raises(SystemExit, match="not a real case: gen/x"):
+        rep.main(["run", "--seed", "3", "--case", "gen/x"])
+
+
 def test_oracle_replicate_agreement_scores_each_run_against_the_others() -> None:
     from benchmarks.oracle_replicate import agreement
 
