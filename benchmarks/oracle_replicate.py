@@ -66,15 +66,9 @@ def run(seed: int, workers: int, *, only: list[str] | None = None, machine: str 
     """
     if seed < 1:
         raise SystemExit("--seed must be 1 or more (seed 0 is the benchmark's own oracle: python -m benchmarks.oracle)")
-    known = {c.id for c in real_cases()}
-    if unknown := sorted(set(only or ()) - known):
-        raise SystemExit(f"not a real case: {', '.join(unknown)} (choose from {', '.join(sorted(known))})")
-    seconds = {c.id: float(o["seconds"]) for c in real_cases() if (o := load_cached("oracle", c)) is not None}
-    cases = [
-        c
-        for c in real_cases()
-        if c.id in seconds and (not only or c.id in only) and load_cached(cache_kind(seed), c) is None
-    ]
+    wanted = [c for c in real_cases() if not only or c.id in only]
+    seconds = {c.id: float(o["seconds"]) for c in wanted if (o := load_cached("oracle", c)) is not None}
+    cases = [c for c in wanted if c.id in seconds and load_cached(cache_kind(seed), c) is None]
     cases.sort(key=lambda c: -seconds[c.id])
     print(f"{len(cases)} seed-{seed} oracles to run with {workers} worker(s)", flush=True)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -271,7 +265,9 @@ def main(argv: list[str] | None = None) -> None:
     runner = sub.add_parser("run", help="run the missing oracles of the real cases for one replicate seed")
     runner.add_argument("--seed", type=int, default=1, help="replicate seed, 1 or more (default 1)")
     runner.add_argument("--workers", type=int, default=1)
-    runner.add_argument("--case", action="append", help="only this real case id (repeatable)")
+    runner.add_argument(
+        "--case", action="append", choices=[c.id for c in real_cases()], help="only this real case id (repeatable)"
+    )
     runner.add_argument("--machine", help="label recorded with oracles run on another machine than the benchmark's")
     sub.add_parser("report", help="print the agreement table").add_argument(
         "--write", action="store_true", help="also write benchmarks/REPLICATE.md"
