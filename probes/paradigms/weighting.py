@@ -98,7 +98,9 @@ class PCGrad(GradientSurgery):
         n_tasks = jacobian.shape[0]
         if n_tasks < 2:
             return jacobian.mean(dim=0)
-        norms_sq = (jacobian * jacobian).sum(dim=1).clamp(min=1e-20)
+        # Only against underflow: a fixed floor (1e-20) bent the projection onto small but real
+        # gradients, so the update stopped scaling with them.
+        norms_sq = (jacobian * jacobian).sum(dim=1).clamp(min=torch.finfo(jacobian.dtype).tiny)
         projected = jacobian.clone()
         for i in range(n_tasks):
             order = torch.randperm(n_tasks, generator=generator)

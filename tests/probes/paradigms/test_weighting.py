@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -65,6 +65,7 @@ def test_without_conflict_every_task_gains(name: str, jac: np.ndarray) -> None:
 @pytest.mark.parametrize("name", sorted(ALL))
 @settings(max_examples=40, deadline=None)
 @given(jac=matrices, scale=st.floats(0.1, 10))
+@example(jac=np.array([[-8.51404315e-14], [1.0]]), scale=7.0)  # a tiny conflicting gradient (found in CI)
 def test_update_scales_with_the_gradients(name: str, jac: np.ndarray, scale: float) -> None:
     J = torch.tensor(jac, dtype=torch.float64)
     assert torch.allclose(update(ALL[name], J * scale), update(ALL[name], J) * scale, atol=1e-6 * (1 + scale) * 10)
