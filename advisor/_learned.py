@@ -177,6 +177,14 @@ def candidates(features: dict[str, float], applicable: list[str]) -> list[str]:
     and the veto does not apply. A probe gain below zero on full-size tasks is not vetoed: the
     model sees it and weighs it against what the probes' small budget is known to get wrong
     (a hyper-parameter search at full budget often turns it round). STL, the fallback, always stays.
+
+    Measured against dropping the veto (the model ranking every applicable paradigm), on the
+    benchmark of 331 generated and 22 real cases: out of fold on generated cases the veto costs
+    2.2 points (77.6% against 79.8%, mean of 6 fold splits), all of it in the synthetic
+    ``large`` families (52% against 71%), while on the ``large_*_own`` families, whose inputs
+    are real feature matrices, it gains 15 points (77.5% against 62.5%). On the real datasets
+    it gains too: 86.4% against 81.8% accuracy against the 3-run majority oracle, mean regret
+    over seeds 0.0064 against 0.0087. So it stays.
     """
     cut = _v(features, "decision_subsampled") > 0
     keep = []
