@@ -82,22 +82,29 @@ def run(seed: int, workers: int, *, only: list[str] | None = None, machine: str 
 
 
 def agreement(cases: list[tuple[str, list[dict[str, Any]]]]) -> dict[str, Any]:
-    """Agreement of the oracle runs per case: each run's choice (``winner``) scored against every other run's co-winners.
+    """Agreement of the oracle runs per case: each run's choice (``winner``) scored against every other run.
 
     ``cases``: ``(case id, [run 0, run 1, ...])``, the same runs for every case. ``hits[i][j]``
-    counts the cases where run ``i``'s choice is a co-winner of run ``j``.
+    counts the cases where run ``i``'s choice is a co-winner of run ``j``; ``mean_regret`` is
+    the score run ``i``'s choice loses against run ``j``'s best, in run ``j``'s scores (a choice
+    run ``j`` did not score counts as its STL fallback, as in the benchmark's regret).
     """
     runs = len(cases[0][1]) if cases else 0
-    rows, hits = [], []
+    rows, hits, regrets = [], [], []
     for case_id, results in cases:
+        scores = [{p: float(v["score"]) for p, v in r["paradigms"].items() if v.get("score") is not None}
+                  for r in results]  # fmt: skip
         inside = {(i, j): results[i]["winner"] in results[j]["co_winners"]
                   for i, j in itertools.permutations(range(runs), 2)}  # fmt: skip
         hits += inside.values()
+        for i, j in inside:
+            got = scores[j].get(results[i]["winner"], scores[j].get("stl", min(scores[j].values())))
+            regrets.append(max(0.0, max(scores[j].values()) - got))
         rows.append({"case": case_id, "co_winners": [r["co_winners"] for r in results],
-                     "winners": [r["winner"] for r in results], "inside": inside,
-                     "scores": [{p: v["score"] for p, v in r["paradigms"].items()} for r in results]})  # fmt: skip
+                     "winners": [r["winner"] for r in results], "inside": inside, "scores": scores})  # fmt: skip
     return {"cases": len(cases), "runs": runs, "comparisons": len(hits),
-            "accuracy": sum(hits) / len(hits) if hits else None, "rows": rows}  # fmt: skip
+            "accuracy": sum(hits) / len(hits) if hits else None,
+            "mean_regret": sum(regrets) / len(regrets) if regrets else None, "rows": rows}  # fmt: skip
 
 
 def consensus(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -188,8 +195,9 @@ def report_lines() -> list[str]:
         "",
         f"{n} real cases. One oracle run's choice (its simplest co-winner) is a co-winner of another run "
         f"in **{100 * result['accuracy']:.1f}%** of {result['comparisons']} comparisons (every ordered pair of "
-        "runs). That is the decision accuracy of a method that knew a full-budget result, and the level "
-        "against which the advisor's accuracy has to be read.",
+        f"runs), and its choice loses {result['mean_regret']:.4f} score points on average against the other "
+        "run's best (its regret there). That is the decision accuracy and the regret of a method that knew a "
+        "full-budget result, and the level against which the advisor's figures have to be read.",
     ]
     if partial:
         lines += [

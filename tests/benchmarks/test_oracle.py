@@ -373,6 +373,17 @@ def test_oracle_replicate_agreement_scores_each_run_against_the_others() -> None
         (False, True),
         (False, False),
     ]
+    assert result["mean_regret"] == 0.0  # every paradigm scores 0.5 in every run
+
+    # Regret: run i's choice against run j's best, in run j's scores.
+    a = _oracle_run(["stl"], {"stl": 0.80, "mtl": 0.78})
+    b = _oracle_run(["mtl"], {"stl": 0.70, "mtl": 0.75, "transfer": 0.71})
+    two = agreement([("r", [a, b])])
+    assert two["mean_regret"] == pytest.approx((0.05 + 0.02) / 2)  # stl in b: 0.75 - 0.70; mtl in a: 0.80 - 0.78
+    # A choice the other run did not score counts as that run's STL.
+    c = _oracle_run(["transfer"], {"stl": 0.60, "transfer": 0.90})
+    assert agreement([("s", [c, a])])["mean_regret"] == pytest.approx((0.0 + 0.30) / 2)
+
     three = agreement([("c", [_oracle_run(["stl"]), _oracle_run(["stl", "mtl"]), _oracle_run(["mtl"])])])
     assert three["comparisons"] == 6  # every ordered pair of runs
     assert three["accuracy"] == pytest.approx(3 / 6)  # 0 in 1, 1 in 0, 2 in 1
