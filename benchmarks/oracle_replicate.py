@@ -15,7 +15,8 @@ co-winners measures the accuracy a method that *knew a full-budget result* would
 level against which any probe-based advisor's accuracy has to be read. With three or more runs
 the report also scores every method against their **majority vote** (a paradigm is a consensus
 co-winner when more than half of the runs name it; regret against the runs' mean scores), the
-labels a multi-seed oracle would give. The seed-``s`` oracles are cached in
+labels a multi-seed oracle would give, and scores the majority of all runs but one against the
+one left out (the level of a method that knew every other full-budget result). The seed-``s`` oracles are cached in
 ``benchmarks/cache/oracle_seed<s>/`` through the main cache's functions (same keys and version
 checks), and are not used anywhere else.
 """
@@ -81,6 +82,16 @@ def run(seed: int, workers: int, *, only: list[str] | None = None, machine: str 
                 print(f"[{i}/{len(cases)}] failed: {type(exc).__name__}: {exc}", flush=True)
 
 
+def _scores(result: dict[str, Any]) -> dict[str, float]:
+    return {p: float(v["score"]) for p, v in result["paradigms"].items() if v.get("score") is not None}
+
+
+def _regret(scores: dict[str, float], choice: str) -> float:
+    """Score points ``choice`` loses against the best in ``scores``; an unscored choice counts as STL."""
+    got = scores.get(choice, scores.get("stl", min(scores.values())))
+    return max(0.0, max(scores.values()) - got)
+
+
 def agreement(cases: list[tuple[str, list[dict[str, Any]]]]) -> dict[str, Any]:
     """Agreement of the oracle runs per case: each run's choice (``winner``) scored against every other run.
 
@@ -92,19 +103,39 @@ def agreement(cases: list[tuple[str, list[dict[str, Any]]]]) -> dict[str, Any]:
     runs = len(cases[0][1]) if cases else 0
     rows, hits, regrets = [], [], []
     for case_id, results in cases:
-        scores = [{p: float(v["score"]) for p, v in r["paradigms"].items() if v.get("score") is not None}
-                  for r in results]  # fmt: skip
+        scores = [_scores(r) for r in results]
         inside = {(i, j): results[i]["winner"] in results[j]["co_winners"]
                   for i, j in itertools.permutations(range(runs), 2)}  # fmt: skip
         hits += inside.values()
-        for i, j in inside:
-            got = scores[j].get(results[i]["winner"], scores[j].get("stl", min(scores[j].values())))
-            regrets.append(max(0.0, max(scores[j].values()) - got))
+        regrets += [_regret(scores[j], results[i]["winner"]) for i, j in inside]
         rows.append({"case": case_id, "co_winners": [r["co_winners"] for r in results],
                      "winners": [r["winner"] for r in results], "inside": inside, "scores": scores})  # fmt: skip
     return {"cases": len(cases), "runs": runs, "comparisons": len(hits),
             "accuracy": sum(hits) / len(hits) if hits else None,
             "mean_regret": sum(regrets) / len(regrets) if regrets else None, "rows": rows}  # fmt: skip
+
+
+def held_out_majority(cases: list[tuple[str, list[dict[str, Any]]]]) -> dict[str, Any]:
+    """Each run scored by the majority vote of the *other* runs (leave one run out).
+
+    The choice is the simplest consensus co-winner of the other runs (:func:`consensus`): what a
+    method that knew every other full-budget result would pick. ``accuracy[i]`` is how often that
+    choice is a co-winner of run ``i``, ``regret[i]`` its mean regret in run ``i``'s scores. Needs
+    three runs or more (a majority of one run is that run).
+    """
+    runs = len(cases[0][1]) if cases else 0
+    if runs < 3:
+        raise ValueError(f"a held-out majority needs 3 oracle runs or more, got {runs}")
+    hits, regrets = [[] for _ in range(runs)], [[] for _ in range(runs)]
+    for _, results in cases:
+        for i, held in enumerate(results):
+            choice = consensus([r for k, r in enumerate(results) if k != i])["co_winners"][0]
+            hits[i].append(choice in held["co_winners"])
+            regrets[i].append(_regret(_scores(held), choice))
+    return {"runs": runs, "accuracy": [sum(h) / len(h) for h in hits],
+            "regret": [sum(r) / len(r) for r in regrets],
+            "mean_accuracy": sum(map(sum, hits)) / (runs * len(cases)),
+            "mean_regret": sum(map(sum, regrets)) / (runs * len(cases))}  # fmt: skip
 
 
 def consensus(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -211,6 +242,15 @@ def report_lines() -> list[str]:
             f"Majority vote of the runs: a paradigm is a consensus co-winner when more than half of the {len(seeds)} "
             f"runs name it (mean set size {np.mean(sizes):.2f}, one clear winner on {sizes.count(1)} cases); regret "
             "there is against the runs' mean scores.",
+        ]
+        held = held_out_majority(cases)
+        lines += [
+            "",
+            f"Leave one run out: the majority of the other {len(seeds) - 1} runs (its simplest consensus co-winner) "
+            "is a co-winner of the left-out run in "
+            + ", ".join(f"{100 * a:.1f}% (seed {s})" for s, a in zip(seeds, held["accuracy"], strict=True))
+            + f": **{100 * held['mean_accuracy']:.1f}%** on average, regret {held['mean_regret']:.4f}. That is what "
+            f"a method that knew {len(seeds) - 1} full-budget results would reach against one more run.",
         ]
     head = " | ".join(f"acc. vs {name}" for name in runs)
     lines += [

@@ -413,6 +413,26 @@ def test_oracle_replicate_consensus_is_the_majority_of_the_runs() -> None:
     assert vote["co_winners"] == ["stl"] and set(vote["paradigms"]) == {"stl"}
 
 
+def test_oracle_replicate_scores_each_run_against_the_majority_of_the_others() -> None:
+    from benchmarks.oracle_replicate import held_out_majority
+
+    runs = [
+        _oracle_run(["mtl"], {"stl": 0.70, "mtl": 0.80}),
+        _oracle_run(["mtl"], {"stl": 0.70, "mtl": 0.75}),
+        _oracle_run(["stl"], {"stl": 0.72, "mtl": 0.70}),
+    ]
+    result = held_out_majority([("c", runs)])
+    # runs 1+2 split (mtl, stl): no majority, the most named, simplest first -> stl, not run 0's co-winner;
+    # runs 0+2 -> stl (split again), not run 1's; runs 0+1 -> mtl, not run 2's.
+    assert result["accuracy"] == [0.0, 0.0, 0.0]
+    assert result["regret"] == pytest.approx([0.10, 0.05, 0.02])
+    assert result["mean_regret"] == pytest.approx(0.17 / 3)
+    agree = held_out_majority([("c", runs), ("d", [_oracle_run(["mtl"])] * 3)])
+    assert agree["accuracy"] == [0.5, 0.5, 0.5] and agree["mean_accuracy"] == 0.5
+    with pytest.raises(ValueError, match="3 oracle runs"):
+        held_out_majority([("c", runs[:2])])
+
+
 def test_oracle_replicate_rescores_a_record_against_the_other_run() -> None:
     from benchmarks.oracle._evaluate import Record, decisions, method_metrics
     from benchmarks.oracle_replicate import _against
