@@ -433,6 +433,38 @@ def test_oracle_replicate_scores_each_run_against_the_majority_of_the_others() -
         held_out_majority([("c", runs[:2])])
 
 
+def test_oracle_replicate_interval_spread_compares_runs_with_one_runs_interval() -> None:
+    from benchmarks.oracle_replicate import interval_spread
+
+    def run(gap: float) -> dict:
+        return {"best": "stl", "co_winners": ["stl"], "winner": "stl",
+                "paradigms": {"stl": {"score": 0.80},
+                              "mtl": {"score": 0.80 - gap, "gap_to_best": {"ci_low": 0.0, "ci_high": 2 * 1.96 * 0.01}}}}  # fmt: skip
+
+    # gaps 0.01, 0.03, 0.05 over the runs: standard deviation 0.02 against a standard error of 0.01
+    result = interval_spread([("c", [run(0.01), run(0.03), run(0.05)])])
+    assert result["pairs"] == 1 and result["median"] == pytest.approx(2.0) and result["above_one"] == 1.0
+    steady = interval_spread([("c", [run(0.03), run(0.03), run(0.031)])])
+    assert steady["median"] < 0.1 and steady["above_one"] == 0.0
+
+
+def test_oracle_replicate_fold_test_relabels_from_the_fold_scores() -> None:
+    from benchmarks.oracle_replicate import fold_test_labels
+
+    def result(stl: list[float], mtl: list[float]) -> dict:
+        return {"co_winners": ["mtl"], "winner": "mtl",
+                "paradigms": {"stl": {"score": sum(stl) / 3, "variant": "stl/mlp"},
+                              "mtl": {"score": sum(mtl) / 3, "variant": "mtl/hard"}},
+                "variants": [{"variant": "stl/mlp", "fold_scores": stl}, {"variant": "mtl/hard", "fold_scores": mtl}]}  # fmt: skip
+
+    noisy = result([0.70, 0.80, 0.75], [0.78, 0.77, 0.79])  # mtl ahead by 0.03, but the fold differences vary
+    relabelled = fold_test_labels(noisy)
+    assert relabelled["co_winners"] == ["stl", "mtl"] and relabelled["winner"] == "stl"
+    assert noisy["co_winners"] == ["mtl"]  # the input is untouched
+    clear = fold_test_labels(result([0.70, 0.71, 0.72], [0.80, 0.81, 0.82]))  # ahead by 0.10 in every fold
+    assert clear["co_winners"] == ["mtl"] and clear["winner"] == "mtl"
+
+
 def test_oracle_replicate_rescores_a_record_against_the_other_run() -> None:
     from benchmarks.oracle._evaluate import Record, decisions, method_metrics
     from benchmarks.oracle_replicate import _against
