@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.oracle._cases import Case, cache_dir, real_cases
+from benchmarks.oracle._evaluate import score_regret
 from benchmarks.oracle._run import _write, load_cached, quiet_single_thread, run_oracle_case
 from probes.protocol import complexity
 
@@ -88,12 +89,6 @@ def _scores(result: dict[str, Any]) -> dict[str, float]:
     return {p: float(v["score"]) for p, v in result["paradigms"].items() if v.get("score") is not None}
 
 
-def _regret(scores: dict[str, float], choice: str) -> float:
-    """Score points ``choice`` loses against the best in ``scores``; an unscored choice counts as STL."""
-    got = scores.get(choice, scores.get("stl", min(scores.values())))
-    return max(0.0, max(scores.values()) - got)
-
-
 def agreement(cases: list[tuple[str, list[dict[str, Any]]]]) -> dict[str, Any]:
     """Agreement of the oracle runs per case: each run's choice (``winner``) scored against every other run.
 
@@ -109,7 +104,7 @@ def agreement(cases: list[tuple[str, list[dict[str, Any]]]]) -> dict[str, Any]:
         inside = {(i, j): results[i]["winner"] in results[j]["co_winners"]
                   for i, j in itertools.permutations(range(runs), 2)}  # fmt: skip
         hits += inside.values()
-        regrets += [_regret(scores[j], results[i]["winner"]) for i, j in inside]
+        regrets += [score_regret(scores[j], results[i]["winner"]) for i, j in inside]
         rows.append({"case": case_id, "co_winners": [r["co_winners"] for r in results],
                      "winners": [r["winner"] for r in results], "inside": inside, "scores": scores})  # fmt: skip
     return {"cases": len(cases), "runs": runs, "comparisons": len(hits),
@@ -133,7 +128,7 @@ def held_out_majority(cases: list[tuple[str, list[dict[str, Any]]]]) -> dict[str
         for i, held in enumerate(results):
             choice = consensus([r for k, r in enumerate(results) if k != i])["co_winners"][0]
             hits[i].append(choice in held["co_winners"])
-            regrets[i].append(_regret(_scores(held), choice))
+            regrets[i].append(score_regret(_scores(held), choice))
     return {"runs": runs, "accuracy": [sum(h) / len(h) for h in hits],
             "regret": [sum(r) / len(r) for r in regrets],
             "mean_accuracy": sum(map(sum, hits)) / (runs * len(cases)),
@@ -198,8 +193,7 @@ def consensus(results: list[dict[str, Any]]) -> dict[str, Any]:
     When no paradigm has a majority (three runs naming three disjoint sets), the paradigms named
     most often are the consensus. Only paradigms every run scored count.
     """
-    scored = set.intersection(*({p for p, v in r["paradigms"].items() if v.get("score") is not None}
-                                for r in results))  # fmt: skip
+    scored = set.intersection(*(set(_scores(r)) for r in results))
     votes = {p: sum(p in r["co_winners"] for r in results) for p in scored}
     top = max(votes.values(), default=0)
     need = len(results) // 2 + 1
@@ -213,8 +207,7 @@ def _against(record: Any, oracle: dict[str, Any]) -> Any:
     """``record`` with its oracle outcome (co-winners, per-paradigm scores) taken from ``oracle``."""
     from dataclasses import replace
 
-    scores = {p: float(v["score"]) for p, v in oracle["paradigms"].items() if v.get("score") is not None}
-    return replace(record, co_winners=list(oracle["co_winners"]), oracle_score=scores)
+    return replace(record, co_winners=list(oracle["co_winners"]), oracle_score=_scores(oracle))
 
 
 def _cached_runs() -> tuple[list[int], list[int], list[tuple[str, list[dict[str, Any]]]]]:
@@ -315,9 +308,12 @@ def report_lines() -> list[str]:
         + (" Brier vs majority |" if "majority" in runs else ""),
         "|---|" + "---|" * (len(runs) + 3 + ("majority" in runs)),
     ]
+
+    def scored(m: str, recs: list[Any]) -> dict[str, Any]:
+        return method_metrics(recs, decisions(m, recs, advisor), uses_probes=m in PROBE_METHODS)
+
     for m in METHODS:
-        metrics = {name: method_metrics(recs, decisions(m, recs, advisor), uses_probes=m in PROBE_METHODS)
-                   for name, recs in runs.items()}  # fmt: skip
+        metrics = {name: scored(m, recs) for name, recs in runs.items()}
         acc = [100 * metrics[name]["accuracy"] for name in per_seed]
         regret = [metrics[name]["mean_regret"] for name in per_seed]
         brier = [metrics[name]["brier"] for name in per_seed]
@@ -338,18 +334,14 @@ def report_lines() -> list[str]:
     folded = [(case_id, [fold_test_labels(r) for r in res]) for case_id, res in cases]
     fold_agreement = agreement(folded)
     sizes = [len(r["co_winners"]) for _, res in folded for r in res]
-    fold_acc = {}
-    for m in METHODS:
-        accs = []
-        for k in range(len(seeds)):
-            recs = [_against(r, res[k]) for r, (_, res) in zip(records, folded, strict=True)]
-            accs.append(method_metrics(recs, decisions(m, recs, advisor), uses_probes=m in PROBE_METHODS)["accuracy"])
-        fold_acc[m] = 100 * float(np.mean(accs))
+    folded_runs = [
+        [_against(r, res[k]) for r, (_, res) in zip(records, folded, strict=True)] for k in range(len(seeds))
+    ]
+    fold_acc = {m: 100 * float(np.mean([scored(m, recs)["accuracy"] for recs in folded_runs])) for m in METHODS}
+    lines += ["", "## Are one run's intervals wide enough?"]
     if spread["pairs"]:
         low, high = spread["quartiles"]
         lines += [
-            "",
-            "## Are one run's intervals wide enough?",
             "",
             f"Over {spread['pairs']} (case, paradigm) gaps to the case's best paradigm on average, the gap's "
             f"standard deviation over the runs is a median **{spread['median']:.2f}×** (quartiles {low:.2f}–"
@@ -359,8 +351,8 @@ def report_lines() -> list[str]:
         ]
     lines += [
         "",
-        "The protocol's fold-level test instead (corrected resampled t test over the 3 fold scores, Nadeau & "
-        f"Bengio 2003) errs the other way: mean co-winner set {np.mean(sizes):.2f} paradigms, one clear winner in "
+        "The protocol's fold-level test instead (corrected resampled t test over each run's fold scores, Nadeau "
+        f"& Bengio 2003) errs the other way: mean co-winner set {np.mean(sizes):.2f} paradigms, one clear winner in "
         f"{100 * sizes.count(1) / len(sizes):.0f}% of the runs, self-agreement {100 * fold_agreement['accuracy']:.1f}% "
         f"(regret {fold_agreement['mean_regret']:.4f}), and every method scores high against it (mean over seeds: "
         + ", ".join(f"{m} {a:.1f}%" for m, a in fold_acc.items())

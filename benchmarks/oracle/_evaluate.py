@@ -278,11 +278,19 @@ def decisions(
     return out
 
 
+def score_regret(scores: dict[str, float], paradigm: str) -> float:
+    """Score points ``paradigm`` loses against the best of an oracle's ``scores``.
+
+    A paradigm the oracle could not score counts as the STL fallback it would fall back to.
+    """
+    score = scores.get(paradigm)
+    if score is None:
+        score = scores.get("stl", min(scores.values()))
+    return max(0.0, max(scores.values()) - score)
+
+
 def _regret(r: Record, paradigm: str) -> float:
-    score = r.oracle_score.get(paradigm)
-    if score is None:  # the oracle could not score it: count the loss against the STL fallback
-        score = r.oracle_score.get("stl", min(r.oracle_score.values()))
-    return max(0.0, r.best_score - score)
+    return score_regret(r.oracle_score, paradigm)
 
 
 def method_metrics(records: list[Record], made: list[dict[str, Any]], *, uses_probes: bool) -> dict[str, Any]:
