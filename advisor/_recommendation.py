@@ -25,11 +25,16 @@ __all__ = [
     "Relatedness",
     "TaskGroup",
     "TaskReport",
+    "Verdict",
 ]
 
-SCHEMA_VERSION = "1.1.0"
+SCHEMA_VERSION = "1.2.0"
 
 ParadigmId = Literal["stl", "mtl", "transfer", "meta"]
+#: ``clear``: one paradigm ahead beyond noise and the learned model agrees; ``equivalent``: several
+#: paradigms practically tied, the simplest is recommended; ``uncertain``: the evidence conflicts or
+#: is too thin, the simplest safe choice is recommended and a larger budget named.
+Verdict = Literal["clear", "equivalent", "uncertain"]
 
 
 class _Model(BaseModel):
@@ -61,6 +66,11 @@ class RankingEntry(_Model):
     p_cowinner: float | None = Field(
         None,
         description="Learned model's probability that the paradigm is a full-budget co-winner (schema 1.1).",
+    )
+    vetoed_by: list[str] = Field(
+        default_factory=list,
+        description="Ids of the rules that ruled this paradigm out of the choice (e.g. 'R6-small-budget-bias'); "
+        "empty when none did (schema 1.2).",
     )
     folds: int = 0
     complete: bool = False
@@ -160,6 +170,18 @@ class Recommendation(_Model):
     """The advice, its evidence and everything needed to check it."""
 
     schema_version: str = SCHEMA_VERSION
+    verdict: Verdict | None = Field(
+        None,
+        description="How firm the advice is: 'clear' (one paradigm ahead beyond noise, the learned model agrees), "
+        "'equivalent' (several paradigms practically tied: the simplest is recommended, the tied set is "
+        "'equivalent_to'), 'uncertain' (the evidence conflicts or is too thin: the simplest safe choice, and the "
+        "headline names what would settle it). Null only in results written before schema 1.2.",
+    )
+    equivalent_to: list[ParadigmId] = Field(
+        default_factory=list,
+        description="Under the 'equivalent' verdict, every paradigm practically tied with the choice (the choice "
+        "included); empty otherwise (schema 1.2).",
+    )
     paradigm: ParadigmId
     variant: str | None
     confidence: float = Field(ge=0.0, le=1.0, description="Probability that the choice is a full-budget co-winner.")

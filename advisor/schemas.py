@@ -15,6 +15,7 @@ from advisor._recommendation import (
     Relatedness,
     TaskGroup,
     TaskReport,
+    Verdict,
 )
 from probes.data import DataProfile, DatasetSpec, Goal, Layout, TaskProfile
 
@@ -33,4 +34,5 @@ __all__ = [
     "TaskGroup",
     "TaskProfile",
     "TaskReport",
+    "Verdict",
 ]

@@ -13,7 +13,7 @@ EXPECTED = {
     },
     "advisor.schemas": {
         "SCHEMA_VERSION", "BudgetUsed", "DataProfile", "DatasetSpec", "Evidence", "Goal", "Layout", "LearningCurve",
-        "RankingEntry", "Recommendation", "Relatedness", "TaskGroup", "TaskProfile", "TaskReport",
+        "RankingEntry", "Recommendation", "Relatedness", "TaskGroup", "TaskProfile", "TaskReport", "Verdict",
     },
     "advisor.report": {"render_html", "renderer_fingerprint"},
     "probes.signals": {
