@@ -105,8 +105,7 @@ def recommend_from_report(report: ProbeReport, profile: DataProfile, *, versions
                 details={"failed": {ph.name: ph.note for ph in failed}},
             )
         preset, limit = report.preset, report.time_limit
-        own = preset.seconds
-        default = f" The {preset.name} budget's own limit is {own:g} s." if own and limit != own else ""
+        default = f" Without one, the {preset.name} budget runs its fixed amount of work to the end." if limit else ""
         smaller = " or use the fast budget" if preset.name in ("standard", "thorough") else ""
         within = f" ({limit:g} s)" if limit else ""
         raise BudgetExhausted(
