@@ -188,6 +188,7 @@ def build_taskset(frame: pd.DataFrame, spec: DatasetSpec, *, source: SourceInfo 
     """Validate ``frame`` against ``spec`` and split it into tasks (the frame is not modified)."""
     warnings: list[str] = list(source.notes) if source else []
     _check_columns(frame, spec)
+    _check_size(frame, spec)
     feature_columns = _feature_columns(frame, spec, warnings)
     if spec.layout is Layout.MULTI_TARGET:
         tasks, dropped = _multi_target_tasks(frame, spec, warnings)
@@ -208,6 +209,18 @@ def build_taskset(frame: pd.DataFrame, spec: DatasetSpec, *, source: SourceInfo 
         dropped_tasks=dropped,
         source=source or SourceInfo(name="<DataFrame>", format="dataframe"),
     )
+
+
+def _check_size(frame: pd.DataFrame, spec: DatasetSpec) -> None:
+    """A table smaller than one task may be: refused for its size before anything else (its columns
+    are all constant too, but that is not what to fix)."""
+    need = min_task_rows(spec.goal.value, "regression", spec.shots)
+    if len(frame) < need:
+        raise TaskTooSmallError(
+            f"The data has too few rows: {_rows(len(frame))}, fewer than the {need} a single task needs. "
+            "Add rows (every task needs at least that many).",
+            details={"rows": len(frame), "needed": need},
+        )
 
 
 # ---------------------------------------------------------------------------------------- leaks
@@ -470,6 +483,14 @@ def _target_kind(frame: pd.DataFrame, spec: DatasetSpec, target: str, warnings: 
                 "those values, or leave them empty (unlabelled rows are allowed).",
                 details={"target": target, "rows": infinite},
             )
+    if present.nunique() < 2 and len(present) < min_task_rows(spec.goal.value, "regression", spec.shots):
+        # too few rows to say anything, constant or not: report the size, which is what to fix
+        need = min_task_rows(spec.goal.value, "regression", spec.shots)
+        raise TaskTooSmallError(
+            f"Target {target!r} has too few labelled rows: {_rows(len(present))}, fewer than the {need} the protocol "
+            "needs per task. Add labelled rows, or pick another target (targets; CLI: --target).",
+            details={"target": target, "rows": len(present), "needed": need},
+        )
     if present.nunique() < 2:
         value = present.iloc[0]
         value = value.item() if hasattr(value, "item") else value
@@ -565,8 +586,8 @@ def _multi_target_tasks(
         need = min_task_rows(spec.goal, kind, spec.shots, len(classes or ()))
         if len(rows) < need:
             raise TaskTooSmallError(
-                f"Target {target!r} has {len(rows)} labelled rows; the protocol needs at least {need}. "
-                "Add labelled rows or drop this target (targets; CLI: --target).",
+                f"Target {target!r} has too few labelled rows: {_rows(len(rows))}, fewer than the {need} the protocol "
+                "needs. Add labelled rows or drop this target (targets; CLI: --target).",
                 details={"task": target, "rows": len(rows), "needed": need},
             )
         if len(rows) < len(frame):
@@ -639,12 +660,15 @@ def _task_column_tasks(
 
     tasks: list[Task] = []
     dropped: dict[str, str] = {}
+    small: dict[str, int] = {}  # the tasks dropped for their size: name -> rows
     for name, value in seen.items():
         rows = rows_of[value]
         y, task_classes = _encode_target(target_values.iloc[rows], kind, target, classes)
         reason = _unusable_reason(spec, kind, y, task_classes)
         if reason:
             dropped[name] = reason
+            if reason.startswith(_TOO_FEW_ROWS):
+                small[name] = len(rows)
             continue
         if task_classes is not None:
             _check_classes(name, y, task_classes, [])
@@ -661,18 +685,56 @@ def _task_column_tasks(
     if dropped:
         protected = spec.target_task if spec.goal is Goal.TARGET_TASK else None
         if spec.small_tasks == "error" or protected in dropped:
-            name = protected if protected in dropped else next(iter(dropped))
+            name = protected if protected in dropped else next(iter(small), next(iter(dropped)))
+            many = f" ({len(small)} of {len(seen)} tasks have too few rows)" if name in small and len(small) > 1 else ""
+            if name == protected:
+                fix = "Add rows to it, or choose another target task (target_task; CLI: --target-task)."
+            elif name in small:
+                fix = (
+                    "Add rows to it, pass small_tasks='drop' (CLI: --small-tasks drop) to leave the small tasks "
+                    f"out, or choose a task column whose tasks have more rows than {task_col!r} (task_column; "
+                    "CLI: --task-column)."
+                )
+            else:
+                fix = "Add rows to it, or pass small_tasks='drop' (CLI: --small-tasks drop)."
             raise TaskTooSmallError(
-                f"Task {name!r} {dropped[name]}. Add rows to it"
-                + (
-                    ", or choose another target task (target_task; CLI: --target-task)."
-                    if name == protected
-                    else ", or pass small_tasks='drop' (CLI: --small-tasks drop)."
-                ),
-                details={"task": name, "reason": dropped[name]},
+                f"Task {name!r} {dropped[name]}{many}. {fix}",
+                details={"task": name, "reason": dropped[name], **({"rows": small[name]} if name in small else {})},
             )
         warnings.append(f"Dropped {len(dropped)} task(s) the protocol cannot evaluate: {_dropped_listing(dropped)}.")
+        if len(tasks) < MIN_TASKS[spec.goal.value] and small and len(small) == len(dropped):
+            _refuse_all_small(spec, kind, tasks, small)
     return tasks, dropped
+
+
+def _refuse_all_small(spec: DatasetSpec, kind: TaskKind, tasks: list[Task], small: dict[str, int]) -> None:
+    """Too few usable tasks left because tasks have too few rows: say so (the size), and how to fix it."""
+    need = MIN_TASKS[spec.goal.value]
+    largest = max(small.values())
+    rows = "1 row" if largest == 1 else f"at most {largest:,} rows"
+    every = "Every task" if not tasks else f"{len(small)} of {len(small) + len(tasks)} tasks"
+    minimum = min_task_rows(spec.goal.value, kind, spec.shots)
+    fixes = ["add rows to the tasks"]
+    if spec.goal is Goal.NEW_TASKS:
+        fixes.insert(0, f"lower shots (now {spec.shots}; CLI: --shots)")
+    row_id = " (it has a different value on almost every row, like a row id)" if largest == 1 else ""
+    fixes.append(
+        f"choose a task column whose tasks have more rows than {spec.task_column!r}{row_id} "
+        "(task_column; CLI: --task-column)"
+    )
+    hint = ", ".join(fixes[:-1]) + f", or {fixes[-1]}"
+    raise TooFewTasksError(
+        f"{every} has too few rows for the protocol: {len(small):,} task(s) with {rows} each, fewer than the "
+        f"{minimum} a task needs, so {len(tasks)} usable task(s) remain and goal {spec.goal.value!r} needs "
+        f"{need}. {hint[0].upper()}{hint[1:]}.",
+        details={
+            "goal": spec.goal.value,
+            "tasks": len(tasks),
+            "needed": need,
+            "min_rows": minimum,
+            "too_small": dict(list(small.items())[:200]),
+        },
+    )
 
 
 def _dropped_listing(dropped: dict[str, str], limit: int = 5) -> str:
@@ -690,18 +752,25 @@ def _ordered_task_values(values: pd.Series) -> list[Any]:
         return sorted(items, key=str)
 
 
+def _rows(n: int) -> str:
+    return "1 row" if n == 1 else f"{n:,} rows"
+
+
+#: How the reason of a task dropped for its size starts.
+_TOO_FEW_ROWS = "has too few rows"
+
+
 def _unusable_reason(spec: DatasetSpec, kind: TaskKind, y: np.ndarray, classes: tuple[Any, ...] | None) -> str | None:
-    if kind == "classification":
-        present = int(np.count_nonzero(np.bincount(y.astype(int))))
-        if present < 2:
-            return "has a single class"
-        need = min_task_rows(spec.goal, kind, spec.shots, present)
-    else:
-        if np.nanstd(y) == 0:
-            return "has a constant target"
-        need = min_task_rows(spec.goal, kind, spec.shots)
+    """Why a task cannot be evaluated (``None``: it can). The size comes first: a task of one row is
+    constant too, but what to fix is its size."""
+    present = int(np.count_nonzero(np.bincount(y.astype(int)))) if kind == "classification" else 0
+    need = min_task_rows(spec.goal, kind, spec.shots, max(present, 2))
     if len(y) < need:
-        return f"has {len(y)} rows, fewer than the {need} the protocol needs"
+        return f"{_TOO_FEW_ROWS}: {_rows(len(y))}, fewer than the {need} the protocol needs"
+    if kind == "classification" and present < 2:
+        return "has a single class"
+    if kind != "classification" and np.nanstd(y) == 0:
+        return "has a constant target"
     return None
 
 

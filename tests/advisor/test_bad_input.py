@@ -228,7 +228,7 @@ CASES = [
         _csv(_frame().assign(z=[1.0, 2, 3, 4, 5] + [np.nan] * 115)),
         {"targets": ["y", "z"]},
         errors.TaskTooSmallError,
-        ("'z'", "5 labelled rows"),
+        ("'z'", "too few labelled rows: 5 rows"),
     ),
     Case(
         "one task where the goal needs several",
@@ -365,7 +365,7 @@ CASES = [
         _csv(_frame(rows=6)),
         TASKS,
         errors.TooFewTasksError,
-        ("0 usable task", "'s0' (has 6 rows, fewer than the 10", "Add rows to the dropped tasks"),
+        ("Every task has too few rows", "at most 6 rows each, fewer than the 10", "Add rows to the tasks"),
     ),
     Case(
         "labels that differ only in type",
@@ -464,7 +464,8 @@ def test_too_few_tasks_under_all_tasks_does_not_suggest_all_tasks(tmp_path: Path
     with pytest.raises(errors.TooFewTasksError) as info:
         inspect_data(_csv(_frame(rows=6))(tmp_path), **TASKS)
     assert "goal='all_tasks'" not in str(info.value)
-    assert info.value.to_dict()["details"]["dropped"]["s1"] == "has 6 rows, fewer than the 10 the protocol needs"
+    details = info.value.to_dict()["details"]
+    assert details["too_small"]["s1"] == 6 and details["min_rows"] == 10
 
 
 def test_an_empty_features_list_is_named(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from probes.data import DatasetSpec, infer_task_kind, load_taskset
-from probes.exceptions import DataError, InvalidSpecError, TaskTooSmallError
+from probes.exceptions import DataError, InvalidSpecError, TaskTooSmallError, TooFewTasksError
 
 
 def test_task_column_layout(task_frame: pd.DataFrame) -> None:
@@ -216,3 +216,39 @@ def test_messages_name_the_sdk_argument_and_the_cli_flag(task_frame: pd.DataFram
     text_label = task_frame.assign(y=task_frame["y"].astype(object).where(task_frame.index > 0, "n/a"))
     with pytest.raises(DataError, match=r"task_types='classification' \(CLI: --task-type y=classification\)"):
         load_taskset(text_label, targets="y", task_column="task", task_types="regression")
+
+
+def _one_row_per_task(n_tasks: int = 8, kind: str = "regression") -> pd.DataFrame:
+    y = np.arange(n_tasks, dtype=float) if kind == "regression" else np.array(["p", "q"] * (n_tasks // 2))
+    return pd.DataFrame({"task": [f"t{i}" for i in range(n_tasks)], "x": np.arange(n_tasks) * 1.5, "y": y})
+
+
+@pytest.mark.parametrize("kind", ["regression", "classification"])
+def test_one_row_per_task_is_refused_for_its_size_not_as_constant(kind: str) -> None:
+    frame = _one_row_per_task(12, kind)
+    with pytest.raises(TooFewTasksError) as info:
+        load_taskset(frame, targets="y", task_column="task")
+    message = str(info.value)
+    assert "constant" not in message and "single class" not in message
+    assert "too few rows" in message and "1 row each" in message and "fewer than the 10" in message
+    assert "--task-column" in message and "Add rows" in message
+    with pytest.raises(TaskTooSmallError) as info:
+        load_taskset(frame, targets="y", task_column="task", small_tasks="error")
+    message = str(info.value)
+    assert "constant" not in message and "single class" not in message
+    assert "has too few rows: 1 row, fewer than the 10" in message and "(12 of 12 tasks have too few rows)" in message
+    assert "--small-tasks drop" in message and "--task-column" in message
+
+
+def test_every_too_small_task_is_dropped_for_its_size() -> None:
+    big = pd.DataFrame({"task": ["big"] * 40, "x": np.arange(40.0), "y": np.arange(40.0) % 7})
+    tiny_constant = pd.DataFrame({"task": ["tiny"] * 3, "x": [1.0, 2.0, 3.0], "y": [5.0] * 3})
+    long_constant = pd.DataFrame({"task": ["flat"] * 20, "x": np.arange(20.0), "y": [5.0] * 20})
+    ts = load_taskset(pd.concat([big, tiny_constant, long_constant]), targets="y", task_column="task")
+    assert ts.dropped_tasks["tiny"].startswith("has too few rows: 3 rows")
+    assert ts.dropped_tasks["flat"] == "has a constant target"
+
+
+def test_a_table_smaller_than_one_task_is_refused_for_its_size() -> None:
+    with pytest.raises(TaskTooSmallError, match="too few rows: 1 row, fewer than the 10"):
+        load_taskset(_one_row_per_task(1), targets="y")
