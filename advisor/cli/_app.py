@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import sys
 import traceback
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -73,6 +75,31 @@ app.command("schema")(schema_command)
 app.command("serve")(serve_command)
 
 
+def _readable_help(command: Any) -> Any:
+    """The help as a user reads it: ``advisor recommend [OPTIONS] DATA`` rather than ``{data}``, and no
+    ``<bool>`` type next to a flag (``--quiet``, ``--help``); the other options name their own metavar."""
+    commands = getattr(command, "commands", {}) or {}
+    for sub in [command, *commands.values()]:
+        for param in sub.params:
+            if getattr(param, "param_type_name", "") == "argument" and hasattr(param, "_usage_display_name"):
+                param._usage_display_name = functools.partial(_usage_name, param)  # typer >= 0.26 writes {data}
+                param.display_type_rich = lambda ctx: None  # its help says what it is, rather than <str>
+            elif getattr(param, "is_flag", False):
+                param.metavar = ""
+        with contextlib.suppress(Exception):  # the help option is made on demand: make it now, without a type
+            helper = sub.get_help_option(sub.make_context(sub.name, [], resilient_parsing=True))
+            if helper is not None:
+                helper.metavar = ""
+    return command
+
+
+def _usage_name(param: Any) -> str:
+    """An argument's piece of the usage line: ``DATA`` (``[DATA]`` when optional), as click writes it."""
+    name = param.metavar or param.name.upper()
+    name = name if param.required else f"[{name}]"
+    return name + ("..." if param.nargs != 1 else "")
+
+
 def _fail(message: str, code: int) -> int:
     sys.stderr.write(f"advisor: {message}\n")
     sys.stderr.flush()
@@ -106,7 +133,7 @@ def _run(args: list[str]) -> int:
 
     debug = "--debug" in args
     args = [a for a in args if a != "--debug"]
-    command = typer.main.get_command(app)
+    command = _readable_help(typer.main.get_command(app))
     try:
         result = command.main(args=args, prog_name="advisor", standalone_mode=False)
     except _EXITS as exc:

@@ -35,42 +35,79 @@ __all__ = [
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_GATE = 0, 1, 2, 3
 
+#: The goals, as ``--goal`` takes them (the values of ``probes.data.Goal``, kept here so that a bad
+#: goal is refused before the data layer, and pandas, are imported).
+GOALS = ("all_tasks", "target_task", "new_tasks")
+SMALL_TASKS = ("drop", "error")
+TASK_KINDS = ("classification", "regression")
+
 DataArg = Annotated[
     str,
-    typer.Argument(help="Data file: CSV, TSV, Parquet or JSON Lines, optionally gzipped (.gz).", show_default=False),
+    typer.Argument(
+        help="Data file: CSV, TSV, Parquet or JSON Lines, optionally gzipped (.gz).", metavar="DATA", show_default=False
+    ),
 ]
 TargetOpt = Annotated[
     list[str] | None,
-    typer.Option("--target", "-t", help="Target column; repeat for several targets (multi-target layout)."),
+    typer.Option(
+        "--target",
+        "-t",
+        metavar="COL",
+        help="Target column; repeat it for several targets (--target a --target b: multi-target layout).",
+    ),
 ]
 TaskColumnOpt = Annotated[
-    str | None, typer.Option("--task-column", help="Column naming each row's task (task-column layout).")
+    str | None,
+    typer.Option("--task-column", metavar="COL", help="Column naming each row's task (task-column layout)."),
 ]
-GoalOpt = Annotated[str, typer.Option("--goal", help="all_tasks | target_task | new_tasks.", show_default=True)]
-TargetTaskOpt = Annotated[str | None, typer.Option("--target-task", help="The task to do well on (goal target_task).")]
+GoalOpt = Annotated[
+    str,
+    typer.Option(
+        "--goal",
+        metavar="GOAL",
+        help="What to do well on: all_tasks (every task in the data), target_task (one task, named by "
+        "--target-task) or new_tasks (tasks not in the data, from --shots labelled rows each).",
+        show_default=True,
+    ),
+]
+TargetTaskOpt = Annotated[
+    str | None, typer.Option("--target-task", metavar="TASK", help="The task to do well on (goal target_task).")
+]
 ShotsOpt = Annotated[
-    int | None, typer.Option("--shots", help="Labelled rows per new task (goal new_tasks; default 5).")
+    int | None,
+    typer.Option("--shots", metavar="N", help="Labelled rows per new task (goal new_tasks; default 5)."),
 ]
 FeatureOpt = Annotated[
-    list[str] | None, typer.Option("--feature", help="Feature column (repeat); default: every other column.")
+    list[str] | None,
+    typer.Option("--feature", metavar="COL", help="Feature column (repeat); default: every other column."),
 ]
-IgnoreOpt = Annotated[list[str] | None, typer.Option("--ignore", help="Column to leave out (repeat).")]
+IgnoreOpt = Annotated[list[str] | None, typer.Option("--ignore", metavar="COL", help="Column to leave out (repeat).")]
 TaskTypeOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--task-type",
+        metavar="KIND",
         help="classification | regression for every target, or TARGET=KIND (repeat). Default: inferred.",
     ),
 ]
 SmallTasksOpt = Annotated[
     str | None,
-    typer.Option("--small-tasks", help="drop | error: what to do with a task too small for the folds (default drop)."),
+    typer.Option(
+        "--small-tasks",
+        metavar="MODE",
+        help="drop | error: what to do with a task too small for the folds (default drop).",
+    ),
 ]
-MetricOpt = Annotated[str | None, typer.Option("--metric", help="Metric override, e.g. accuracy, rmse, f1_macro.")]
+MetricOpt = Annotated[
+    str | None, typer.Option("--metric", metavar="NAME", help="Metric override, e.g. accuracy, rmse, f1_macro.")
+]
 JsonOpt = Annotated[
-    str | None, typer.Option("--json", help="Write the result as JSON to PATH; '-' prints only JSON on stdout.")
+    str | None,
+    typer.Option("--json", metavar="PATH", help="Write the result as JSON to PATH; '-' prints only JSON on stdout."),
 ]
-MaxFileOpt = Annotated[float, typer.Option("--max-file-mb", help="Refuse files larger than this (MB).")]
+MaxFileOpt = Annotated[
+    float, typer.Option("--max-file-mb", metavar="MB", help="Refuse files larger than MB megabytes.")
+]
 
 
 class BadOption(Exception):
@@ -90,6 +127,17 @@ def check_run_options(budget: str, time_limit: float | None) -> None:
 def check_max_file_mb(max_file_mb: float) -> None:
     if not 0 < max_file_mb < math.inf:
         raise BadOption(f"--max-file-mb must be a positive number of megabytes (got {max_file_mb})")
+
+
+def check_data(data: str, max_file_mb: float) -> None:
+    """The DATA argument, checked before anything heavy is imported: a supported suffix and an existing,
+    readable file within ``--max-file-mb`` (a missing ``x.csv`` next to an ``x.csv.gz`` is pointed to it).
+    Raises the data layer's own errors (exit code 2)."""
+    from probes.data._paths import Limits, check_path, format_of
+
+    check_max_file_mb(max_file_mb)
+    check_path(data, Limits(max_file_mb=max_file_mb))
+    format_of(data)
 
 
 def check_outputs(data: str, outputs: dict[str, str | Path | None]) -> None:
@@ -142,7 +190,15 @@ def spec_fields(
     """The ``DatasetSpec`` fields the options describe."""
     if not target:
         raise BadOption("no target given: pass --target COLUMN (repeat it for several targets)")
-    fields: dict[str, Any] = {"targets": list(target), "goal": goal}
+    for value in target:
+        if "," in value:
+            repeated = " ".join(f"--target {part.strip()}" for part in value.split(",") if part.strip())
+            raise BadOption(
+                f"--target takes one column, got {value!r}; for several targets repeat the option: {repeated}"
+            )
+    fields: dict[str, Any] = {"targets": list(target), "goal": _goal(goal)}
+    if small_tasks is not None and small_tasks not in SMALL_TASKS:
+        raise BadOption(f"--small-tasks must be drop or error (got {small_tasks!r})")
     if task_column is not None:
         fields["task_column"] = task_column
     if target_task is not None:
@@ -162,7 +218,22 @@ def spec_fields(
     return fields
 
 
+def _goal(goal: str) -> str:
+    """``--goal``, with ``all-tasks`` or ``All_Tasks`` read as ``all_tasks``; a one-line refusal listing the goals."""
+    value = goal.strip().lower().replace("-", "_")
+    if value not in GOALS:
+        raise BadOption(f"--goal must be one of {', '.join(GOALS)} (got {goal!r})")
+    return value
+
+
 def _task_types(values: list[str]) -> str | dict[str, str]:
+    for value in values:
+        kind = value.rpartition("=")[2]
+        if kind and kind not in TASK_KINDS:
+            raise BadOption(
+                f"--task-type {value!r}: use KIND for every target, or TARGET=KIND per target, where KIND is "
+                "classification or regression"
+            )
     if len(values) == 1 and "=" not in values[0]:
         return values[0]
     mapping: dict[str, str] = {}

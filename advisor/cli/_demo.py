@@ -11,7 +11,7 @@ import typer
 
 from advisor.cli._common import write_failure
 
-OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Folder for the example data and the report.")]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Folder for the example data and the report.")]
 
 EXAMPLE = "related_tasks.csv.gz"
 

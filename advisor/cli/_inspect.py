@@ -8,7 +8,7 @@ from advisor.cli._common import (
     DataArg,
     JsonOpt,
     MaxFileOpt,
-    check_max_file_mb,
+    check_data,
     check_outputs,
     with_spec_options,
     write_json,
@@ -35,11 +35,11 @@ def inspect_command(
     the features by type, and warnings. Exit code 2 with a one-line reason when the data or
     options are unusable.
     """
-    from advisor._inspect import inspect_data
+    check_data(data, max_file_mb)
+    check_outputs(data, {"--json": json_out})
+    from advisor._inspect import inspect_data  # pandas: only once the options are known to be good
     from probes.data import Limits
 
-    check_max_file_mb(max_file_mb)
-    check_outputs(data, {"--json": json_out})
     profile = inspect_data(data, limits=Limits(max_file_mb=max_file_mb), **fields)
     if json_out is not None:
         write_json(profile.model_dump_json(indent=2), json_out)

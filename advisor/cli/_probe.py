@@ -11,7 +11,7 @@ from advisor.cli._common import (
     DataArg,
     JsonOpt,
     MaxFileOpt,
-    check_max_file_mb,
+    check_data,
     check_outputs,
     check_run_options,
     with_spec_options,
@@ -25,7 +25,11 @@ if TYPE_CHECKING:
 
 ParadigmOpt = Annotated[
     str,
-    typer.Option("--paradigm", help="Comma-separated paradigms (stl, mtl, transfer, meta) or variants (mtl/pcgrad)."),
+    typer.Option(
+        "--paradigm",
+        metavar="LIST",
+        help="Comma-separated paradigms (stl, mtl, transfer, meta) or variants (mtl/pcgrad).",
+    ),
 ]
 
 
@@ -40,17 +44,31 @@ def _budget_help() -> str:
     )
 
 
-BudgetOpt = Annotated[str, typer.Option("--budget", help=_budget_help())]
-TimeLimitOpt = Annotated[float | None, typer.Option("--time-limit", help="Wall-time limit in seconds for all probes.")]
+BudgetOpt = Annotated[str, typer.Option("--budget", metavar="NAME", help=_budget_help())]
+TimeLimitOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--time-limit",
+        metavar="S",
+        help="Stop the probes after S seconds of wall time, keeping the folds they finished. The budget sets "
+        "an amount of work, not a time: without this option nothing is stopped by the clock. [default: no limit]",
+        show_default=False,
+    ),
+]
 SeedOpt = Annotated[
     int,
-    typer.Option("--seed", help="Seed for splits, initialisation and search (0 to 2^32 - 1).", min=0, max=MAX_SEED),
+    typer.Option(
+        "--seed", metavar="N", help="Seed for splits, initialisation and search (0 to 2^32 - 1).", min=0, max=MAX_SEED
+    ),
 ]
-TrialsOpt = Annotated[int | None, typer.Option("--trials", help="Optuna trials per variant (default: the budget's).")]
+TrialsOpt = Annotated[
+    int | None, typer.Option("--trials", metavar="N", help="Optuna trials per variant (default: the budget's).")
+]
 StorageOpt = Annotated[
-    str | None, typer.Option("--storage", help="Optuna storage URL (e.g. sqlite:///studies.db); default in memory.")
+    str | None,
+    typer.Option("--storage", metavar="URL", help="Optuna storage URL (e.g. sqlite:///studies.db); default in memory."),
 ]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progress display.")]
 
 
 def resolve_variants(spec: str) -> list[Variant]:
@@ -116,19 +134,20 @@ def probe_command(
     and is flagged. Tasks larger than the budget's row cap are subsampled first, exactly as
     `advisor recommend` does (fast: 400 rows per task).
     """
+    check_run_options(budget, time_limit)
+    check_data(data, max_file_mb)
+    check_outputs(data, {"--json": json_out})
+    if trials is not None and trials < 0:
+        raise BadOption(f"--trials must be 0 or more (got {trials})")
+    if storage is not None:
+        check_storage(storage)
+    # only now the heavy part (pandas, torch, optuna): a bad option is refused without it
     from advisor.cli._progress import stderr_progress
     from probes.budget import budget_preset
     from probes.data import Limits, load_taskset
     from probes.paradigms import run_variants
     from probes.runner import preset_params, subsample_taskset
 
-    check_run_options(budget, time_limit)
-    check_max_file_mb(max_file_mb)
-    check_outputs(data, {"--json": json_out})
-    if trials is not None and trials < 0:
-        raise BadOption(f"--trials must be 0 or more (got {trials})")
-    if storage is not None:
-        check_storage(storage)
     variants = resolve_variants(paradigm)
     full = load_taskset(data, limits=Limits(max_file_mb=max_file_mb), **fields)
     # The budget's row cap, drawn as `advisor recommend` draws it (same seed: the same rows and folds).

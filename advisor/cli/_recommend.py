@@ -15,7 +15,7 @@ from advisor.cli._common import (
     DataArg,
     JsonOpt,
     MaxFileOpt,
-    check_max_file_mb,
+    check_data,
     check_outputs,
     check_run_options,
     with_spec_options,
@@ -28,13 +28,19 @@ if TYPE_CHECKING:
     from advisor._recommendation import Recommendation
 
 QuietOpt = Annotated[
-    bool, typer.Option("--quiet", "-q", help="No progress display, and only the headline instead of the summary.")
+    bool,
+    typer.Option(
+        "--quiet", "-q", metavar="", help="No progress display, and only the headline instead of the summary."
+    ),
 ]
-HtmlOpt = Annotated[Path | None, typer.Option("--html", help="Write the self-contained HTML report to PATH.")]
+HtmlOpt = Annotated[
+    Path | None, typer.Option("--html", metavar="PATH", help="Write the self-contained HTML report to PATH.")
+]
 RiskGateOpt = Annotated[
     float | None,
     typer.Option(
         "--fail-on-risk",
+        metavar="X",
         help="Exit with code 3 when some task's negative-transfer risk (under the best-scoring sharing paradigm) "
         "exceeds X (0-1), or could not be measured within the time limit: a gate for pipelines.",
     ),
@@ -60,12 +66,8 @@ def recommend_command(
     and an HTML report on request. Exit codes: 0 ok; 2 bad input or usage; 1 internal error;
     3 a gate failed (--fail-on-risk).
     """
-    from advisor._sdk import Advisor
-    from advisor.cli._progress import stderr_progress
-    from probes.data import Limits
-
     check_run_options(budget, time_limit)
-    check_max_file_mb(max_file_mb)
+    check_data(data, max_file_mb)
     check_outputs(data, {"--json": json_out, "--html": html})
     if fail_on_risk is not None and not 0.0 <= fail_on_risk <= 1.0:
         raise BadOption(f"--fail-on-risk must be between 0 and 1 (got {fail_on_risk})")
@@ -74,6 +76,11 @@ def recommend_command(
             "--fail-on-risk has nothing to check under --goal new_tasks: negative-transfer risk is measured on "
             "tasks with training rows, not on new ones; leave it out"
         )
+    # only now the heavy part (pandas, torch): a bad option or path is refused without it
+    from advisor._sdk import Advisor
+    from advisor.cli._progress import stderr_progress
+    from probes.data import Limits
+
     with stderr_progress(enabled=not quiet and json_out != "-") as progress:
         advisor = Advisor(
             budget=budget, time_limit=time_limit, seed=seed, progress=progress, limits=Limits(max_file_mb=max_file_mb)

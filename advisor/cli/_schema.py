@@ -11,7 +11,9 @@ import typer
 
 from advisor.cli._common import write_failure
 
-OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Write the schema to PATH instead of stdout.")]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", "-o", metavar="PATH", help="Write the schema to PATH instead of stdout.")
+]
 
 
 def schema_command(out: OutOpt = None) -> None:

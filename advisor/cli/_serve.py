@@ -27,24 +27,33 @@ _INSTALL_HINT = 'the service needs its extra packages: pip install -e ".[service
 
 
 def serve_command(
-    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=0, max=65535)] = 8000,
+    host: Annotated[str, typer.Option("--host", metavar="HOST", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", metavar="N", help="Port to listen on.", min=0, max=65535)] = 8000,
     workers: Annotated[
-        int | None, typer.Option("--workers", help="Jobs run at once (env ADVISOR_WORKERS, default 1).", min=1)
+        int | None,
+        typer.Option("--workers", metavar="N", help="Jobs run at once (env ADVISOR_WORKERS, default 1).", min=1),
     ] = None,
     database_url: Annotated[
         str | None,
         typer.Option(
-            "--database-url", help="SQLAlchemy URL (env ADVISOR_DATABASE_URL; default SQLite in the data dir)."
+            "--database-url",
+            metavar="URL",
+            help="SQLAlchemy URL (env ADVISOR_DATABASE_URL; default SQLite in the data dir).",
         ),
     ] = None,
     data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="Uploads, reports, SQLite file (env ADVISOR_DATA_DIR).")
+        Path | None,
+        typer.Option("--data-dir", metavar="DIR", help="Uploads, reports, SQLite file (env ADVISOR_DATA_DIR)."),
     ] = None,
     open_access: Annotated[
         bool, typer.Option("--open", help="Serve without API keys (logged as a warning) (env ADVISOR_OPEN).")
     ] = False,
-    log_level: Annotated[LogLevel, typer.Option("--log-level", help="uvicorn log level.")] = LogLevel.info,
+    log_level: Annotated[
+        LogLevel,
+        typer.Option(
+            "--log-level", metavar="LEVEL", help="uvicorn log level: critical, error, warning, info, debug or trace."
+        ),
+    ] = LogLevel.info,
 ) -> int:
     """Serve the advisor over HTTP: POST a dataset, get a recommendation (docs at /docs).
 

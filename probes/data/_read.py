@@ -23,31 +23,19 @@ from typing import Any
 
 import pandas as pd
 
+from probes.data._paths import FORMATS, Limits, check_path, format_of
 from probes.exceptions import (
     DataError,
-    DataFileNotFoundError,
     DuplicateColumnError,
     EmptyDataError,
     EncodingError,
     FileTooLargeError,
     MalformedFileError,
-    TooManyColumnsError,
     UnreadableFileError,
     UnsupportedFormatError,
 )
 
 __all__ = ["FORMATS", "Limits", "SourceInfo", "check_frame", "check_path", "read_table"]
-
-#: File suffix -> format. Each may also end in ``.gz``.
-FORMATS: dict[str, str] = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-}
 
 _SAMPLE_BYTES = 1 << 20
 _SAMPLE_RECORDS = 5_000
@@ -57,32 +45,6 @@ _GZIP_MAGIC = b"\x1f\x8b"
 #: A gzipped file may expand to at most this many times the file-size limit (a decompression bomb does not).
 _MAX_GZIP_EXPANSION = 100
 _PARQUET_MAGIC = b"PAR1"
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Caps on what we agree to read. The service sets tighter ones from its settings."""
-
-    max_file_mb: float = 2048.0
-    max_rows: int = 20_000_000
-    max_columns: int = 20_000
-
-    def check_columns(self, n_columns: int, where: str) -> None:
-        if n_columns > self.max_columns:
-            raise TooManyColumnsError(
-                f"{where} has {n_columns:,} columns; the limit is {self.max_columns:,}. "
-                "Drop the columns you do not need from the data (the limit applies before features are chosen), "
-                "or raise the limit (SDK: Advisor(limits=Limits(max_columns=...)); service: ADVISOR_MAX_COLUMNS).",
-                details={"columns": n_columns, "limit": self.max_columns},
-            )
-
-    def check_rows(self, n_rows: int, where: str) -> None:
-        if n_rows > self.max_rows:
-            raise FileTooLargeError(
-                f"{where} has {n_rows:,} rows; the limit is {self.max_rows:,}. Subsample the data or raise the limit "
-                "(SDK: Advisor(limits=Limits(max_rows=...)); service: ADVISOR_MAX_ROWS).",
-                details={"rows": n_rows, "limit": self.max_rows},
-            )
 
 
 @dataclass(frozen=True)
@@ -152,58 +114,11 @@ def read_source(
 
 
 def _format_of(path: Path) -> tuple[str, bool]:
-    suffixes = [s.lower() for s in path.suffixes]
-    compressed = bool(suffixes) and suffixes[-1] == ".gz"
-    if compressed:
-        suffixes = suffixes[:-1]
-    fmt = FORMATS.get(suffixes[-1]) if suffixes else None
-    if fmt is None:
-        known = ", ".join(sorted(FORMATS))
-        raise UnsupportedFormatError(
-            f"'{path.name}' is not a supported file type. Use one of {known} (optionally gzipped, '.gz'), "
-            "or pass a pandas DataFrame.",
-            details={"path": str(path), "supported": sorted(FORMATS)},
-        )
-    return fmt, compressed
-
-
-def check_path(path: str | os.PathLike[str], limits: Limits | None = None) -> int:
-    """The checks a data file passes before it is read (exists, a regular readable file, within
-    ``limits``, not empty); returns its size in bytes."""
-    return _check_path(Path(path), limits or Limits())
+    return format_of(path)
 
 
 def _check_path(path: Path, limits: Limits) -> int:
-    if not path.exists():
-        raise DataFileNotFoundError(f"No such file: '{path}'. Check the path.", details={"path": str(path)})
-    if path.is_dir():
-        raise UnreadableFileError(
-            f"'{path}' is a directory; pass a data file inside it (CSV, TSV, Parquet or JSON Lines).",
-            details={"path": str(path)},
-        )
-    if not path.is_file():  # opening a pipe with no writer would wait forever; a device never ends
-        raise UnreadableFileError(
-            f"'{path}' is not a regular file (a pipe, socket or device); save the data to a file and pass its path.",
-            details={"path": str(path)},
-        )
-    try:
-        n_bytes = path.stat().st_size
-        with path.open("rb"):
-            pass
-    except OSError as exc:
-        raise UnreadableFileError(
-            f"Cannot open '{path}': {exc.strerror or exc}.", details={"path": str(path)}
-        ) from None
-    limit = limits.max_file_mb * 1024 * 1024
-    if n_bytes > limit:
-        raise FileTooLargeError(
-            f"'{path.name}' is {n_bytes / 1024 / 1024:,.1f} MB; the limit is {limits.max_file_mb:,.0f} MB. "
-            "Subsample the data, or raise the limit (max_file_mb; CLI: --max-file-mb).",
-            details={"bytes": n_bytes, "limit_mb": limits.max_file_mb},
-        )
-    if n_bytes == 0:
-        raise EmptyDataError(f"'{path.name}' is empty (0 bytes); it needs a header and data rows.")
-    return n_bytes
+    return check_path(path, limits)
 
 
 def _check_gzip_magic(path: Path) -> None:

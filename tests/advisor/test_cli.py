@@ -99,7 +99,7 @@ def test_demo_recommends_and_writes_the_report(tmp_path: Path, capsys: pytest.Ca
     assert (tmp_path / "demo" / "related_tasks.csv.gz").exists()
     assert (tmp_path / "demo" / "report.html").stat().st_size > 10_000
     payload = json.loads((tmp_path / "demo" / "recommendation.json").read_text())
-    assert payload["paradigm"] in {"mtl", "transfer"} and "Recommendation:" in out
+    assert payload["paradigm"] in {"mtl", "transfer"} and payload["headline"] in out
 
 
 def test_help_text_is_reflowed_to_the_terminal(
