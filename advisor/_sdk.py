@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
@@ -33,7 +34,9 @@ class Advisor:
     seed:
         Same data, spec and seed give the same recommendation.
     progress:
-        ``callable(phase, fraction, message)`` called as the probes advance.
+        ``True`` shows a progress bar on stderr as the probes advance (plain lines when stderr is
+        not a terminal); or a ``callable(phase, fraction, message)`` to call instead; ``False`` or
+        ``None`` (the default): nothing.
     limits:
         Caps on the input (file size, rows, columns).
     cancel:
@@ -43,7 +46,7 @@ class Advisor:
     Examples
     --------
     >>> from advisor import Advisor
-    >>> rec = Advisor(budget="fast", seed=0).recommend("school.csv.gz", targets="exam_score", task_column="school_id")  # doctest: +SKIP
+    >>> rec = Advisor(budget="fast", seed=0, progress=True).recommend("school.csv.gz", targets="exam_score", task_column="school_id")  # doctest: +SKIP
     >>> rec.paradigm, rec.confidence  # doctest: +SKIP
     ('mtl', 0.81)
     >>> print(rec.summary())  # doctest: +SKIP
@@ -55,7 +58,7 @@ class Advisor:
         budget: str = "fast",
         time_limit: float | None = None,
         seed: int = 0,
-        progress: Progress | None = None,
+        progress: bool | Progress | None = None,
         limits: Limits | None = None,
         device: str | None = None,
         cancel: Callable[[], bool] | None = None,
@@ -63,7 +66,7 @@ class Advisor:
         self.budget = _check_budget(budget)
         self.time_limit = _check_time_limit(time_limit)
         self.seed = _check_seed(seed)
-        self.progress = progress
+        self.progress = _check_progress(progress)
         self.limits = _check_limits(limits)
         self.device = _check_device(device)
         self.cancel = cancel
@@ -104,34 +107,60 @@ class Advisor:
         from probes.runner import run_probes
 
         preset = budget_preset(self.budget)
-        if spec is None:
-            fields = {
-                "targets": targets,
-                "task_column": task_column,
-                "goal": goal,
-                "target_task": target_task,
-                "shots": shots,
-                "features": features,
-                "ignore": ignore,
-                "task_types": task_types,
-                "metric": metric,
-                "small_tasks": small_tasks,
-            }
-            spec_kwargs = {k: v for k, v in fields.items() if v is not None}
-            taskset = load_taskset(data, limits=self.limits, **spec_kwargs)
-        else:
-            taskset = load_taskset(data, spec, limits=self.limits)
-        profile = profile_taskset(taskset)
-        report = run_probes(
-            taskset,
-            budget=preset,
-            time_limit=self.time_limit,
-            seed=self.seed,
-            progress=self.progress,
-            device=self.device,
-            cancel=self.cancel,
-        )
-        return refine(recommend_from_report(report, profile, versions=versions()))
+        with _reporter(self.progress) as progress:  # a bar on stderr for progress=True, closed however this ends
+            if progress is not None:
+                progress("prepare", 0.0, "reading and checking the data")
+            if spec is None:
+                fields = {
+                    "targets": targets,
+                    "task_column": task_column,
+                    "goal": goal,
+                    "target_task": target_task,
+                    "shots": shots,
+                    "features": features,
+                    "ignore": ignore,
+                    "task_types": task_types,
+                    "metric": metric,
+                    "small_tasks": small_tasks,
+                }
+                spec_kwargs = {k: v for k, v in fields.items() if v is not None}
+                taskset = load_taskset(data, limits=self.limits, **spec_kwargs)
+            else:
+                taskset = load_taskset(data, spec, limits=self.limits)
+            profile = profile_taskset(taskset)
+            report = run_probes(
+                taskset,
+                budget=preset,
+                time_limit=self.time_limit,
+                seed=self.seed,
+                progress=progress,
+                device=self.device,
+                cancel=self.cancel,
+            )
+            return refine(recommend_from_report(report, profile, versions=versions()))
+
+
+def _check_progress(progress: Any) -> bool | Progress | None:
+    """``True``/``False``/``None`` or a callable ``(phase, fraction, message)``."""
+    if progress is None or isinstance(progress, bool) or callable(progress):
+        return progress
+    raise InvalidRequestError(
+        "progress must be True (a progress bar on stderr), False, or a callable (phase, fraction, message), "
+        f"got {type(progress).__name__}",
+        details={"field": "progress"},
+    )
+
+
+@contextmanager
+def _reporter(progress: bool | Progress | None) -> Iterator[Progress | None]:
+    """The callback the probes call: the command line's stderr bar for ``True``, the user's callable as given."""
+    if progress is True:
+        from advisor.cli._progress import stderr_progress
+
+        with stderr_progress(enabled=True) as update:
+            yield update
+    else:
+        yield progress or None
 
 
 def _check_device(device: Any) -> str | None:
