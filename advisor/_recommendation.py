@@ -204,8 +204,18 @@ class Recommendation(_Model):
     versions: dict[str, str]
 
     def summary(self) -> str:
-        """A few readable lines: the choice, the ranking and the main reasons."""
-        lines = [self.headline, ""]
+        """A few readable lines: the verdict and choice, what the confidence means, the ranking, the reasons.
+
+        Each ranked paradigm shows its probe score with its 95% interval, the learned model's
+        P(full-budget co-winner), and how many of the planned folds it finished; ``*`` marks the
+        probes' co-winners, and a rule that ruled a paradigm out is named.
+        """
+        lines = [self.headline]
+        if self.verdict is not None:
+            lines.append(self.confidence_method)
+        if self.budget.partial:
+            lines.append("Partial: a time limit cut the probes short; folds finished are listed per paradigm.")
+        lines.append("")
         for entry in self.ranking:
             if not entry.applicable:
                 lines.append(f"  {entry.paradigm:9s} not applicable: {entry.reason}")
@@ -214,15 +224,22 @@ class Recommendation(_Model):
                 lines.append(f"  {entry.paradigm:9s} not scored: {entry.reason or 'no fold finished'}")
                 continue
             mark = "*" if entry.co_winner else " "
+            p = f"P(co-winner) {entry.p_cowinner:.2f}" if entry.p_cowinner is not None else f"p(best) {entry.p_best:.2f}"
+            folds = f"{entry.folds}/{self.budget.folds} folds"
+            veto = f"  ruled out by {', '.join(entry.vetoed_by)}" if entry.vetoed_by else ""
             lines.append(
                 f" {mark}{entry.paradigm:9s} {entry.probe_score:7.3f} [{_fmt(entry.ci_low)}, {_fmt(entry.ci_high)}]"
-                f"  p(best) {entry.p_best:.2f}  ({entry.variant})"
+                f"  {p}  {folds}  ({entry.variant}){veto}"
             )
         lines.append("")
         lines += [f"- {e.statement}" for e in self.rationale[:6]]
+        if len(self.rationale) > 6:
+            lines.append(f"- … and {len(self.rationale) - 6} more reasons in the JSON and the report.")
         if self.warnings:
             lines.append("")
             lines += [f"! {w}" for w in self.warnings[:6]]
+            if len(self.warnings) > 6:
+                lines.append(f"! … and {len(self.warnings) - 6} more warnings in the JSON and the report.")
         return "\n".join(lines)
 
     def to_json(self, path: str | Path | None = None, *, indent: int | None = 2) -> str:

@@ -1,24 +1,17 @@
-"""Recommender v1: the rules of DESIGN.md §6 applied to a probe report, each emitting its evidence.
+"""The recommender: probe evidence -> rules -> decision -> wording -> the ``Recommendation``.
 
-Rules, in order:
+Four stages, each in its own module, run once and in order:
 
-* **R1 one task** — only single-task learning applies.
-* **R2 noise** — the protocol's co-winner rule: the best paradigm by probe score and every
-  paradigm not significantly worse (the protocol's paired test) tie; the simplest of them wins
-  (stl < transfer < mtl < meta).
-* **R3 risk** — tasks whose negative-transfer risk under the chosen sharing paradigm is high
-  (> 0.8) are named, with the sources that hurt them; train them alone.
-* **R4 scarce target** — under ``target_task``, when the target has few rows next to its sources
-  and transfer gains over STL, say so (transfer is also the simpler sharing paradigm).
-* **R5 new tasks** — under ``new_tasks``, meta-learning wins only when it beats the simpler
-  paradigms beyond noise; the evidence says by how much.
-* **R6 small-budget bias** — when the probes ran on fewer rows than the data has and the
-  learning curves extrapolate STL's score at full size to at least the sharing winner's, STL is
-  chosen: sharing looks better on small data than it is on full data.
+1. **evidence** (:mod:`probes.evidence`): paired deltas, co-winners, risk and curves, measured
+   once from the probe report;
+2. **rules** (:mod:`advisor._rules`): each rule a small function returning its vetoes,
+   preference or evidence;
+3. **decision** (:mod:`advisor._decision`): the learned model's P(full-budget co-winner) for
+   every candidate the rules leave, and the verdict (clear, equivalent, uncertain);
+4. **wording** (:mod:`advisor._wording`): the headline and sentences, built from the decision.
 
-Confidence (v1) is the probability that no rival beats the chosen paradigm by more than one
-score point, from the same corrected t distribution as the test: uncalibrated until a learned
-model replaces it.
+:func:`rules_recommendation` stops after the rules (the benchmark's cached "rules only" answer,
+whose meta-features the learned model reads); :func:`recommend_from_report` runs all four.
 """
 
 from __future__ import annotations
@@ -29,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from advisor._decision import Decision, decide
 from advisor._recommendation import (
     BudgetUsed,
     Evidence,
@@ -39,27 +33,20 @@ from advisor._recommendation import (
     TaskGroup,
     TaskReport,
 )
+from advisor._rules import HIGH_RISK, RuleOutcome, apply_rules, listed, rules_choice
+from advisor._wording import confidence_sentence, headline, model_statement
 from probes.data import DataProfile
+from probes.evidence import SHARING, ProbeEvidence, curve_prediction, gather_evidence, task_mean
 from probes.exceptions import BudgetExhausted, ProbesFailedError
-from probes.paradigms import PARADIGMS, ParadigmResult
-from probes.protocol import co_winners, compare, complexity
-from probes.protocol._compare import ROW_TEST_NAME, TASK_TEST_NAME
-from probes.risk import negative_transfer_risk, probability_best
+from probes.paradigms import PARADIGMS
+from probes.protocol import compare, complexity
 from probes.runner import ProbeReport
 
-__all__ = ["HIGH_RISK", "recommend_from_report"]
+__all__ = ["HIGH_RISK", "recommend_from_report", "rules_recommendation"]
 
-#: A task whose negative-transfer risk exceeds this is called out (rule R3).
-HIGH_RISK = 0.8
-#: Confidence counts the chance that the choice is not worse than a rival by more than this.
+#: The rules-only confidence counts the chance the choice is not worse than a rival by more than this.
 CONFIDENCE_TOLERANCE = 0.01
-SHARING = ("mtl", "transfer", "meta")
-_NAMES = {
-    "stl": "single-task models",
-    "mtl": "one multi-task model",
-    "transfer": "transfer from the source tasks",
-    "meta": "meta-learning",
-}
+_USE_SHIPPED: Any = object()
 
 
 def _num(x: float | None, digits: int = 6) -> float | None:
@@ -68,316 +55,126 @@ def _num(x: float | None, digits: int = 6) -> float | None:
     return round(float(x), digits)
 
 
-def _mean_task(result: ParadigmResult, task: str) -> float | None:
-    values = [v for v in result.task_fold_scores().get(task, []) if math.isfinite(v)]
-    return float(np.mean(values)) if values else None
+def _rules_confidence(ev: ProbeEvidence, chosen: str) -> float:
+    """P(the choice is not worse than any rival by more than ``CONFIDENCE_TOLERANCE``), rivals independent.
 
-
-def _confidence(candidates: dict[str, list], chosen: str) -> float:
-    """P(the chosen paradigm is not worse than any rival by more than ``CONFIDENCE_TOLERANCE``).
-
-    For each rival, the probability that ``chosen - rival`` exceeds ``-CONFIDENCE_TOLERANCE``
-    under the protocol comparison's own sampling distribution (the paired bootstrap's
-    replicates, or the t distribution of the task-level test); the probabilities are multiplied
-    (rivals treated as independent). Uncalibrated: a learned model replaces it once benchmark
-    scenarios with known full-budget winners exist.
+    From the protocol comparison's own sampling distribution; uncalibrated. The answer's
+    confidence when no learned model is installed, and the "rules only" benchmark method's.
     """
+    folds = ev.folds
     confidence = 1.0
-    for rival, folds in candidates.items():
+    for rival, rival_folds in folds.items():
         if rival != chosen:
-            confidence *= compare(candidates[chosen], folds).probability_above(-CONFIDENCE_TOLERANCE)
+            confidence *= compare(folds[chosen], rival_folds).probability_above(-CONFIDENCE_TOLERANCE)
     return confidence
 
 
-def recommend_from_report(report: ProbeReport, profile: DataProfile, *, versions: dict[str, str]) -> Recommendation:
-    """Apply the rules to ``report`` and build the :class:`Recommendation`."""
-    ts = report.taskset
-    reps: dict[str, ParadigmResult] = {p: r for p in PARADIGMS if (r := report.representative(p)) is not None}
-    candidates = {p: r.folds for p, r in reps.items()}
-    evidence: list[Evidence] = []
-    warnings = list(ts.warnings) + list(report.warnings)
-    if not candidates:
-        failed = [ph for ph in report.phases if ph.status == "failed"]
-        if failed and not any(ph.status in ("partial", "skipped") for ph in report.phases):
-            raise ProbesFailedError(
-                f"Every paradigm's probe failed, so there is nothing to compare; the first: {failed[0].name}: "
-                f"{failed[0].note}",
-                details={"failed": {ph.name: ph.note for ph in failed}},
-            )
-        preset, limit = report.preset, report.time_limit
-        default = f" Without one, the {preset.name} budget runs its fixed amount of work to the end." if limit else ""
-        smaller = " or use the fast budget" if preset.name in ("standard", "thorough") else ""
-        within = f" ({limit:g} s)" if limit else ""
-        raise BudgetExhausted(
-            f"No paradigm finished a single fold within the time limit{within}; raise the time limit "
-            f"(time_limit; CLI: --time-limit){smaller}.{default}",
-            details={"time_limit_s": limit, "seconds_used": round(report.seconds, 3), "budget": preset.name},
+def _no_scores(report: ProbeReport) -> Exception:
+    failed = [ph for ph in report.phases if ph.status == "failed"]
+    if failed and not any(ph.status in ("partial", "skipped") for ph in report.phases):
+        return ProbesFailedError(
+            f"Every paradigm's probe failed, so there is nothing to compare; the first: {failed[0].name}: "
+            f"{failed[0].note}",
+            details={"failed": {ph.name: ph.note for ph in failed}},
         )
-
-    decision = co_winners(candidates)
-    chosen = decision.winner
-    # "scored highest (0.812)" names a mean over the folds every paradigm finished when a time limit cut some.
-    over = (
-        f" on the {decision.shared_folds} fold{'s' if decision.shared_folds != 1 else ''} every paradigm finished"
-        if decision.shared_folds is not None
-        else ""
+    preset, limit = report.preset, report.time_limit
+    default = f" Without one, the {preset.name} budget runs its fixed amount of work to the end." if limit else ""
+    smaller = " or use the fast budget" if preset.name in ("standard", "thorough") else ""
+    within = f" ({limit:g} s)" if limit else ""
+    return BudgetExhausted(
+        f"No paradigm finished a single fold within the time limit{within}; raise the time limit "
+        f"(time_limit; CLI: --time-limit){smaller}.{default}",
+        details={"time_limit_s": limit, "seconds_used": round(report.seconds, 3), "budget": preset.name},
     )
-    p_best = probability_best(candidates, seed=report.seed)
-    stl = reps.get("stl")
-    deltas = {p: compare(r.folds, stl.folds) for p, r in reps.items() if stl is not None and p != "stl"}
 
-    # R1: one task.
-    if ts.n_tasks == 1:
-        evidence.append(
-            Evidence(
-                statement="There is a single task, so nothing can be shared: single-task learning is the only option.",
-                rule="R1-one-task",
-                supports="stl",
-                numbers={"tasks": 1},
-            )
-        )
-    # R2: noise.
-    best = decision.best
-    if best != chosen:
-        c = decision.comparisons.get(chosen)
-        evidence.append(
-            Evidence(
-                statement=(
-                    f"{best} scored highest ({decision.means[best]:.3f}{over}) but {chosen} is within noise of it "
-                    f"(difference {c.mean_difference:+.3f}, 95% interval [{c.ci_low:+.3f}, {c.ci_high:+.3f}] over "
-                    f"{c.n_pairs:,} {_units(c)}); the simpler paradigm wins the tie."
-                    if c is not None
-                    else f"{chosen} ties with {best}; the simpler paradigm wins."
-                ),
-                rule="R2-noise",
-                supports=chosen,  # type: ignore[arg-type]
-                numbers={
-                    "best": best,
-                    "best_score": _num(decision.means[best]),
-                    "chosen_score": _num(decision.means[chosen]),
-                    "difference": _num(c.mean_difference) if c else None,
-                    "ci_low": _num(c.ci_low) if c else None,
-                    "ci_high": _num(c.ci_high) if c else None,
-                },
-            )
-        )
-    elif len(candidates) > 1:
-        others = [p for p in candidates if p != chosen]
-        margins = {p: decision.comparisons[p] for p in others if p in decision.comparisons}
-        closest = min(margins, key=lambda p: margins[p].mean_difference) if margins else None
-        if closest is not None:
-            c = margins[closest]
-            verdict = (
-                f"beats the runner-up {closest} by {c.mean_difference:+.3f}"
-                if c.significant
-                else f"leads the runner-up {closest} by {c.mean_difference:+.3f}, within noise (both are co-winners; "
-                f"{chosen} is the simpler or the better-scoring one)"
-            )
-            evidence.append(
-                Evidence(
-                    statement=(
-                        f"{chosen} scored highest ({decision.means[chosen]:.3f}{over}) and {verdict} "
-                        f"(95% interval [{c.ci_low:+.3f}, {c.ci_high:+.3f}], {c.test})."
-                    ),
-                    rule="R2-noise",
-                    supports=chosen,  # type: ignore[arg-type]
-                    numbers={
-                        "runner_up": closest,
-                        "difference": _num(c.mean_difference),
-                        "ci_low": _num(c.ci_low),
-                        "ci_high": _num(c.ci_high),
-                        "p_value": _num(c.p_value),
-                    },
-                )
-            )
-    for p, c in deltas.items():
-        gain = "gains" if c.mean_difference > 0 else "loses"
-        sig = "significant" if c.significant else "within noise"
-        evidence.append(
-            Evidence(
-                statement=f"{_NAMES[p].capitalize()} {gain} {abs(c.mean_difference):.3f} against single-task learning "
-                f"(95% interval [{c.ci_low:+.3f}, {c.ci_high:+.3f}]; {sig}).",
-                rule="probe/delta-vs-stl",
-                supports=p if c.significant and c.mean_difference > 0 else "stl",  # type: ignore[arg-type]
-                numbers={
-                    "paradigm": p,
-                    "difference": _num(c.mean_difference),
-                    "ci_low": _num(c.ci_low),
-                    "ci_high": _num(c.ci_high),
-                },
-            )
-        )
 
-    # R6: small-budget bias, from learning curves.
-    curves = report.signals.get("curves") or []
-    extrapolated = {c.variant: v for c in curves if (v := _curve_prediction(c)) is not None}
-    if chosen != "stl" and stl is not None and report.subsampled:
-        chosen_variant = reps[chosen].variant
-        s_full, c_full = extrapolated.get(stl.variant), extrapolated.get(chosen_variant)
-        if s_full is not None and c_full is not None and s_full >= c_full:
-            evidence.append(
-                Evidence(
-                    statement=(
-                        f"The probes ran on a subsample; at the full data size the learning curves extrapolate "
-                        f"single-task learning to {s_full:.3f} and {chosen} to {c_full:.3f}: the gain of sharing "
-                        "closes with more data, so single-task learning is recommended."
-                    ),
-                    rule="R6-small-budget-bias",
-                    supports="stl",
-                    numbers={"stl_full": _num(s_full), f"{chosen}_full": _num(c_full)},
-                )
-            )
-            chosen = "stl"
+def _stages(report: ProbeReport) -> tuple[ProbeEvidence, list[RuleOutcome]]:
+    if not any(r.folds for r in report.results.values()):
+        raise _no_scores(report)
+    ev = gather_evidence(report)
+    return ev, apply_rules(ev, report)
 
-    # Risk per task (R3) and per-task rows.
-    task_names = [t.name for t in ts.tasks]
-    scored_names = [ts.tasks[ts.target_index].name] if ts.target_index is not None else task_names
-    risk_by = {
-        p: negative_transfer_risk(reps[p].folds, stl.folds, scored_names, seed=report.seed)
-        for p in SHARING
-        if p in reps and stl is not None and ts.goal.value != "new_tasks"
-    }
-    risk_by_variant = {
-        r.variant: negative_transfer_risk(r.folds, stl.folds, scored_names, seed=report.seed)
-        for r in report.results.values()
-        if r.paradigm in SHARING and r.folds and stl is not None and ts.goal.value != "new_tasks"
-    }
-    ranking_order = sorted(reps, key=lambda p: -reps[p].score)
-    best_sharing = next((p for p in ranking_order if p in risk_by), None)
-    affinity = report.signals.get("affinity")
-    harmful = _harmful(affinity, scored_names)
-    tasks = []
-    for task in ts.tasks:
-        if task.name not in scored_names:
-            continue
-        scores = {p: _num(_mean_task(r, task.name)) for p, r in reps.items()}
-        finite = {p: s for p, s in scores.items() if s is not None}
-        best_p = max(finite, key=lambda p: (finite[p], -complexity(p))) if finite else None
-        risks = {p: _num(risk_by[p].get(task.name), 4) for p in risk_by}
-        tasks.append(
-            TaskReport(
-                name=task.name,
-                kind=task.kind,
-                n_rows=report.full_rows.get(task.name, task.n_rows),
-                metric=task.metric,
-                stl_score=scores.get("stl"),
-                scores=scores,
-                best_paradigm=best_p,  # type: ignore[arg-type]
-                negative_transfer_risk=risks.get(best_sharing) if best_sharing else None,
-                risk_by_paradigm={p: risks.get(p) for p in SHARING},
-                risk_by_variant={v: _num(r.get(task.name), 4) for v, r in sorted(risk_by_variant.items())},
-                harmful_sources=harmful.get(task.name, []),
-                near_constant=task.near_constant,
-            )
-        )
-    if chosen in SHARING and chosen in risk_by:
-        risky = [t for t in tasks if (t.risk_by_paradigm.get(chosen) or 0) > HIGH_RISK]
-        if risky:
-            names = ", ".join(f"{t.name} ({t.risk_by_paradigm[chosen]:.2f})" for t in risky[:8])
-            evidence.append(
-                Evidence(
-                    statement=f"{len(risky)} task(s) score below single-task learning under {chosen} in nearly every "
-                    f"fold: {names}. Train those tasks on their own.",
-                    rule="R3-risk",
-                    supports="stl",
-                    numbers={"tasks_at_risk": len(risky), "threshold": HIGH_RISK},
-                )
-            )
-            warnings.append(f"High negative-transfer risk under {chosen} for: {names}.")
 
-    for variant, risks in sorted(risk_by_variant.items()):
-        paradigm = variant.split("/", 1)[0]
-        if paradigm in reps and reps[paradigm].variant == variant:
-            continue
-        risky = [t for t in scored_names if (risks.get(t) or 0) > HIGH_RISK]
-        if risky and len(risky) >= max(1, len(scored_names) // 2):
-            r = report.results[variant]
-            delta = compare(r.folds, stl.folds) if stl is not None else None
-            evidence.append(
-                Evidence(
-                    statement=(
-                        f"{variant} scores below single-task learning on {len(risky)} of {len(scored_names)} task(s) "
-                        f"in nearly every fold (difference {delta.mean_difference:+.3f}): if you use {paradigm}, do not "
-                        f"use this form of it."
-                        if delta is not None
-                        else f"{variant} scores below single-task learning on {len(risky)} task(s)."
-                    ),
-                    rule="R3-risk",
-                    supports=None,
-                    numbers={
-                        "variant": variant,
-                        "tasks_at_risk": len(risky),
-                        "difference": _num(delta.mean_difference) if delta else None,
-                    },
-                )
-            )
+def rules_recommendation(report: ProbeReport, profile: DataProfile, *, versions: dict[str, str]) -> Recommendation:
+    """The rules' answer alone (no learned model, no verdict): what the benchmark caches per case."""
+    ev, outcomes = _stages(report)
+    return _draft(report, profile, versions, ev, outcomes)
 
-    # R4: scarce target.
-    if ts.goal.value == "target_task" and ts.target_index is not None:
-        target = ts.tasks[ts.target_index]
-        source_rows = [report.full_rows[t.name] for t in ts.tasks if t.name != target.name]
-        median_source = float(np.median(source_rows)) if source_rows else 0.0
-        scarce = report.full_rows[target.name] * 4 <= median_source
-        c = deltas.get("transfer")
-        if scarce and c is not None:
-            helps = c.significant and c.mean_difference > 0
-            evidence.append(
-                Evidence(
-                    statement=(
-                        f"The target {target.name!r} has {report.full_rows[target.name]:,} rows against a median of "
-                        f"{median_source:,.0f} per source; transfer from the sources "
-                        + (
-                            f"gains {c.mean_difference:+.3f} on it."
-                            if helps
-                            else f"does not gain beyond noise ({c.mean_difference:+.3f})."
-                        )
-                    ),
-                    rule="R4-scarce-target",
-                    supports="transfer" if helps else None,
-                    numbers={"target_rows": report.full_rows[target.name], "median_source_rows": median_source},
-                )
-            )
-    # R5: new tasks.
-    if ts.goal.value == "new_tasks" and "meta" in deltas:
-        c = deltas["meta"]
-        evidence.append(
-            Evidence(
-                statement=(
-                    f"New tasks arrive with {ts.spec.shots} labelled rows each; meta-learning "
-                    + (
-                        f"adapts better than learning them from scratch ({c.mean_difference:+.3f})."
-                        if c.significant and c.mean_difference > 0
-                        else f"does not beat learning from scratch beyond noise ({c.mean_difference:+.3f})."
-                    )
-                ),
-                rule="R5-new-tasks",
-                supports="meta" if c.significant and c.mean_difference > 0 else None,
-                numbers={"shots": ts.spec.shots, "difference": _num(c.mean_difference)},
-            )
-        )
-    evidence += _signal_evidence(report, harmful)
 
-    ranking = _ranking(report, reps, decision, p_best, deltas, extrapolated)
-    confidence = _confidence(candidates, chosen)
-    variant = reps[chosen].variant if chosen in reps else None
-    headline = _headline(chosen, variant, deltas, confidence, ts.n_tasks)
+def recommend_from_report(
+    report: ProbeReport, profile: DataProfile, *, versions: dict[str, str], model: Any = _USE_SHIPPED
+) -> Recommendation:
+    """Evidence, rules, decision and wording for ``report``: the answer every door returns.
+
+    ``model``: a :class:`~advisor._learned.LearnedModel`; by default the shipped one, ``None`` for
+    the rules' own choice and confidence.
+    """
+    from advisor._features import meta_features
+    from advisor._learned import load_model
+
+    ev, outcomes = _stages(report)
+    draft = _draft(report, profile, versions, ev, outcomes)
+    model = load_model() if model is _USE_SHIPPED else model
+    features = meta_features(draft)
+    scores = {e.paradigm: e.probe_score for e in draft.ranking if e.applicable and e.probe_score is not None}
+    vetoes: dict[str, list[str]] = {}
+    for o in outcomes:
+        for p in o.vetoes:
+            vetoes.setdefault(p, []).append(o.rule)
+    settled, probs, every, vetoes = decide(
+        model,
+        features,
+        scores,  # type: ignore[arg-type]
+        vetoes=vetoes,
+        rules_choice=draft.paradigm,
+        rules_confidence=draft.confidence,
+        nothing_learned=ev.learns_nothing,
+    )
+    decision = Decision(
+        rules_choice=draft.paradigm,
+        scored=tuple(scores),
+        vetoes=vetoes,
+        probabilities=probs,
+        settled=settled,
+        margin=float(getattr(model, "margin", 0.0)) if model is not None else 0.0,
+        model_cases=int(model.meta.get("cases", 0)) if model is not None else None,
+        unscored=tuple(e.paradigm for e in draft.ranking if e.applicable and e.probe_score is None),
+    )
+    return _final(report, draft, ev, outcomes, decision, every if model is not None else {})
+
+
+def _evidence(o: RuleOutcome) -> Evidence:
+    return Evidence(statement=o.statement, rule=o.rule, supports=o.supports, numbers=o.numbers)  # type: ignore[arg-type]
+
+
+def _draft(
+    report: ProbeReport, profile: DataProfile, versions: dict[str, str], ev: ProbeEvidence, outcomes: list[RuleOutcome]
+) -> Recommendation:
+    ts = report.taskset
+    chosen = rules_choice(ev, outcomes)
+    variant = ev.representatives[chosen].variant if chosen in ev.representatives else None
+    warnings = list(ts.warnings) + list(report.warnings)
     if report.partial:
-        warnings.append("The time limit cut some probes short; see budget.phases. A larger budget sharpens the answer.")
+        warnings.append(
+            "A time limit cut some probes short; see budget.phases. Without it the budget's work runs to the end."
+        )
+    curves = report.signals.get("curves") or []
+    affinity = report.signals.get("affinity")
     return Recommendation(
         paradigm=chosen,  # type: ignore[arg-type]
         variant=variant,
-        confidence=round(confidence, 4),
+        confidence=round(_rules_confidence(ev, chosen), 4),
         confidence_method=(
-            "P(no rival beats the choice by more than 0.01) under the protocol's paired comparisons "
-            "(bootstrap over test rows, or over held-out tasks); uncalibrated (recommender v1)"
+            "rules only: P(no rival beats the choice by more than 0.01) under the protocol's paired comparisons "
+            "(bootstrap over test rows, or over held-out tasks); uncalibrated"
         ),
-        headline=headline,
+        headline=f"Rules only: {chosen} ({variant}).",
         goal=ts.goal.value,
         layout=ts.layout.value,
         target_task=ts.spec.target_task,
-        ranking=ranking,
-        rationale=evidence,
-        tasks=tasks,
+        ranking=_ranking(report, ev, {}),
+        rationale=[_evidence(o) for o in outcomes],
+        tasks=_tasks(report, ev),
         relatedness=_relatedness(report),
         groups=[TaskGroup(tasks=g, mean_affinity=_group_affinity(affinity, g)) for g in report.groups],
         group_check=_jsonable(report.group_check),
@@ -399,30 +196,89 @@ def recommend_from_report(report: ProbeReport, profile: DataProfile, *, versions
     )
 
 
-def _units(c: Any) -> str:
-    """What the comparison's ``n_pairs`` counts: paired test rows, held-out tasks, or folds (its test)."""
-    return {ROW_TEST_NAME: "paired test rows", TASK_TEST_NAME: "held-out tasks"}.get(c.test, "folds")
+def _final(
+    report: ProbeReport,
+    draft: Recommendation,
+    ev: ProbeEvidence,
+    outcomes: list[RuleOutcome],
+    decision: Decision,
+    every: dict[str, float],
+) -> Recommendation:
+    chosen = decision.chosen
+    variant = ev.representatives[chosen].variant if chosen in ev.representatives else None
+    rationale = [_evidence(o) for o in outcomes]
+    if every:
+        rationale.append(
+            Evidence(
+                statement=model_statement(decision, every),
+                rule="M1-learned",
+                supports=chosen,  # type: ignore[arg-type]
+                numbers={f"p_{p}": round(v, 4) for p, v in every.items()},
+            )
+        )
+    warnings = list(draft.warnings)
+    risky = sorted(
+        ((t, r) for t, r in ev.risk.get(chosen, {}).items() if r > HIGH_RISK), key=lambda tr: (-tr[1], tr[0])
+    )
+    if risky:
+        warnings.append(
+            f"High negative-transfer risk under {chosen} for {len(risky)} task(s): "
+            f"{listed([f'{t} ({r:.2f})' for t, r in risky])}; train those on their own."
+        )
+    return draft.model_copy(
+        update={
+            "verdict": decision.verdict,
+            "equivalent_to": list(decision.settled.equivalent_to),
+            "paradigm": chosen,
+            "variant": variant,
+            "confidence": round(decision.confidence, 4),
+            "confidence_method": confidence_sentence(decision),
+            "headline": headline(decision, ev, variant, budget=report.preset.name, partial=report.partial),
+            "ranking": _ranking(report, ev, decision.vetoes, every),
+            "rationale": rationale,
+            "warnings": list(dict.fromkeys(warnings)),
+        }
+    )
 
 
-def _headline(chosen: str, variant: str | None, deltas: dict, confidence: float, n_tasks: int) -> str:
-    what = f"Recommendation: {_NAMES[chosen]} ({variant})"
-    c = deltas.get(chosen)
-    if chosen == "stl":
-        better = [p for p, d in deltas.items() if d.significant and d.mean_difference > 0]
-        why = "no sharing paradigm beats it beyond noise" if not better else "it ties the best paradigm"
-        if n_tasks == 1:
-            why = "there is one task"
-    elif c is not None:
-        why = f"{c.mean_difference:+.3f} over single-task learning (95% interval [{c.ci_low:+.3f}, {c.ci_high:+.3f}])"
-    else:
-        why = "single-task learning could not be scored"
-    return f"{what}: {why}. Confidence {confidence:.2f}."
+def _tasks(report: ProbeReport, ev: ProbeEvidence) -> list[TaskReport]:
+    reps = ev.representatives
+    ranking_order = sorted(reps, key=lambda p: -reps[p].score)
+    best_sharing = next((p for p in ranking_order if p in ev.risk), None)
+    out = []
+    for task in report.taskset.tasks:
+        if task.name not in ev.scored_tasks:
+            continue
+        scores = {p: _num(task_mean(r, task.name)) for p, r in reps.items()}
+        finite = {p: s for p, s in scores.items() if s is not None}
+        best_p = max(finite, key=lambda p: (finite[p], -complexity(p))) if finite else None
+        risks = {p: _num(ev.risk[p].get(task.name), 4) for p in ev.risk}
+        out.append(
+            TaskReport(
+                name=task.name,
+                kind=task.kind,
+                n_rows=report.full_rows.get(task.name, task.n_rows),
+                metric=task.metric,
+                stl_score=scores.get("stl"),
+                scores=scores,
+                best_paradigm=best_p,  # type: ignore[arg-type]
+                negative_transfer_risk=risks.get(best_sharing) if best_sharing else None,
+                risk_by_paradigm={p: risks.get(p) for p in SHARING},
+                risk_by_variant={v: _num(r.get(task.name), 4) for v, r in sorted(ev.risk_by_variant.items())},
+                harmful_sources=ev.harmful.get(task.name, []),
+                near_constant=task.near_constant,
+            )
+        )
+    return out
 
 
-def _ranking(report, reps, decision, p_best, deltas, extrapolated) -> list[RankingEntry]:
+def _ranking(
+    report: ProbeReport, ev: ProbeEvidence, vetoes: dict[str, list[str]], probabilities: dict[str, float] | None = None
+) -> list[RankingEntry]:
     entries = []
+    probabilities = probabilities or {}
     for p in PARADIGMS:
-        r = reps.get(p)
+        r = ev.representatives.get(p)
         if r is None:
             reason = report.why_not(p) or "not probed"
             applicable = not (reason.startswith(f"{p}/") or "needs" in reason or "only applies" in reason)
@@ -431,7 +287,7 @@ def _ranking(report, reps, decision, p_best, deltas, extrapolated) -> list[Ranki
             )
             continue
         mean, low, high = r.interval
-        d = deltas.get(p)
+        d = ev.deltas.get(p)
         entries.append(
             RankingEntry(
                 paradigm=p,  # type: ignore[arg-type]
@@ -444,9 +300,11 @@ def _ranking(report, reps, decision, p_best, deltas, extrapolated) -> list[Ranki
                 delta_vs_stl=_num(d.mean_difference) if d else (0.0 if p == "stl" else None),
                 delta_ci_low=_num(d.ci_low) if d else None,
                 delta_ci_high=_num(d.ci_high) if d else None,
-                predicted_score=_num(extrapolated.get(r.variant)) if report.subsampled else None,
-                p_best=round(p_best.get(p, 0.0), 4),
-                co_winner=p in decision.co_winners,
+                predicted_score=_num(ev.extrapolated.get(r.variant)) if report.subsampled else None,
+                p_best=round(ev.p_best.get(p, 0.0), 4),
+                co_winner=p in ev.noise.co_winners,
+                p_cowinner=round(probabilities[p], 4) if p in probabilities else None,
+                vetoed_by=list(vetoes.get(p, [])),
                 folds=len(r.folds),
                 complete=r.complete,
                 seconds=round(r.seconds, 3),
@@ -454,15 +312,6 @@ def _ranking(report, reps, decision, p_best, deltas, extrapolated) -> list[Ranki
         )
     scored = sorted([e for e in entries if e.probe_score is not None], key=lambda e: -(e.probe_score or 0))
     return scored + [e for e in entries if e.probe_score is None]
-
-
-def _harmful(affinity: Any, tasks: list[str]) -> dict[str, list[str]]:
-    if affinity is None:
-        return {}
-    from probes.signals import harmful_sources
-
-    names = list(affinity.names)
-    return {t: harmful_sources(affinity, names, t) for t in tasks if t in names}
 
 
 def _group_affinity(affinity: Any, group: list[str]) -> float | None:
@@ -473,66 +322,6 @@ def _group_affinity(affinity: Any, group: list[str]) -> float | None:
     block = np.asarray(affinity.lookahead)[np.ix_(idx, idx)]
     off = block[~np.eye(len(idx), dtype=bool)]
     return _num(float(np.nanmean(off))) if off.size else None
-
-
-def _signal_evidence(report: ProbeReport, harmful: dict[str, list[str]]) -> list[Evidence]:
-    out = []
-    affinity = report.signals.get("affinity")
-    if affinity is not None:
-        A = np.asarray(affinity.lookahead, dtype=float)
-        off = A[~np.eye(len(A), dtype=bool)]
-        if off.size:
-            cos = np.asarray(affinity.cosine, dtype=float)[~np.eye(len(A), dtype=bool)]
-            out.append(
-                Evidence(
-                    statement=(
-                        f"Task affinity (TAG lookahead) averages {np.nanmean(off):+.3f} between tasks "
-                        f"({np.mean(off > 0):.0%} of pairs help each other); task gradients on the shared trunk have "
-                        f"mean cosine {np.nanmean(cos):+.2f}."
-                    ),
-                    rule="signal/affinity",
-                    numbers={
-                        "mean_affinity": _num(float(np.nanmean(off))),
-                        "share_helping": _num(float(np.mean(off > 0))),
-                        "mean_gradient_cosine": _num(float(np.nanmean(cos))),
-                    },
-                )
-            )
-    for task, sources in harmful.items():
-        if sources:
-            out.append(
-                Evidence(
-                    statement=f"Updates on {', '.join(sources[:5])} raise the loss of {task!r} (negative affinity).",
-                    rule="signal/harmful-sources",
-                    supports="stl",
-                    numbers={"task": task, "sources": len(sources)},
-                )
-            )
-    shift = report.signals.get("shift")
-    if shift is not None:
-        pad = np.asarray(shift.pad, dtype=float)
-        off = pad[~np.eye(len(pad), dtype=bool)]
-        if off.size and np.isfinite(off).any():
-            out.append(
-                Evidence(
-                    statement=f"Tasks' inputs differ: mean proxy A-distance {np.nanmean(off):.2f} (0 = same distribution, 2 = separable).",
-                    rule="signal/input-shift",
-                    numbers={"mean_proxy_a_distance": _num(float(np.nanmean(off)))},
-                )
-            )
-    labels = report.signals.get("labels")
-    if labels is not None:
-        corr = np.asarray(labels.correlation, dtype=float)
-        off = np.abs(corr[~np.eye(len(corr), dtype=bool)])
-        if off.size and np.isfinite(off).any():
-            out.append(
-                Evidence(
-                    statement=f"Targets measured on the same rows correlate with mean |r| = {np.nanmean(off):.2f}.",
-                    rule="signal/label-correlation",
-                    numbers={"mean_abs_correlation": _num(float(np.nanmean(off)))},
-                )
-            )
-    return out
 
 
 def _matrix(value: Any) -> list[list[float | None]] | None:
@@ -576,14 +365,6 @@ def _transferability(signal: Any) -> dict[str, float | None] | None:
     return out
 
 
-def _curve_prediction(signal: Any) -> float | None:
-    """The curve's score extrapolated to the full data (or to the probe's full training size)."""
-    value = (
-        signal.predicted_at_full_data if signal.predicted_at_full_data is not None else signal.predicted_at_train_full
-    )
-    return _num(value)
-
-
 def _curve(signal: Any) -> LearningCurve:
     points = [p for p in signal.points if math.isfinite(p.n_train)]  # a point cut by the budget has no size
     return LearningCurve(
@@ -593,7 +374,7 @@ def _curve(signal: Any) -> LearningCurve:
         scores=[_num(p.score) for p in points],
         fit=dict(zip("abc", (float(v) for v in signal.fit), strict=True)) if signal.fit is not None else None,
         full_size=_size(signal.n_train_full_data or signal.n_train_full),
-        extrapolated=_curve_prediction(signal),
+        extrapolated=curve_prediction(signal),
     )
 
 

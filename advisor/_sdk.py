@@ -30,7 +30,7 @@ class Advisor:
     budget:
         ``"fast"`` (about a minute), ``"standard"`` or ``"thorough"``: folds, epochs, search trials.
     time_limit:
-        Wall-time limit in seconds for the probes (default: the budget's).
+        Wall-time limit in seconds for the probes (default: none; the budget fixes the work).
     seed:
         Same data, spec and seed give the same recommendation.
     progress:
@@ -42,6 +42,9 @@ class Advisor:
     cancel:
         ``() -> bool`` polled at every budget check; once true, :meth:`recommend` raises
         :class:`~advisor.exceptions.Cancelled` (the service's job cancellation).
+    n_jobs:
+        Processes the probes run in (``None``: every core; 1: this process only). The
+        recommendation is the same whatever the number.
 
     Examples
     --------
@@ -62,6 +65,7 @@ class Advisor:
         limits: Limits | None = None,
         device: str | None = None,
         cancel: Callable[[], bool] | None = None,
+        n_jobs: int | None = None,
     ) -> None:
         self.budget = _check_budget(budget)
         self.time_limit = _check_time_limit(time_limit)
@@ -70,6 +74,7 @@ class Advisor:
         self.limits = _check_limits(limits)
         self.device = _check_device(device)
         self.cancel = cancel
+        self.n_jobs = _check_jobs(n_jobs)
 
     def __repr__(self) -> str:
         return f"Advisor(budget={self.budget!r}, time_limit={self.time_limit!r}, seed={self.seed!r})"
@@ -101,7 +106,6 @@ class Advisor:
         Pass a :class:`DatasetSpec` or its fields. Bad input raises an
         :class:`~advisor.exceptions.AdvisorError` subclass naming the problem.
         """
-        from advisor._learned import refine
         from advisor._recommender import recommend_from_report, versions
         from probes.budget import budget_preset
         from probes.runner import run_probes
@@ -136,8 +140,9 @@ class Advisor:
                 progress=progress,
                 device=self.device,
                 cancel=self.cancel,
+                n_jobs=self.n_jobs,
             )
-            return refine(recommend_from_report(report, profile, versions=versions()))
+            return recommend_from_report(report, profile, versions=versions())
 
 
 def _check_progress(progress: Any) -> bool | Progress | None:
@@ -161,6 +166,15 @@ def _reporter(progress: bool | Progress | None) -> Iterator[Progress | None]:
             yield update
     else:
         yield progress or None
+
+
+def _check_jobs(n_jobs: Any) -> int | None:
+    """``None`` (every core) or a whole number of processes, at least 1."""
+    if n_jobs is None or (isinstance(n_jobs, int) and not isinstance(n_jobs, bool) and n_jobs >= 1):
+        return n_jobs
+    raise InvalidRequestError(
+        f"n_jobs must be None or a whole number >= 1, got {n_jobs!r}", details={"field": "n_jobs"}
+    )
 
 
 def _check_device(device: Any) -> str | None:

@@ -32,6 +32,8 @@ META = ROOT / "benchmarks" / "meta_dataset.csv"
 OUT = ROOT / "advisor" / "models" / "recommender.json"
 GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 MARGINS = (0.0, 0.05, 0.1, 0.15, 0.2)
+#: Joint probabilities tried for the "equivalent" verdict (:func:`advisor._decision.settle`).
+TIES = (0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 def _oof_log_loss(records: list, c: float, folds: int = 5) -> float:
@@ -55,6 +57,35 @@ def _oof_accuracy(records: list, c: float, margin: float, seeds: int = 3) -> flo
     return float(np.mean(values))
 
 
+def _oof_equivalence(records: list, c: float, margin: float, seeds: int = 3) -> dict[float, dict[str, float]]:
+    """Per tie threshold: how often an out-of-fold "equivalent" set lies within the oracle's co-winners.
+
+    Probabilities come from models that never saw the case (the same fold splits as the margin);
+    the shares are pooled over the splits.
+    """
+    from advisor._decision import decide
+    from benchmarks.oracle._evaluate import learns_nothing
+
+    out: dict[float, dict[str, float]] = {}
+    for tie in TIES:
+        named = within = 0
+        for seed in range(seeds):
+            for train, held in case_folds(records, seed=seed):
+                model = fit_model(train, c=c, meta={"margin": margin, "equivalence": tie})
+                for r in held:
+                    settled, *_ = decide(
+                        model,
+                        r.features,
+                        {p: r.probe_score[p] for p in r.applicable},
+                        nothing_learned=learns_nothing(r),
+                    )
+                    if settled.verdict == "equivalent":
+                        named += 1
+                        within += set(settled.equivalent_to) <= set(r.co_winners)
+        out[tie] = {"share_within": round(within / named, 4) if named else 0.0, "equivalent": named}
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--meta", type=Path, default=META)
@@ -67,12 +98,20 @@ def main(argv: list[str] | None = None) -> None:
     best = min(scores, key=scores.get)
     accuracy = {m: _oof_accuracy(records, best, m) for m in MARGINS}
     margin = max(MARGINS, key=lambda m: (round(accuracy[m], 6), -m))
+    # The lowest tie threshold whose "equivalent" sets lie within the oracle's co-winners at least as
+    # often as a single choice is a co-winner: naming a set claims more (every member ties), so it
+    # must be no less reliable than the claim it replaces.
+    equivalence = _oof_equivalence(records, best, margin)
+    reliable = [t for t in TIES if equivalence[t]["equivalent"] and equivalence[t]["share_within"] >= accuracy[margin]]
+    tie = min(reliable, default=max(TIES))
     x, _ = training_rows(records)
     model = fit_model(
         records,
         c=best,
         meta={
             "margin": margin,
+            "equivalence": tie,
+            "oof_equivalence_by_threshold": {str(t): v for t, v in equivalence.items()},
             "oof_log_loss": {str(c): round(v, 4) for c, v in scores.items()},
             "oof_accuracy_by_margin": {str(m): round(v, 4) for m, v in accuracy.items()},
             "trained_on": "generated cases of benchmarks/meta_dataset.csv",
@@ -82,7 +121,9 @@ def main(argv: list[str] | None = None) -> None:
     args.out.write_text(json.dumps(model.to_dict(), indent=1) + "\n")
     print(
         f"{len(records)} cases, {len(x)} rows; C={best} (out-of-fold log loss {scores[best]:.4f}); "
-        f"margin {margin} (out-of-fold accuracy {accuracy[margin]:.3f}); wrote {args.out}"
+        f"margin {margin} (out-of-fold accuracy {accuracy[margin]:.3f}); equivalence {tie} (out of fold, "
+        f"{equivalence[tie]['share_within']:.1%} of {equivalence[tie]['equivalent']} sets within the co-winners); "
+        f"wrote {args.out}"
     )
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from advisor._decision import Settled, decide
 from advisor._learned import ALL_PARADIGMS, LearnedModel, feature_names, row_features
 
 __all__ = [
@@ -208,19 +209,46 @@ def fit_model(records: list[Record], *, c: float = 0.3, meta: dict[str, Any] | N
     return LearnedModel(tuple(feature_names()), mean, scale, clf.coef_[0].copy(), float(clf.intercept_[0]), info)
 
 
-def advisor_choice(model: LearnedModel, r: Record) -> tuple[str, float]:
-    """The advisor's choice: the rules veto (:func:`~advisor._learned.candidates`); the model ranks the rest."""
-    chosen, probs = model.decide(r.features, r.applicable)
-    return chosen, probs[chosen]
+def learns_nothing(r: Record) -> bool:
+    """Every probe scores at or below a constant predictor (R² 0, ROC-AUC 0.5; benchmark cases use those metrics)."""
+    share = r.features.get("classification", math.nan)
+    chance = 0.5 if share == 1.0 else 0.0 if share == 0.0 else None
+    return chance is not None and bool(r.probe_score) and all(s <= chance for s in r.probe_score.values())
+
+
+def advisor_decision(model: LearnedModel | None, r: Record) -> tuple[Settled, dict[str, float]]:
+    """The advisor's decision on a cached case, by the same :func:`~advisor._decision.decide` as a live answer."""
+    settled, probs, _, _ = decide(
+        model,
+        r.features,
+        {p: r.probe_score[p] for p in r.applicable},
+        rules_choice=r.rules_choice,
+        rules_confidence=r.rules_confidence,
+        nothing_learned=learns_nothing(r),
+    )
+    return settled, probs
+
+
+def advisor_choice(model: LearnedModel, r: Record) -> tuple[str, float, str, tuple[str, ...]]:
+    """The advisor's choice, confidence, verdict and tied set: the rules veto, the model ranks, the verdict follows."""
+    settled, probs = advisor_decision(model, r)
+    return settled.chosen, probs[settled.chosen], settled.verdict, settled.equivalent_to
 
 
 def out_of_fold_choices(
-    records: list[Record], *, folds: int = 5, seed: int = 0, c: float = 0.3, margin: float = 0.0
-) -> dict[str, tuple[str, float]]:
-    """Advisor choices on ``records`` from models that never saw the case (k-fold over cases)."""
-    out: dict[str, tuple[str, float]] = {}
+    records: list[Record],
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    c: float = 0.3,
+    margin: float = 0.0,
+    equivalence: float | None = None,
+) -> dict[str, tuple[str, float, str, tuple[str, ...]]]:
+    """Advisor decisions on ``records`` from models that never saw the case (k-fold over cases)."""
+    out: dict[str, tuple[str, float, str, tuple[str, ...]]] = {}
+    meta: dict[str, Any] = {"margin": margin} if equivalence is None else {"margin": margin, "equivalence": equivalence}
     for train, held in case_folds(records, folds=folds, seed=seed):
-        model = fit_model(train, c=c, meta={"margin": margin})
+        model = fit_model(train, c=c, meta=meta)
         for r in held:
             out[r.case] = advisor_choice(model, r)
     return out
@@ -248,7 +276,7 @@ def _transferability_choice(r: Record) -> str:
 
 
 def decisions(
-    method: str, records: list[Record], advisor: dict[str, tuple[str, float]] | None = None
+    method: str, records: list[Record], advisor: dict[str, tuple[Any, ...]] | None = None
 ) -> list[dict[str, Any]]:
     """For every record: ``{"choices": {paradigm: weight}, "confidence": float | None}`` (weights sum to 1)."""
     out = []
@@ -256,7 +284,7 @@ def decisions(
         conf: float | None = None
         if method == "advisor":
             assert advisor is not None
-            choice, conf = advisor[r.case]
+            choice, conf = advisor[r.case][:2]
             weights = {choice: 1.0}
         elif method == "always_stl":
             weights = {"stl": 1.0}
@@ -334,18 +362,20 @@ def evaluate(records: list[Record], shipped: LearnedModel | None, *, c: float = 
     """Metrics of every method on real and generated cases separately, plus per-case tables."""
     generated = [r for r in records if r.kind == "generated"]
     real = [r for r in records if r.kind == "real"]
-    margin = 0.0
-    if shipped is not None:  # out-of-fold models use the shipped model's regularisation and margin
+    margin, equivalence = 0.0, None
+    if shipped is not None:  # out-of-fold models use the shipped model's regularisation, margin and tie threshold
         c, margin = float(shipped.meta.get("C", c)), shipped.margin
-    advisor: dict[str, tuple[str, float]] = {}
+        equivalence = shipped.meta.get("equivalence")
+    advisor: dict[str, tuple[Any, ...]] = {}
     if len(generated) >= 10:
-        advisor.update(out_of_fold_choices(generated, c=c, margin=margin))
+        advisor.update(out_of_fold_choices(generated, c=c, margin=margin, equivalence=equivalence))
     model = shipped or (fit_model(generated, c=c) if len(generated) >= 10 else None)
     for r in real + [g for g in generated if g.case not in advisor]:
         if model is not None:
             advisor[r.case] = advisor_choice(model, r)
         else:  # no model yet: the rules decide
-            advisor[r.case] = (r.rules_choice, r.rules_confidence)
+            settled, probs = advisor_decision(None, r)
+            advisor[r.case] = (settled.chosen, probs[settled.chosen], settled.verdict, settled.equivalent_to)
     results: dict[str, Any] = {}
     per_case: dict[str, list[dict[str, Any]]] = {}
     for kind, subset in (("real", real), ("generated", generated)):
@@ -354,6 +384,7 @@ def evaluate(records: list[Record], shipped: LearnedModel | None, *, c: float = 
         for m in METHODS:
             results[kind][m] = method_metrics(subset, made[m], uses_probes=m in PROBE_METHODS)
         results[kind]["_constant_brier"] = constant_brier(subset, made["advisor"])
+        results[kind]["_verdicts"] = verdict_metrics(subset, advisor)
         per_case[kind] = [
             {
                 "case": r.case,
@@ -361,6 +392,8 @@ def evaluate(records: list[Record], shipped: LearnedModel | None, *, c: float = 
                 "oracle": {p: round(s, 4) for p, s in r.oracle_score.items()},
                 "advisor": next(iter(made["advisor"][i]["choices"])),
                 "confidence": round(float(made["advisor"][i]["confidence"]), 3),
+                "verdict": advisor[r.case][2],
+                "equivalent_to": list(advisor[r.case][3]),
                 "rules": r.rules_choice,
                 "probe_argmax": next(iter(made["probe_argmax"][i]["choices"])),
                 "regret": round(_regret(r, next(iter(made["advisor"][i]["choices"]))), 4),
@@ -371,6 +404,44 @@ def evaluate(records: list[Record], shipped: LearnedModel | None, *, c: float = 
             for i, r in enumerate(subset)
         ]
     return {"metrics": results, "cases": per_case}
+
+
+VERDICTS = ("clear", "equivalent", "uncertain")
+
+
+def verdict_metrics(records: list[Record], advisor: dict[str, tuple[Any, ...]]) -> dict[str, Any]:
+    """Per verdict: cases, accuracy and mean regret of the choice; and choices rated below 0.5 yet not uncertain."""
+    out: dict[str, Any] = {}
+    for verdict in VERDICTS:
+        rs = [r for r in records if advisor[r.case][2] == verdict]
+        out[verdict] = {
+            "cases": len(rs),
+            "accuracy": round(float(np.mean([advisor[r.case][0] in r.co_winners for r in rs])), 4) if rs else None,
+            "mean_regret": round(float(np.mean([_regret(r, advisor[r.case][0]) for r in rs])), 4) if rs else None,
+        }
+    out["below_half_not_uncertain"] = sum(
+        1 for r in records if advisor[r.case][1] < 0.5 and advisor[r.case][2] != "uncertain"
+    )
+    named = [r for r in records if advisor[r.case][2] == "equivalent"]
+    within = [set(advisor[r.case][3]) <= set(r.co_winners) for r in named]
+    out["equivalent_within_co_winners"] = round(float(np.mean(within)), 4) if within else None
+    return out
+
+
+def equivalence_against_majority(cases: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """The real cases' "equivalent" sets against the majority of every cached oracle run (``None`` below 3 runs)."""
+    from benchmarks.oracle_replicate import _cached_runs, consensus
+
+    seeds, _, runs = _cached_runs()
+    if len(seeds) < 3:
+        return None
+    majority = {case_id: consensus(results)["co_winners"] for case_id, results in runs}
+    return [
+        {"case": c["case"], "named": c["equivalent_to"], "majority": majority[c["case"]],
+         "within": set(c["equivalent_to"]) <= set(majority[c["case"]])}
+        for c in cases
+        if c["verdict"] == "equivalent" and c["case"] in majority
+    ]  # fmt: skip
 
 
 def write_results(evaluation: dict[str, Any], directory: Path) -> None:
@@ -402,13 +473,35 @@ def write_results(evaluation: dict[str, Any], directory: Path) -> None:
             f"Best constant predictor's Brier score on the advisor's outcomes: {_f(metrics[kind]['_constant_brier'])}.",
             "",
         ]
-        lines += ["| case | oracle co-winners | oracle scores | advisor (conf.) | rules | probe argmax | regret | probe s | oracle s |",
-                  "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        v = metrics[kind]["_verdicts"]
+        lines += ["Verdicts of the advisor's answers (the choice's accuracy and regret under each):", "",
+                  "| verdict | cases | accuracy | mean regret |", "|---|---|---|---|"]  # fmt: skip
+        for verdict in VERDICTS:
+            x = v[verdict]
+            lines.append(f"| {verdict} | {x['cases']} | {_pct(x['accuracy'])} | {_f(x['mean_regret'])} |")
+        lines += [
+            "",
+            f"Choices the model rates below 0.5 whose verdict is not `uncertain`: {v['below_half_not_uncertain']}. "
+            f"`equivalent` sets within this oracle's co-winners: {_pct(v['equivalent_within_co_winners'])}.",
+            "",
+        ]
+        if kind == "real" and (against := equivalence_against_majority(evaluation["cases"][kind])) is not None:
+            share = _pct(float(np.mean([a["within"] for a in against]))) if against else "–"
+            lines += [f"`equivalent` sets against the majority of every cached oracle run of each real case "
+                      f"(the co-winners most runs name): {share} lie within it ({len(against)} sets).", ""]  # fmt: skip
+            if against:
+                lines += ["| case | named set | majority co-winners | within |", "|---|---|---|---|"]
+                lines += [f"| {a['case']} | {', '.join(a['named'])} | {', '.join(a['majority'])} | "
+                          f"{'yes' if a['within'] else 'no'} |" for a in against]  # fmt: skip
+                lines.append("")
+        lines += ["| case | oracle co-winners | oracle scores | advisor (conf.) | verdict | rules | probe argmax | regret | probe s | oracle s |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for c in evaluation["cases"][kind]:
             scores = ", ".join(f"{p} {s:.3f}" for p, s in c["oracle"].items())
             mark = " †" if c.get("oracle_machine") else ""
             lines.append(
-                f"| {c['case']} | {', '.join(c['co_winners'])} | {scores} | {c['advisor']} ({c['confidence']:.2f}) | {c['rules']} "
+                f"| {c['case']} | {', '.join(c['co_winners'])} | {scores} | {c['advisor']} ({c['confidence']:.2f}) "
+                f"| {c['verdict']}{(': ' + ', '.join(c['equivalent_to'])) if c['equivalent_to'] else ''} | {c['rules']} "
                 f"| {c['probe_argmax']} | {c['regret']:.4f} | {c['probe_s']} | {c['oracle_s']}{mark} |"
             )
         lines.append("")

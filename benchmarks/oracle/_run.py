@@ -84,7 +84,7 @@ def _trim(rec: dict[str, Any]) -> dict[str, Any]:
 def run_probe_case(case: Case, *, seed: int = 0) -> dict[str, Any]:
     """The advisor at its default budget on ``case``: rules-only recommendation, meta-features and wall time."""
     from advisor._features import meta_features
-    from advisor._recommender import recommend_from_report, versions
+    from advisor._recommender import rules_recommendation, versions
     from probes.data import load_taskset, profile_taskset
     from probes.runner import run_probes
 
@@ -93,7 +93,7 @@ def run_probe_case(case: Case, *, seed: int = 0) -> dict[str, Any]:
     taskset = load_taskset(data, **spec)
     profile = profile_taskset(taskset)
     report = run_probes(taskset, budget="fast", seed=seed)
-    rec = recommend_from_report(report, profile, versions=versions())
+    rec = rules_recommendation(report, profile, versions=versions())
     seconds = time.perf_counter() - started
     payload = rec.model_dump(mode="json")
     return {

@@ -148,7 +148,8 @@ def test_bad_options_are_rejected_with_a_specific_error(options: dict, match: st
 def test_summary_and_html(tmp_path) -> None:
     rec = recommend("related_small")
     text = rec.summary()
-    assert rec.headline in text and "p(best)" in text
+    assert rec.headline in text and "P(co-winner)" in text and rec.confidence_method in text
+    assert text.startswith(("Clear:", "Equivalent:", "Uncertain:")) and "3/3 folds" in text
     html = rec.to_html(tmp_path / "r.html")
     assert (tmp_path / "r.html").read_text() == html
     for section in ('id="ranking"', 'id="affinity"', 'id="tasks"', 'id="curves"', 'id="rationale"'):
@@ -174,29 +175,24 @@ def test_probes_that_all_failed_are_not_reported_as_the_time_limit() -> None:
         recommend_from_report(report(failed, Phase("affinity", status="done")), profile_taskset(ts), versions={})
     with pytest.raises(BudgetExhausted, match="within the time limit") as info:  # some work was cut by the limit
         recommend_from_report(report(failed, Phase("mtl/hard", status="partial")), profile_taskset(ts), versions={})
-    # At the fast budget there is no smaller budget to suggest; the message gives the limit used and the default.
-    assert "(5 s)" in str(info.value) and "own limit is 45 s" in str(info.value)
+    # At the fast budget there is no smaller budget to suggest; the message gives the limit used, and that
+    # without it the budget's fixed work runs to the end.
+    assert "(5 s)" in str(info.value) and "Without one, the fast budget runs its fixed amount of work" in str(info.value)
     assert "or use" not in str(info.value)
 
 
 def test_one_scored_paradigm_among_several_is_not_called_certain() -> None:
-    # A time limit that lets only STL finish leaves nothing compared: the confidence is the model's
-    # estimate for STL, not the 1.0 that a single-task problem (nothing else applies) gets.
-    from advisor._learned import refine
+    # Probes that scored only STL leave nothing compared: the confidence is the model's estimate
+    # for STL, not the 1.0 that a single-task problem (nothing else applies) gets.
+    from advisor._recommender import recommend_from_report
+    from probes.data import load_taskset, profile_taskset
+    from probes.runner import run_probes
 
-    rec = recommend("related_small")
-    cut = rec.model_copy(
-        update={
-            "ranking": [
-                e if e.paradigm == "stl" else e.model_copy(update={"probe_score": None, "p_cowinner": None})
-                for e in rec.ranking
-            ]
-        }
-    )
-    refined = refine(cut)
-    assert refined.paradigm == "stl" and 0.0 < refined.confidence < 1.0
-    statement = refined.rationale[-1].statement
-    assert "only paradigm the probes scored" in statement and "not scored" in statement
-    unscored = statement.split("time limit (", 1)[1].split(" not scored)", 1)[0]
-    assert sorted(unscored.split(", ")) == ["meta", "mtl", "transfer"]
+    s = preset("related_small", seed=0)
+    ts = load_taskset(s.frame, s.spec)
+    report = run_probes(ts, budget="fast", seed=0, paradigms=("stl",), signals=False)
+    rec = recommend_from_report(report, profile_taskset(ts), versions={})
+    assert rec.paradigm == "stl" and 0.0 < rec.confidence < 1.0 and rec.verdict == "uncertain"
+    statement = next(e.statement for e in rec.rationale if e.rule == "M1-learned")
+    assert "Not scored by the probes: transfer, mtl, meta." in statement
     assert recommend("single_task").confidence == 1.0

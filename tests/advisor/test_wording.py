@@ -1,99 +1,76 @@
-"""What the recommendation's text says about the learned choice and the paired comparison."""
+"""The words built from a decision: the verdict first, one probability explained, nothing contradicted."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-import pytest
-
-from advisor._learned import LearnedModel, feature_names, refine
-from advisor._recommendation import Recommendation
-from advisor._recommender import _units
-from probes.protocol._compare import ROW_TEST_NAME, TASK_TEST_NAME, TEST_NAME, Comparison
-from tests.advisor.test_report import make_rich
+from advisor._decision import Decision, settle
+from advisor._wording import confidence_sentence, headline, model_statement, settle_hint
+from tests.advisor.test_rules import _ev
 
 
-class _Fixed(LearnedModel):
-    """A learned model whose P(co-winner) per paradigm is fixed in its ``meta``; the choice logic is the real one."""
-
-    def probabilities(self, features: dict[str, float], applicable: list[str]) -> dict[str, float]:
-        return {p: self.meta["p"][p] for p in applicable}
-
-
-def _model(p: dict[str, float], margin: float = 0.05) -> LearnedModel:
-    n = len(feature_names())
-    meta: dict[str, Any] = {"cases": 10, "margin": margin, "p": p}
-    return _Fixed(tuple(feature_names()), np.zeros(n), np.ones(n), np.zeros(n), 0.0, meta)
+def _decision(probs: dict[str, float], tied: set[str], **kw) -> Decision:
+    vetoes = kw.pop("vetoes", {})
+    return Decision(
+        rules_choice=kw.pop("rules_choice", "mtl"), scored=("stl", "mtl", "transfer"), vetoes=vetoes,
+        probabilities=probs, settled=settle(probs, tied, **kw), margin=0.0, model_cases=331,
+    )  # fmt: skip
 
 
-def _rules(cap: int = 2000) -> Recommendation:
-    """The rules chose mtl; tasks of 1,200, 950 and 310 rows, capped at ``cap`` for the probes."""
-    rec = make_rich()
-    headline = "Recommendation: one multi-task model (mtl/pcgrad): +0.021 over STL. Confidence 0.78."
-    return rec.model_copy(
-        update={"headline": headline, "budget": rec.budget.model_copy(update={"max_rows_per_task": cap})}
-    )
+def test_clear_headline_starts_with_the_verdict_and_gives_the_gain() -> None:
+    d = _decision({"stl": 0.2, "mtl": 0.9}, {"mtl"})
+    text = headline(d, _ev(), "mtl/hard", budget="fast", partial=False)
+    assert text.startswith("Clear: one multi-task model (mtl/hard): +0.050 over single-task learning")
+    assert text.endswith("Confidence 0.90.")
 
 
-def _learned_statement(rec: Recommendation) -> str:
-    return next(e.statement for e in rec.rationale if e.rule == "M1-learned")
+def test_equivalent_headline_names_the_tied_set_and_the_simplest() -> None:
+    d = _decision({"stl": 0.85, "mtl": 0.9}, {"stl", "mtl"})
+    text = headline(d, _ev(), "stl/gbdt", budget="fast", partial=False)
+    assert text.startswith("Equivalent: stl, mtl are practically tied; single-task models (stl/gbdt) is the simplest")
 
 
-def test_a_choice_within_the_margin_is_not_called_ranked_first() -> None:
-    # The model ranks mtl first; stl is within the 0.05 margin and simpler, so stl is chosen.
-    out = refine(_rules(), _model({"mtl": 0.60, "stl": 0.57, "transfer": 0.30}))
-
-    assert out.paradigm == "stl" and out.confidence == pytest.approx(0.57)
-    assert "ranks it first" not in out.headline
-    assert "within 0.05 of mtl's 0.60" in out.headline and "simpler" in out.headline
-    statement = _learned_statement(out)
-    assert "it ranks mtl first (0.60), but stl (0.57) is within its simplicity margin of 0.05" in statement
+def test_uncertain_headline_says_why_and_what_would_settle_it() -> None:
+    d = _decision({"stl": 0.07}, {"stl"}, vetoes={"mtl": ["R6-small-budget-bias"], "transfer": ["R6-small-budget-bias"]})
+    text = headline(d, _ev(), "stl/mlp", budget="fast", partial=False)
+    assert text.startswith("Uncertain: single-task models (stl/mlp) is the simplest safe choice")
+    assert "only a 0.07 chance" in text and "R6-small-budget-bias ruled out mtl, transfer" in text
+    assert "the standard budget (5 folds, up to 1,500 rows per task" in text
 
 
-def test_close_probabilities_are_not_printed_as_equal() -> None:
-    out = refine(_rules(), _model({"mtl": 0.603, "stl": 0.598, "transfer": 0.30}))
-
-    assert out.paradigm == "stl"
-    assert "0.598 within 0.05 of mtl's 0.603" in out.headline
-
-
-def test_a_choice_ranked_first_says_so() -> None:
-    override = refine(_rules(), _model({"mtl": 0.50, "stl": 0.80, "transfer": 0.30}))
-    assert override.paradigm == "stl"
-    assert "ranks it first (P(full-budget co-winner) 0.80)" in override.headline
-    assert "it ranks stl first" in _learned_statement(override)
-
-    agree = refine(_rules(), _model({"mtl": 0.70, "stl": 0.40, "transfer": 0.30}))
-    assert agree.paradigm == "mtl" and agree.headline.endswith("Confidence 0.70.")
-    assert "agrees: it ranks mtl first" in _learned_statement(agree)
+def test_a_conflict_between_probes_and_model_is_said() -> None:
+    d = _decision({"stl": 0.8, "mtl": 0.3}, {"mtl"})
+    text = headline(d, _ev(), "stl/mlp", budget="standard", partial=False)
+    assert text.startswith("Uncertain:") and "the probes put mtl ahead beyond noise" in text
+    assert "the thorough budget" in text
 
 
-def test_the_learned_statement_names_the_vetoed_paradigm() -> None:
-    # Tasks capped at 400 rows: transfer's gain inside noise ([-0.035, 0.001]) is vetoed (R6).
-    out = refine(_rules(cap=400), _model({"mtl": 0.70, "stl": 0.40, "transfer": 0.90}))
-
-    assert out.paradigm == "mtl"
-    assert next(e.p_cowinner for e in out.ranking if e.paradigm == "transfer") is None
-    assert "Not ranked (vetoed by rule R6): transfer" in _learned_statement(out)
+def test_a_partial_run_lists_the_folds_each_paradigm_finished() -> None:
+    d = _decision({"stl": 0.2, "mtl": 0.9}, {"mtl"}, partial=True)
+    text = headline(d, _ev(), "mtl/x", budget="fast", partial=True)
+    assert text.startswith("Uncertain (partial: a time limit cut the probes; folds finished: stl 3/3, mtl 3/3")
+    assert "rerunning without the time limit" in text
 
 
-@pytest.mark.parametrize(
-    ("test", "units"),
-    [(ROW_TEST_NAME, "paired test rows"), (TASK_TEST_NAME, "held-out tasks"), (TEST_NAME, "folds")],
-)
-def test_the_paired_comparison_counts_what_it_pairs(test: str, units: str) -> None:
-    # n_pairs is the number of paired test rows under the row bootstrap, not a number of folds.
-    assert _units(Comparison(0.01, -0.01, 0.03, 0.4, 360, 0.05, test)) == units
+def test_nothing_learned_is_in_the_headline() -> None:
+    d = _decision({"stl": 0.9, "mtl": 0.8}, {"stl", "mtl"}, nothing_learned=True)
+    text = headline(d, _ev(constant_score=0.0), "stl/mlp", budget="fast", partial=False)
+    assert text.startswith("Uncertain: no paradigm learns this target")
 
 
-def test_a_lone_candidate_left_by_the_veto_is_not_said_to_be_agreed_on() -> None:
-    # Tasks capped at 400 rows: every sharing paradigm whose gain is inside noise is vetoed, leaving stl alone.
-    rec = _rules(cap=400)
-    ranking = [
-        e if e.paradigm in ("stl", "transfer") else e.model_copy(update={"applicable": False}) for e in rec.ranking
-    ]
-    out = refine(rec.model_copy(update={"ranking": ranking}), _model({"stl": 0.40, "transfer": 0.90}))
-    statement = _learned_statement(out)
-    assert out.paradigm == "stl" and "agrees" not in statement
-    assert "ranks only stl, the one paradigm the rules leave it (the rules' own choice was mtl)" in statement
+def test_one_probability_explained_in_one_sentence() -> None:
+    d = _decision({"stl": 0.2, "mtl": 0.9}, {"mtl"})
+    sentence = confidence_sentence(d)
+    assert sentence.startswith("Confidence 0.90: the learned model's probability that mtl scores as well as the best")
+    assert sentence.count(". ") == 0 and "331 benchmark cases" in sentence
+
+
+def test_model_statement_names_vetoes_the_margin_and_the_rules_choice() -> None:
+    d = _decision({"stl": 0.58, "mtl": 0.6}, {"stl"}, margin=0.05, vetoes={"transfer": ["R6-small-budget-bias"]})
+    text = model_statement(d, {"stl": 0.58, "mtl": 0.6, "transfer": 0.95})
+    assert "transfer 0.95, mtl 0.60, stl 0.58" in text
+    assert "Ruled out by the rules, whatever their probability: transfer (R6-small-budget-bias)" in text
+    assert "The rules alone would choose mtl." in text
+
+
+def test_settle_hint_by_budget() -> None:
+    assert settle_hint("thorough", partial=False) == "a full-budget comparison on every row would settle it"
+    assert "standard budget" in settle_hint("fast", partial=False)
