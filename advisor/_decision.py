@@ -12,9 +12,9 @@ benchmark (which reads cached probe features) and a live recommendation decide a
 * **clear** — otherwise the model's choice (the simplest within its margin of the top), when its
   probability is at least 0.5 and the probes do not contradict it (it is practically tied with
   the best probe);
-* **uncertain** — every other case: the model rates its own choice below 0.5 (often when a rule
-  vetoed the rivals it preferred), the probes and the model disagree, the probes were cut short
-  by a time limit, or no paradigm beats a constant predictor. The choice stays the model's
+* **uncertain** — every other case: the model rates its own choice below 0.5, or rates a paradigm
+  a rule vetoed above it, the probes and the model disagree, the probes were cut short by a time
+  limit, or no paradigm beats a constant predictor. The choice stays the model's
   (the simplest within its margin): on the generated benchmark cases where the probes and the
   model disagree, it loses 0.013 score points on average against 0.153 for always choosing STL,
   and where nothing is learned the simplest paradigm is often far worse (STL from a few shots
@@ -46,7 +46,8 @@ class Settled:
     verdict: str
     equivalent_to: tuple[str, ...]
     why: str
-    """``ahead``, ``tied``, ``only``, ``low_probability``, ``conflict``, ``partial`` or ``nothing_learned``."""
+    """``ahead``, ``tied``, ``only``, ``low_probability``, ``conflict``, ``overruled``, ``partial`` or
+    ``nothing_learned``."""
     top: str
     """The paradigm the model ranks first."""
 
@@ -60,12 +61,14 @@ def settle(
     alone: bool = False,
     partial: bool = False,
     nothing_learned: bool = False,
+    vetoed: dict[str, float] | None = None,
 ) -> Settled:
     """Choose among ``probabilities``' paradigms (the candidates) and say how firm the choice is.
 
     ``practically_tied``: the paradigms within :data:`PRACTICAL_DELTA` of the best probe score or
     not significantly worse than it. ``alone``: nothing else applies (one task), so the one
-    candidate is certain.
+    candidate is certain. ``vetoed``: the model's probabilities of the paradigms a rule ruled out;
+    one rated above the choice makes the answer uncertain (the rule and the model disagree).
     """
     from advisor._learned import choose
 
@@ -80,6 +83,8 @@ def settle(
         return Settled(chosen, "uncertain", (), "nothing_learned", top)
     if partial:
         return Settled(chosen, "uncertain", (), "partial", top)
+    if any(v > probabilities[chosen] for v in (vetoed or {}).values()):
+        return Settled(chosen, "uncertain", (), "overruled", top)
     if len(tied) >= 2 and chosen in tied:
         return Settled(min(tied, key=complexity), "equivalent", tuple(sorted(tied, key=complexity)), "tied", top)
     if probabilities[chosen] < 0.5:
@@ -118,6 +123,8 @@ class Decision:
     """Benchmark cases the learned model was trained on; ``None`` without a model."""
     unscored: tuple[str, ...] = field(default_factory=tuple)
     """Applicable paradigms the probes could not score (a time limit, a failure)."""
+    every: dict[str, float] = field(default_factory=dict)
+    """The model's probability for every scored paradigm, vetoed ones included."""
 
     @property
     def chosen(self) -> str:
@@ -195,5 +202,15 @@ def decide(
         probs = {p: every[p] for p in pool}
     margin = float(getattr(model, "margin", 0.0)) if model is not None else 0.0
     tie = float((getattr(model, "meta", None) or {}).get("equivalence", DEFAULT_TIE))
-    settled = settle(probs, tied, margin=margin, tie=tie, alone=alone, partial=partial, nothing_learned=nothing_learned)
+    overruled = {p: every[p] for p in vetoes if p in every}
+    settled = settle(
+        probs,
+        tied,
+        margin=margin,
+        tie=tie,
+        alone=alone,
+        partial=partial,
+        nothing_learned=nothing_learned,
+        vetoed=overruled,
+    )
     return settled, probs, every, vetoes

@@ -139,8 +139,9 @@ def recommend_from_report(
         margin=float(getattr(model, "margin", 0.0)) if model is not None else 0.0,
         model_cases=int(model.meta.get("cases", 0)) if model is not None else None,
         unscored=tuple(e.paradigm for e in draft.ranking if e.applicable and e.probe_score is None),
+        every=every if model is not None else {},
     )
-    return _final(report, draft, ev, outcomes, decision, every if model is not None else {})
+    return _final(report, draft, ev, outcomes, decision)
 
 
 def _evidence(o: RuleOutcome) -> Evidence:
@@ -202,11 +203,11 @@ def _final(
     ev: ProbeEvidence,
     outcomes: list[RuleOutcome],
     decision: Decision,
-    every: dict[str, float],
 ) -> Recommendation:
     chosen = decision.chosen
     variant = ev.representatives[chosen].variant if chosen in ev.representatives else None
     rationale = [_evidence(o) for o in outcomes]
+    every = decision.every
     if every:
         rationale.append(
             Evidence(

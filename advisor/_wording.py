@@ -81,6 +81,14 @@ def headline(decision: Decision, ev: ProbeEvidence, variant: str | None, *, budg
             f"budget, but the probes put {best} ahead beyond noise ({ev.noise.means[best]:.3f} against "
             f"{ev.noise.means[chosen]:.3f}); {hint}.{end}"
         )
+    if s.why == "overruled":
+        above = sorted((v for v in decision.vetoes if decision.every.get(v, 0.0) > p), key=lambda v: -decision.every[v])
+        rules = ", ".join(sorted({r for v in above for r in decision.vetoes[v]}))
+        rated = ", ".join(f"{v} {decision.every[v]:.2f}" for v in above)
+        return (
+            f"{label}: {_what(chosen, variant)}: the learned model rates {listed(above)} higher ({rated}), but rule "
+            f"{rules} ruled {'it' if len(above) == 1 else 'them'} out; {hint}.{end}"
+        )
     vetoed = sorted(decision.vetoes)
     why = f"the learned model gives it only a {p:.2f} chance of matching the best paradigm at full budget"
     if vetoed:
@@ -107,8 +115,9 @@ def confidence_sentence(decision: Decision) -> str:
     )
 
 
-def model_statement(decision: Decision, all_probabilities: dict[str, float]) -> str:
+def model_statement(decision: Decision, all_probabilities: dict[str, float] | None = None) -> str:
     """The learned model's evidence: its probabilities, what the rules vetoed, and how the choice follows."""
+    all_probabilities = decision.every if all_probabilities is None else all_probabilities
     listed_p = ", ".join(f"{p} {v:.2f}" for p, v in sorted(all_probabilities.items(), key=lambda kv: -kv[1]))
     s = decision.settled
     text = f"The learned recommender's probability of being a full-budget co-winner: {listed_p}."

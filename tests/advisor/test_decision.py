@@ -88,7 +88,8 @@ def test_decide_applies_the_r6_veto_read_off_the_features() -> None:
     )
     assert vetoes == {"transfer": ["R6-small-budget-bias"]}
     assert set(probs) == {"stl", "mtl"} and every["transfer"] == pytest.approx(0.95)
-    assert (settled.chosen, settled.verdict) == ("mtl", "clear")
+    # The model rates the vetoed transfer above the choice: the rule and the model disagree.
+    assert (settled.chosen, settled.verdict, settled.why) == ("mtl", "uncertain", "overruled")
 
 
 def test_decide_uses_the_shipped_tie_threshold_and_margin() -> None:

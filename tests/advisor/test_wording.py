@@ -74,3 +74,14 @@ def test_model_statement_names_vetoes_the_margin_and_the_rules_choice() -> None:
 def test_settle_hint_by_budget() -> None:
     assert settle_hint("thorough", partial=False) == "a full-budget comparison on every row would settle it"
     assert "standard budget" in settle_hint("fast", partial=False)
+
+
+def test_a_vetoed_paradigm_the_model_rates_higher_makes_the_answer_uncertain_and_says_so() -> None:
+    d = Decision(
+        rules_choice="stl", scored=("stl", "mtl", "transfer"), vetoes={"transfer": ["R6-small-budget-bias"]},
+        probabilities={"stl": 0.6, "mtl": 0.3}, every={"stl": 0.6, "mtl": 0.3, "transfer": 0.9}, margin=0.0,
+        settled=settle({"stl": 0.6, "mtl": 0.3}, {"stl"}, vetoed={"transfer": 0.9}), model_cases=331,
+    )  # fmt: skip
+    assert d.verdict == "uncertain" and d.settled.why == "overruled"
+    text = headline(d, _ev(), "stl/mlp", budget="fast", partial=False)
+    assert "the learned model rates transfer higher (transfer 0.90), but rule R6-small-budget-bias ruled it out" in text
