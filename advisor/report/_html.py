@@ -8,6 +8,7 @@ right-to-left text in one cannot reorder the page around it; unmeasured numbers 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
 import math
@@ -15,6 +16,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache, partial
 from importlib import metadata, resources
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from advisor.report import _plots
 from advisor.report._style import CSS
@@ -41,8 +44,48 @@ _SCROLL_ROWS = 15
 _INLINE_SOURCES = 2
 _NA = '<span class="na">not measured</span>'
 _DASH = '<span class="na" title="not measured">—</span>'
-# No scripts, no network: even a string that escaped escaping could not load or run anything.
-_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+# Most tasks drawn in a heatmap: past this, a tasks x tasks matrix is texture, not information.
+MAX_HEATMAP_TASKS = 40
+# Sorts a table.sortable by the column of a clicked header (th[data-col]): numbers by their data-v
+# (empty = not measured, always last), text in natural order (task 2 before task 10). No network.
+SORT_SCRIPT = """
+document.querySelectorAll("table.sortable").forEach(function (table) {
+  function key(row, col) {
+    var cell = row.cells[col], s = cell.getAttribute("data-s"), v = cell.getAttribute("data-v");
+    if (s !== null) { return s; }
+    if (v === null) { return cell.textContent.trim(); }
+    return v === "" ? null : parseFloat(v);
+  }
+  function sort(th) {
+    var col = +th.getAttribute("data-col"), up = th.getAttribute("aria-sort") !== "ascending";
+    table.querySelectorAll("th[aria-sort]").forEach(function (h) { h.removeAttribute("aria-sort"); });
+    th.setAttribute("aria-sort", up ? "ascending" : "descending");
+    var body = table.tBodies[0], rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = key(a, col), y = key(b, col);
+      if (x === null || y === null) { return x === y ? 0 : (x === null ? 1 : -1); }
+      var c = typeof x === "number" && typeof y === "number" ? x - y
+        : String(x).localeCompare(String(y), undefined, {numeric: true, sensitivity: "base"});
+      return up ? c : -c;
+    });
+    rows.forEach(function (row) { body.appendChild(row); });
+  }
+  table.querySelectorAll("th[data-col]").forEach(function (th) {
+    th.tabIndex = 0;
+    th.title = "Sort by this column (click again to reverse)";
+    th.addEventListener("click", function () { sort(th); });
+    th.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sort(th); }
+    });
+  });
+});
+"""
+# No network, and no script but the sorter above (allowed by its hash): even a string that escaped
+# escaping could not load or run anything.
+_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    f"script-src 'sha256-{base64.b64encode(hashlib.sha256(SORT_SCRIPT.encode()).digest()).decode()}'"
+)
 
 
 @cache
@@ -67,7 +110,10 @@ def renderer_fingerprint() -> str:
 
 
 def render_html(rec: Recommendation) -> str:
-    """Render ``rec`` as one self-contained HTML page (inline CSS and SVG, no scripts, no network).
+    """Render ``rec`` as one self-contained HTML page (inline CSS and SVG, no network).
+
+    The only script is the page's own table sorter (:data:`SORT_SCRIPT`), allowed by its hash in the
+    Content-Security-Policy: nothing else can run, whatever the data's names hold.
 
     Parameters
     ----------
@@ -87,10 +133,10 @@ def render_html(rec: Recommendation) -> str:
     """
     sections = [
         _header(rec),
-        _rationale(rec.rationale),
         _ranking(rec),
-        _relatedness(rec.relatedness),
+        _rationale(rec.rationale),
         _tasks(rec),
+        _relatedness(rec),
         _groups(rec),
         _curves(rec.learning_curves),
         _warnings(rec.warnings),
@@ -105,7 +151,7 @@ def render_html(rec: Recommendation) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
         f"<title>{_e(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
         + "\n".join(sections)
-        + "\n</main>\n</body>\n</html>\n"
+        + f"\n</main>\n<script>{SORT_SCRIPT}</script>\n</body>\n</html>\n"
     )
 
 
@@ -259,10 +305,10 @@ def _header(rec: Recommendation) -> str:
         + "".join(
             f'<a href="#{i}">{t}</a>'
             for i, t in [
-                ("rationale", "Rationale"),
                 ("ranking", "Ranking"),
-                ("affinity", "Relatedness"),
+                ("rationale", "Rationale"),
                 ("tasks", "Tasks"),
+                ("affinity", "Relatedness"),
                 ("groups", "Groups"),
                 ("curves", "Learning curves"),
                 ("warnings", f"Warnings ({len(rec.warnings)})"),
@@ -272,8 +318,29 @@ def _header(rec: Recommendation) -> str:
         + "</nav>"
     )
     return (
-        f'<header id="summary">\n<h1>Paradigm recommendation</h1>\n<p class="headline">{_e(rec.headline)}</p>\n'
-        f'<p class="choice">{choice}</p>\n{facts}\n{nav}\n</header>'
+        f'<header id="summary">\n<h1>Paradigm recommendation</h1>\n{_verdict(rec)}'
+        f'<p class="headline">{_e(rec.headline)}</p>\n<p class="choice">{choice}</p>\n{facts}\n{nav}\n</header>'
+    )
+
+
+_VERDICTS = {
+    "clear": ("Clear", "one paradigm is ahead beyond noise, and the learned model agrees"),
+    "equivalent": ("Equivalent", "these paradigms are practically tied; the simplest of them is recommended"),
+    "uncertain": ("Uncertain", "the evidence conflicts or is too thin; the simplest safe choice is recommended"),
+}
+
+
+def _verdict(rec: Recommendation) -> str:
+    """The verdict as a badge with its meaning, first on the page; nothing for results without one (schema < 1.2)."""
+    if rec.verdict is None:
+        return ""
+    label, meaning = _VERDICTS.get(str(rec.verdict), (str(rec.verdict).capitalize(), ""))
+    if rec.verdict == "equivalent" and rec.equivalent_to:
+        label += ": " + ", ".join(rec.equivalent_to)
+    meaning = f' <span class="muted">{_e(meaning)}</span>' if meaning else ""
+    return (
+        f'<p class="verdict" id="verdict"><span class="badge verdict-{_e(rec.verdict)}">{_e(label)}</span>'
+        f"{meaning}</p>\n"
     )
 
 
@@ -286,19 +353,43 @@ def _evidence(item: Evidence) -> str:
     return f'<li>{_e(item.statement)}<div class="small muted">{" · ".join(meta)}</div>{numbers}</li>'
 
 
+def _about_one_task(item: Evidence) -> bool:
+    """A finding about a single task (its harmful sources, say), which the per-task table shows."""
+    return "task" in item.numbers
+
+
 def _rationale(items: Sequence[Evidence]) -> str:
     if not items:
         return _section("rationale", "Rationale", '<p class="na">No rationale was recorded.</p>')
-    return _section("rationale", "Rationale", f'<ol class="rationale">{"".join(map(_evidence, items))}</ol>')
+    overall = [i for i in items if not _about_one_task(i)]
+    per_task = [i for i in items if _about_one_task(i)]
+    body = f'<ol class="rationale">{"".join(map(_evidence, overall))}</ol>' if overall else ""
+    if per_task:
+        rules: dict[str, int] = {}
+        for item in per_task:
+            rules[item.rule] = rules.get(item.rule, 0) + 1
+        kinds = ", ".join(f"{count} from <code>{_e(rule)}</code>" for rule, count in rules.items())
+        findings = "".join(f"<li>{_e(item.statement)}</li>" for item in per_task)
+        body += (
+            f'<div class="per-task"><p>{len(per_task)} finding{"s" if len(per_task) != 1 else ""} about single '
+            f"tasks ({kinds}) {'are' if len(per_task) != 1 else 'is'} shown per task in the "
+            '<a href="#tasks">task table</a> (its risk and harmful-sources columns).</p>'
+            f"<details><summary>List them</summary><ul class=small>{findings}</ul></details></div>"
+        )
+    return _section("rationale", "Rationale", body)
 
 
 def _vetoed(rec: Recommendation) -> dict[str, str]:
-    """Scored paradigms the rules kept from the learned recommender (no P(co-winner)), with why.
+    """Paradigms a rule ruled out of the choice, with why.
 
-    When the learned recommender ran, it scored every paradigm :func:`advisor._learned.candidates`
-    left it; a scored one without P(co-winner) is one rule R6 vetoed: its difference to STL is not a
-    gain beyond noise on tasks the probes subsampled.
+    Since schema 1.2 each ranking entry names the rules (``vetoed_by``). Results written before say
+    it only by omission: when the learned recommender ran, it scored every paradigm the rules left
+    it, and a scored one without P(co-winner) is one rule R6 vetoed (its difference to STL is not a
+    gain beyond noise on tasks the probes subsampled).
     """
+    named = {e.paradigm: e.vetoed_by for e in rec.ranking if e.vetoed_by}
+    if named or rec.verdict is not None:
+        return {p: f"ruled out of the choice by {_rule_list(rules)}" for p, rules in named.items()}
     if not any(e.p_cowinner is not None for e in rec.ranking):
         return {}  # no learned recommender ran: nothing was vetoed from it
     out = {}
@@ -313,10 +404,16 @@ def _vetoed(rec: Recommendation) -> dict[str, str]:
     return out
 
 
+def _rule_list(rules: Sequence[str]) -> str:
+    return ("rule " if len(rules) == 1 else "rules ") + ", ".join(rules)
+
+
 def _ranking_row(entry: RankingEntry, chosen: str, vetoed: Mapping[str, str]) -> str:
     classes = []
     if entry.paradigm == chosen:
         classes.append("chosen")
+    if entry.paradigm in vetoed:
+        classes.append("vetoed")
     if not entry.applicable:
         classes.append("inapplicable")
     css = f' class="{" ".join(classes)}"' if classes else ""
@@ -324,7 +421,7 @@ def _ranking_row(entry: RankingEntry, chosen: str, vetoed: Mapping[str, str]) ->
     variant = f"<code>{_n(entry.variant)}</code>" if entry.variant else _DASH
     if not entry.applicable:
         reason = f": {_e(entry.reason)}" if entry.reason else ""
-        return f"<tr{css}><td>{name}</td><td>{variant}</td><td colspan=10>not applicable{reason}</td></tr>"
+        return f"<tr{css}><td>{name}</td><td>{variant}</td><td colspan=9>not applicable{reason}</td></tr>"
     notes = []
     if entry.probe_score is None:
         notes.append(f"not scored: {_e(entry.reason or 'no fold finished')}")
@@ -333,21 +430,26 @@ def _ranking_row(entry: RankingEntry, chosen: str, vetoed: Mapping[str, str]) ->
             notes.append("incomplete")
         if entry.reason:
             notes.append(_e(entry.reason))
-    if entry.paradigm in vetoed:
-        notes.append("vetoed by the rules (see below)")
+    if entry.vetoed_by:
+        rules = ", ".join(f"<code>{_e(r)}</code>" for r in entry.vetoed_by)
+        notes.insert(0, f'<span class="badge warn">vetoed</span> by {rules}')
+    elif entry.paradigm in vetoed:  # a result from before schema 1.2: the rule (R6) is inferred
+        notes.insert(0, '<span class="badge warn">vetoed</span> by the rules (see below)')
     note = "; ".join(notes)
     if entry.paradigm == "stl" and entry.probe_score is not None:
         delta = '<span class="muted">reference</span>'
     elif _finite(entry.delta_vs_stl):
         interval = _interval(entry.delta_ci_low, entry.delta_ci_high, na="")
-        delta = f"{entry.delta_vs_stl:+.3f}" + (f" {interval}" if interval else "")
+        delta = f"{entry.delta_vs_stl:+.3f}" + (f' <span class="ci">{interval}</span>' if interval else "")
     else:
         delta = _DASH
+    score = _num(entry.probe_score, na=_DASH)
+    if _interval(entry.ci_low, entry.ci_high, na=""):
+        score += f' <span class="ci">{_interval(entry.ci_low, entry.ci_high)}</span>'
     cells = [
         name,
         variant,
-        _num(entry.probe_score, na=_DASH),
-        _interval(entry.ci_low, entry.ci_high, na=_DASH),
+        score,
         delta,
         _num(entry.predicted_score, na=_DASH),
         f"{entry.p_best:.2f}",
@@ -357,16 +459,17 @@ def _ranking_row(entry: RankingEntry, chosen: str, vetoed: Mapping[str, str]) ->
         f"{entry.seconds:.1f}",
         note,
     ]
-    tds = "".join(f"<td{' class=num' if i in _RANKING_NUMERIC else ''}>{c}</td>" for i, c in enumerate(cells))
+    classes = {**dict.fromkeys(_RANKING_NUMERIC, "num"), 1: "variant", len(cells) - 1: "note"}
+    tds = "".join(f"<td{f' class={classes[i]}' if i in classes else ''}>{c}</td>" for i, c in enumerate(cells))
     return f"<tr{css}>{tds}</tr>"
 
 
-_RANKING_NUMERIC = {2, 3, 4, 5, 6, 8, 9, 10}
+_RANKING_NUMERIC = {2, 3, 4, 5, 7, 8, 9}
 
 
 def _ranking(rec: Recommendation) -> str:
     head = [
-        "Paradigm", "Variant", "Probe score", "95 % interval", "Δ vs STL [95 %]", "Predicted at full size",
+        "Paradigm", "Variant", "Probe score [95 %]", "Δ vs STL [95 %]", "Predicted at full size",
         "P(best)", "Co-winner", "P(co-winner)", "Folds", "Seconds", "Note",
     ]  # fmt: skip
     vetoed = _vetoed(rec)
@@ -383,7 +486,8 @@ def _ranking(rec: Recommendation) -> str:
     listing = ""
     if vetoed:
         items = "".join(f"<li><strong>{_e(p)}</strong>: {_e(why)}.</li>" for p, why in vetoed.items())
-        listing += f"<h3>Not ranked by the learned recommender</h3><ul>{items}</ul>"
+        title = "Ruled out by the rules" if rec.verdict is not None else "Not ranked by the learned recommender"
+        listing += f"<h3>{title}</h3><ul>{items}</ul>"
     skipped = [e for e in rec.ranking if not e.applicable]
     if skipped:
         items = "".join(
@@ -393,6 +497,8 @@ def _ranking(rec: Recommendation) -> str:
         listing += f"<h3>Not applicable</h3><ul>{items}</ul>"
     legend = (
         "— : not measured. ★ : co-winner of the probes (not significantly worse than the best probe score)."
+        " A struck-through paradigm was vetoed: a rule (named in its note) ruled it out of the choice, whatever"
+        " its score."
         " P(best): the share of bootstrap resamples of the probe folds in which the paradigm has the highest mean"
         " score; over the few folds a probe runs it is coarse (often 0 or 1), so read the intervals beside it."
     )
@@ -420,19 +526,23 @@ _MATRICES: list[tuple[str, str, str, bool, str, tuple[float, float] | None, str]
 ]  # fmt: skip
 
 
-def _relatedness(rel: Relatedness) -> str:
+def _relatedness(rec: Recommendation) -> str:
+    rel = rec.relatedness
     n = len(rel.tasks)
     parts = []
     if n < 2:
         parts.append('<p class="na">Fewer than two tasks: there is no relatedness to measure.</p>')
-    step = _plots.label_step(n)
-    crowd = f" With {n} tasks only every {step}-th task is labelled." if step > 1 else ""
+    keep, shown = _heatmap_tasks(rec)
+    names = [rel.tasks[i] for i in keep]
+    step = _plots.label_step(len(keep))
+    crowd = f" With {len(keep)} tasks only every {step}-th task is labelled." if step > 1 else ""
+    crowd = f" {shown}{crowd}" if shown else crowd
     method = f" Method: <code>{_e(rel.affinity_method)}</code>." if rel.affinity_method else ""
     if n >= 2:
         draw = partial(
             _plots.heatmap_svg,
-            rel.affinity or [],
-            rel.tasks,
+            _submatrix(rel.affinity or [], keep, n),
+            names,
             colorbar_label="affinity (relative loss drop)",
             xlabel="target task j (loss measured)",
             ylabel="source task i (step taken)",
@@ -453,8 +563,8 @@ def _relatedness(rel: Relatedness) -> str:
             continue
         draw = partial(
             _plots.heatmap_svg,
-            matrix,
-            rel.tasks,
+            _submatrix(matrix, keep, n),
+            names,
             colorbar_label=bar_label,
             xlabel="task",
             ylabel="task",
@@ -465,9 +575,14 @@ def _relatedness(rel: Relatedness) -> str:
         empty = f"{title}: no cell was measured (or the matrix does not match the {n} tasks)."
         figure = _figure(field.replace("_", "-"), draw, _e(caption) + crowd, empty=empty)
         others.append(f"<div><h3>{_e(title)}</h3>{figure}</div>")
-    if others:
-        # Small matrices sit side by side; large ones need the full width to stay readable.
-        parts.append(f'<div class="matrices">{"".join(others)}</div>' if n <= 20 else "".join(others))
+    if others and len(keep) <= 20:  # small matrices sit side by side
+        parts.append(f'<div class="matrices">{"".join(others)}</div>')
+    elif others:  # large ones need the full width to stay readable: one at a time, on request
+        parts.append(
+            f"<details><summary>{len(others)} more matri{'ces' if len(others) > 1 else 'x'} over the same tasks "
+            f"({', '.join(_e(t) for f, t, *_ in _MATRICES if getattr(rel, f) is not None)})</summary>"
+            f"{''.join(others)}</details>"
+        )
     if rel.transferability:
         rows = (
             f"<tr><td>{_n(k)}</td><td class=num>{_num(v, na=_DASH)}</td></tr>" for k, v in rel.transferability.items()
@@ -476,6 +591,94 @@ def _relatedness(rel: Relatedness) -> str:
     if rel.notes:
         parts.append("<h3>Notes</h3><ul>" + "".join(f"<li>{_e(note)}</li>" for note in rel.notes) + "</ul>")
     return _section("affinity", "Task relatedness", "\n".join(parts))
+
+
+def _submatrix(matrix: Sequence[Sequence[float | None]], keep: Sequence[int], n: int) -> list[list[float | None]]:
+    """Rows and columns ``keep`` of an ``n x n`` matrix, in that order (a matrix of another shape as it is,
+    for the plot to refuse)."""
+    if len(matrix) != n or any(len(row) != n for row in matrix):
+        return [list(row) for row in matrix]
+    return [[matrix[i][j] for j in keep] for i in keep]
+
+
+def _heatmap_tasks(rec: Recommendation) -> tuple[list[int], str]:
+    """The tasks the heatmaps draw, in cluster order, and a sentence saying which and why.
+
+    Past :data:`MAX_HEATMAP_TASKS` tasks a heatmap is texture, so it shows the tasks most at risk
+    (up to half of them) and then the most connected ones (largest mean absolute affinity to the
+    others, either direction). Rows and columns follow the leaves of an average-linkage clustering
+    of the tasks' affinity profiles (what they do to others and what others do to them), so tasks
+    that help or hurt alike sit together.
+    """
+    rel = rec.relatedness
+    n = len(rel.tasks)
+    base = _relatedness_matrix(rel, n)
+    keep, shown = list(range(n)), ""
+    if n > MAX_HEATMAP_TASKS:
+        risk = {t.name: t.negative_transfer_risk for t in rec.tasks}
+        risky = [i for i in range(n) if _finite(risk.get(rel.tasks[i])) and risk[rel.tasks[i]] >= MEDIUM_RISK]
+        risky = sorted(risky, key=lambda i: -risk[rel.tasks[i]])[: MAX_HEATMAP_TASKS // 2]
+        connected = _connectivity(base) if base is not None else [0.0] * n
+        rest = sorted(set(range(n)) - set(risky), key=lambda i: (-connected[i], i))
+        keep = risky + rest[: MAX_HEATMAP_TASKS - len(risky)]
+        why = []
+        if risky:
+            why.append(f"the {len(risky)} at the highest negative-transfer risk (at least {MEDIUM_RISK})")
+        if len(keep) > len(risky):
+            more = "others " if risky else ""
+            why.append(
+                f"the {len(keep) - len(risky)} {more}most connected to the rest (largest mean |affinity|, either "
+                "direction)"
+                if base is not None
+                else f"the first {len(keep) - len(risky)} {more}in the data"
+            )
+        shown = (
+            f"Showing {len(keep)} of {n} tasks: {' and '.join(why)}; the other {n - len(keep)} are in the task "
+            "table and in the JSON (relatedness)."
+        )
+    if base is not None and len(keep) >= 3:
+        order = _cluster_order(base[np.ix_(keep, keep)])
+        if order != list(range(len(keep))):
+            keep = [keep[i] for i in order]
+            shown += " Tasks are ordered by hierarchical clustering of their affinity, so related tasks sit together."
+    return keep, shown.strip()
+
+
+def _relatedness_matrix(rel: Relatedness, n: int) -> np.ndarray | None:
+    """The matrix that orders and picks the heatmaps' tasks: the affinity, or else the first other one measured."""
+    for field in ("affinity", *(m[0] for m in _MATRICES)):
+        matrix = getattr(rel, field)
+        arr = _plots._as_matrix(matrix, n) if matrix and n else None
+        if arr is not None and np.isfinite(arr).any():
+            return arr
+    return None
+
+
+def _connectivity(arr: np.ndarray) -> list[float]:
+    """Each task's mean absolute off-diagonal value over its row and column (0 where nothing was measured)."""
+    off = np.abs(arr.copy())
+    np.fill_diagonal(off, np.nan)
+    both = np.concatenate([off, off.T], axis=1)
+    counts = np.isfinite(both).sum(axis=1)
+    sums = np.nansum(both, axis=1)
+    return [float(s / c) if c else 0.0 for s, c in zip(sums, counts, strict=True)]
+
+
+def _cluster_order(arr: np.ndarray) -> list[int]:
+    """Leaf order of an average-linkage clustering of the rows' profiles (row and column; unmeasured = 0)."""
+    x = np.where(np.isfinite(arr), arr, 0.0)
+    np.fill_diagonal(x, 0.0)
+    profiles = np.concatenate([x, x.T], axis=1)
+    if not np.any(profiles):
+        return list(range(len(arr)))
+    try:
+        from scipy.cluster.hierarchy import leaves_list, linkage, optimal_leaf_ordering
+
+        tree = linkage(profiles, method="average", metric="euclidean")
+        tree = optimal_leaf_ordering(tree, profiles)
+        return [int(i) for i in leaves_list(tree)]
+    except (ImportError, ValueError):  # no scipy, or a degenerate matrix: the data's order
+        return list(range(len(arr)))
 
 
 def _risk_class(risk: float | None) -> str:
@@ -501,26 +704,34 @@ def _sources(names: Sequence[str]) -> str:
     return _names(names, _INLINE_SOURCES, code=False)
 
 
+def _sort_value(value: float | None) -> str:
+    """A cell's sort key (``data-v``): the number, or empty for not measured (sorted last)."""
+    return repr(float(value)) if _finite(value) else ""
+
+
 def _risk_cell(risk: float | None) -> str:
-    return f'<td class="num {_risk_class(risk)}">{_num(risk, 2, na=_DASH)}</td>'
+    return f'<td data-v="{_sort_value(risk)}" class="num {_risk_class(risk)}">{_num(risk, 2, na=_DASH)}</td>'
 
 
-def _task_row(index: int, task: TaskReport, score_keys: Sequence[str], risk_keys: Sequence[str]) -> str:
+def _score_cell(score: float | None) -> str:
+    return f'<td data-v="{_sort_value(score)}" class=num>{_num(score, na=_DASH)}</td>'
+
+
+def _task_row(index: int, task: TaskReport, score_keys: Sequence[str], risk_keys: Sequence[str], kinds: bool) -> str:
     name = _n(task.name)
     if task.near_constant:
         name += ' <span class="badge warn">near-constant target</span>'
     cells = [
-        f"<td class=num>{index}</td>",
-        f'<td class="name">{name}</td>',
-        f"<td>{_e(task.kind)}</td>",
-        f"<td class=num>{task.n_rows:,}</td>",
-        f"<td>{_e(task.metric)}</td>",
-        f"<td class=num>{_num(task.stl_score, na=_DASH)}</td>",
-        *(f"<td class=num>{_num(task.scores.get(k), na=_DASH)}</td>" for k in score_keys),
+        f'<td data-v="{index}" class=num>{index}</td>',
+        f'<td data-s="{_e(task.name)}" class="name">{name}</td>',
+        *([f"<td>{_e(task.kind)}</td>", f"<td>{_e(task.metric)}</td>"] if kinds else []),
+        f'<td data-v="{task.n_rows}" class=num>{task.n_rows:,}</td>',
+        _score_cell(task.stl_score),
+        *(_score_cell(task.scores.get(k)) for k in score_keys),
         f"<td>{_e(task.best_paradigm) if task.best_paradigm else _DASH}</td>",
         _risk_cell(task.negative_transfer_risk),
         *(_risk_cell(task.risk_by_paradigm.get(k)) for k in risk_keys),
-        f'<td class="small sources">{_sources(task.harmful_sources)}</td>',
+        f'<td data-v="{len(task.harmful_sources)}" class="small sources">{_sources(task.harmful_sources)}</td>',
     ]
     return f"<tr>{''.join(cells)}</tr>"
 
@@ -567,7 +778,8 @@ def _risk_summary(rec: Recommendation) -> str:
     if rec.paradigm != best and any(rec.paradigm in t.risk_by_paradigm for t in tasks):
         chosen = _risky(tasks, lambda t: t.risk_by_paradigm.get(rec.paradigm))
         text += f" Under the recommended {_e(rec.paradigm)}: " + (
-            f"{len(chosen)} ({', '.join(_n(n) for n in chosen[:10])}{' …' if len(chosen) > 10 else ''})."
+            f"{len(chosen)} ({', '.join(_n(n) for n in chosen[:10])}"
+            f"{f' and {len(chosen) - 10} more' if len(chosen) > 10 else ''})."
             if chosen
             else "none."
         )
@@ -585,30 +797,44 @@ def _tasks(rec: Recommendation) -> str:
     # STL has its own column; every other paradigm scored or risk-rated on some task gets one.
     score_keys = _keys((t.scores for t in tasks), skip="stl")
     risk_keys = _keys(t.risk_by_paradigm for t in tasks)
-    lead = "".join(
-        f'<th rowspan=2 scope="col"{" class=num" if h in ("#", "Rows") else ""}>{h}</th>'
-        for h in ("#", "Task", "Kind", "Rows", "Metric")
-    )
+    # Kind and metric get columns only when they differ between tasks; otherwise the legend says them.
+    kinds = len({(t.kind, t.metric) for t in tasks}) > 1
+    columns = iter(range(10_000))
+
+    def sortable(label: str, *, rowspan: bool = False, numeric: bool = False) -> str:
+        attrs = (" rowspan=2" if rowspan else "") + (" class=num" if numeric else "")
+        return f'<th{attrs} scope="col" data-col="{next(columns)}">{label}</th>'
+
+    lead = sortable("#", rowspan=True, numeric=True) + sortable("Task", rowspan=True)
+    if kinds:
+        lead += sortable("Kind", rowspan=True) + sortable("Metric", rowspan=True)
+    lead += sortable("Rows", rowspan=True, numeric=True)
+    scores = "".join(sortable(_e(h), numeric=True) for h in ("STL", *score_keys))
+    best_th = sortable("Best paradigm", rowspan=True)
+    sharing = f"best sharing ({_e(best)})" if best else "best sharing"
+    risks = "".join(sortable(h, numeric=True) for h in (sharing, *map(_e, risk_keys)))
+    sources_th = sortable("Harmful sources", rowspan=True)
     top = (
-        f'<tr>{lead}<th colspan={1 + len(score_keys)} scope="colgroup" class="group">Probe score</th>'
-        '<th rowspan=2 scope="col">Best paradigm</th>'
+        f'<tr>{lead}<th colspan={1 + len(score_keys)} scope="colgroup" class="group">Probe score</th>{best_th}'
         f'<th colspan={1 + len(risk_keys)} scope="colgroup" class="group">Negative-transfer risk</th>'
-        '<th rowspan=2 scope="col">Harmful sources</th></tr>'
+        f"{sources_th}</tr>"
     )
-    sharing = f"best sharing ({best})" if best else "best sharing"
-    second = "".join(f'<th scope="col" class=num>{_e(h)}</th>' for h in ("STL", *score_keys, sharing, *risk_keys))
-    body = "".join(_task_row(i, t, score_keys, risk_keys) for i, t in enumerate(tasks, 1))
-    table = f'<table class="tasks"><thead>{top}<tr>{second}</tr></thead><tbody>{body}</tbody></table>'
+    body = "".join(_task_row(i, t, score_keys, risk_keys, kinds) for i, t in enumerate(tasks, 1))
+    table = f'<table class="tasks sortable"><thead>{top}<tr>{scores}{risks}</tr></thead><tbody>{body}</tbody></table>'
     table = f'<div class="{"scroll" if len(tasks) > _SCROLL_ROWS else "wide"}">{table}</div>'
     which = (
         f"{_e(best)}, the sharing paradigm with the highest probe score (not necessarily the recommendation)"
         if best
         else "the sharing paradigm with the highest probe score"
     )
+    metrics = sorted({t.metric for t in tasks})
+    scored = f"Scores are {_e(metrics[0])} (higher is better). " if not kinds and len(metrics) == 1 else ""
     legend = (
-        '<p class="small muted">Risk = probability that the paradigm scores below single-task learning on the '
+        f'<p class="small muted">{scored}Click a column header to sort by it (again to reverse; not measured '
+        "last). Risk = probability that the paradigm scores below single-task learning on the "
         f"task (bootstrap over paired test rows); “best sharing” is {which}. Red above "
-        f"{HIGH_RISK}, amber from {MEDIUM_RISK}. — : not measured.</p>"
+        f"{HIGH_RISK}, amber from {MEDIUM_RISK}. Harmful sources: tasks whose training steps raise this task's "
+        "loss (negative affinity). — : not measured.</p>"
     )
     return _section("tasks", "Tasks", f"<p>{summary}</p>{table}{legend}")
 
@@ -695,7 +921,7 @@ def _names(names: Sequence[str], limit: int = 12, *, code: bool = True) -> str:
     shown = ", ".join(wrap.format(_n(n)) for n in names[:limit])
     if len(names) > limit:
         rest = ", ".join(wrap.format(_n(n)) for n in names[limit:])
-        shown += f"<details><summary>+{len(names) - limit} more</summary>{rest}</details>"
+        shown += f"<details><summary>and {len(names) - limit} more</summary>{rest}</details>"
     return shown
 
 

@@ -23,6 +23,21 @@ nav a { color: var(--accent); text-decoration: none; margin-right: .9rem; white-
          background: var(--soft); border: 1px solid var(--line); white-space: nowrap; }
 .badge.chosen { background: var(--accent); color: #fff; border-color: var(--accent); }
 .badge.warn { background: var(--warn); border-color: #f0d48a; }
+.verdict { margin: .2rem 0 .3rem; }
+.verdict .badge { font-size: .95rem; font-weight: 600; padding: .15rem .75rem; }
+.badge.verdict-clear { background: #1f7a3d; border-color: #1f7a3d; color: #fff; }
+.badge.verdict-equivalent { background: var(--accent); border-color: var(--accent); color: #fff; }
+.badge.verdict-uncertain { background: var(--warn); border-color: #e0b43c; color: #6b4e00; }
+tr.vetoed td:first-child { text-decoration: line-through; text-decoration-color: var(--muted); }
+table.sortable th[data-col] { cursor: pointer; user-select: none; }
+table.sortable th[data-col]:hover { background: #eceff3; }
+table.sortable th[data-col]::after { content: " \\2195"; color: #b0b6be; font-weight: 400; }
+table.sortable th[aria-sort="ascending"]::after { content: " \\25B2"; color: var(--accent); }
+table.sortable th[aria-sort="descending"]::after { content: " \\25BC"; color: var(--accent); }
+.per-task { margin: .6rem 0; }
+td.variant code { white-space: nowrap; }
+td.note { min-width: 12rem; }
+.ci { display: block; font-size: .78rem; color: var(--muted); }
 .na { color: var(--muted); font-style: italic; }
 .muted { color: var(--muted); }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1.2rem; margin: .5rem 0; }

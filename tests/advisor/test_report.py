@@ -28,7 +28,8 @@ from advisor.report import render_html
 from probes.data import DataProfile
 from probes.data._profile import TaskProfile
 
-SECTIONS = ["summary", "rationale", "ranking", "affinity", "tasks", "groups", "curves", "warnings", "data"]
+# The ranking right after the summary; the per-task table before the relatedness heatmaps.
+SECTIONS = ["summary", "ranking", "rationale", "tasks", "affinity", "groups", "curves", "warnings", "data"]
 XSS = "<script>alert(1)</script>"
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -339,7 +340,15 @@ class _Page(HTMLParser):
 
 
 def _assert_offline(page: _Page, text: str) -> None:
-    assert page.starts["script"] == 0
+    # one script, the page's own table sorter, allowed by its hash and nothing else
+    from advisor.report._html import _CSP, SORT_SCRIPT
+
+    assert page.starts["script"] == 1 and text.count("<script>") == 1
+    assert (
+        f"<script>{SORT_SCRIPT}</script>" in text
+        and "script-src 'sha256-" in _CSP
+        and "unsafe" not in _CSP.split("script-src")[1]
+    )
     assert page.starts["link"] == 0
     assert page.starts["iframe"] == 0
     for tag, key, url in page.urls:
@@ -347,7 +356,7 @@ def _assert_offline(page: _Page, text: str) -> None:
     lowered = text.lower()
     assert "@import" not in lowered
     assert "url(http" not in lowered
-    assert "<script" not in lowered
+    assert "<script" not in lowered.replace(f"<script>{SORT_SCRIPT.lower()}</script>", "")
 
 
 # --- tests ----------------------------------------------------------------------------------------
@@ -463,8 +472,8 @@ def test_user_strings_are_escaped() -> None:
     text = render_html(rec)
     page = _Page(text)
 
-    assert page.starts["script"] == 0
-    assert "<script>" not in text.lower()
+    assert page.starts["script"] == 1 and text.lower().count("<script>") == 1  # the page's own sorter only
+    assert "<script>alert" not in text.lower()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert not page.event_handlers  # the quote in a name did not open an attribute
     assert page.section_ids == SECTIONS  # the injected names did not break the structure
@@ -486,7 +495,7 @@ def test_139_tasks_render_fast_and_compact() -> None:
     assert page.figures["plot-affinity"]["image"] <= 2
     assert page.figures["plot-affinity"]["path"] < 2000
     assert 'class="scroll"' in text
-    assert "only every 4-th task is labelled" in text
+    assert "Showing 40 of 139 tasks" in text and "labelled" not in text  # 40 tasks: each one labelled
     _assert_offline(page, text)
 
 
@@ -562,15 +571,15 @@ def test_ranking_shows_the_learned_p_cowinner_and_names_the_vetoed() -> None:
 
     head = text.split('id="ranking"', 1)[1].split("</thead>", 1)[0]
     assert ">P(co-winner)<" in head
-    assert _row(text, "mtl")[8] == "0.62" and _row(text, "stl")[8] == "0.55"
-    assert _row(text, "transfer")[8] == "—"
+    assert _row(text, "mtl")[7] == "0.62" and _row(text, "stl")[7] == "0.55"
+    assert _row(text, "transfer")[7] == "—"
     assert "vetoed" in _row(text, "transfer")[-1]
     notes = text.split("Not ranked by the learned recommender", 1)[1].split("</ul>", 1)[0]
     assert "transfer" in notes and "R6" in notes and "-0.017" in notes and "subsampled" in notes
 
     # Without a learned recommender nothing was vetoed from it: the column reads "—" and no note.
     plain = render_html(make_rich())
-    assert _row(plain, "mtl")[8] == "—" and "Not ranked by the learned recommender" not in plain
+    assert _row(plain, "mtl")[7] == "—" and "Not ranked by the learned recommender" not in plain
 
 
 def test_ranking_notes_and_stl_delta_read_cleanly() -> None:
@@ -584,7 +593,7 @@ def test_ranking_notes_and_stl_delta_read_cleanly() -> None:
     text = render_html(rec.model_copy(update={"ranking": ranking}))
 
     assert _row(text, "transfer")[-1] == "incomplete; stopped by the time limit before every fold finished"
-    assert _row(text, "stl")[4] == "reference"  # STL against itself is the reference, not "+0.000"
+    assert _row(text, "stl")[3] == "reference"  # STL against itself is the reference, not "+0.000"
     assert "+0.000" not in text
 
 
@@ -687,3 +696,147 @@ def test_plots_write_text_so_any_script_renders_without_warnings(recwarn: pytest
     assert {"北京", "上海", "עברית"} <= set(_svg_texts(affinity))  # text the browser draws, not missing-glyph boxes
     assert not [w for w in recwarn if "Glyph" in str(w.message)]
     assert matplotlib.rcParams["svg.fonttype"] == before  # set only while saving
+
+
+# --- many tasks, verdicts, vetoes, sorting -----------------------------------------------------------
+
+
+def _section_of(text: str, section: str) -> str:
+    return text.split(f'id="{section}"', 1)[1].split("</section>", 1)[0]
+
+
+def test_many_tasks_put_the_ranking_first_and_per_task_reasons_in_the_table() -> None:
+    rec = make_many(139)
+    per_task = [
+        Evidence(statement=f"Updates on {t.name} raise the loss of 'x{i}'.", rule="signal/harmful-sources",
+                 supports="stl", numbers={"task": t.name, "sources": t.name})
+        for i, t in enumerate(rec.tasks[:60])
+    ]  # fmt: skip
+    text = render_html(rec.model_copy(update={"rationale": [*_rationale(), *per_task]}))
+
+    assert text.index('id="ranking"') < text.index('id="rationale"') < text.index('id="tasks"')
+    rationale = _section_of(text, "rationale")
+    listed = rationale.split('<ol class="rationale">', 1)[1].split("</ol>", 1)[0]
+    assert listed.count("rule <code>") == 3  # the dataset-level reasons only
+    assert "60 findings about single tasks (60 from <code>signal/harmful-sources</code>)" in rationale
+    assert 'href="#tasks"' in rationale and "<details>" in rationale  # the 60 are one click away, folded
+
+
+def test_the_task_table_sorts_by_every_column_header() -> None:
+    import re
+
+    text = render_html(make_many(139))
+    table = _section_of(text, "tasks").split('<table class="tasks sortable">', 1)[1].split("</table>", 1)[0]
+    head, body = table.split("</thead>", 1)
+    columns = [int(c) for c in re.findall(r'data-col="(\d+)"', head)]
+    rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    assert len(rows) == 139
+    cells = re.findall(r"<td([^>]*)>", rows[0])
+    assert sorted(columns) == list(range(len(cells)))  # one sortable header per column of the body
+    heads = {int(c): re.sub(r"<[^>]+>", "", h) for c, h in re.findall(r'data-col="(\d+)">(.*?)</th>', head)}
+    assert [heads[i] for i in range(4)] == ["#", "Task", "Rows", "STL"] and heads[len(cells) - 1] == "Harmful sources"
+    for row in rows:  # numeric sort keys on the numeric cells; empty = not measured (sorted last)
+        for attrs in re.findall(r"<td([^>]*)>", row):
+            value = re.search(r'data-v="([^"]*)"', attrs)
+            if value and value.group(1):
+                float(value.group(1))
+    assert 'data-v="" class="num ">' in text  # a task whose risk was not measured
+    assert "Click a column header to sort by it" in text and "Scores are r2" in text
+
+
+def test_heatmaps_of_many_tasks_show_the_riskiest_and_most_connected_in_cluster_order() -> None:
+    from advisor.report._html import MAX_HEATMAP_TASKS, _heatmap_tasks
+
+    rec = make_many(139)
+    keep, shown = _heatmap_tasks(rec)
+    assert len(keep) == MAX_HEATMAP_TASKS == 40 and len(set(keep)) == 40
+    risks = sorted((t.negative_transfer_risk or -1, i) for i, t in enumerate(rec.tasks))
+    assert {i for _, i in risks[-20:]} <= set(keep)  # the 20 most at risk are all shown
+    assert shown.startswith("Showing 40 of 139 tasks: the 20 at the highest negative-transfer risk (at least 0.5)")
+    assert "the other 99 are in the task table" in shown and "hierarchical clustering" in shown
+
+    # Two blocks of mutually helpful tasks, interleaved in the data, come out side by side.
+    n = 8
+    block = [i % 2 for i in range(n)]
+    affinity = [[0.4 if i == j else (0.2 if block[i] == block[j] else -0.2) for j in range(n)] for i in range(n)]
+    names = [f"t{i}" for i in range(n)]
+    small = make_rich().model_copy(update={"relatedness": Relatedness(tasks=names, affinity=affinity), "tasks": []})
+    order, shown = _heatmap_tasks(small)
+    assert sorted(order) == list(range(n)) and "hierarchical clustering" in shown
+    assert [block[i] for i in order] in ([0] * 4 + [1] * 4, [1] * 4 + [0] * 4)
+    text = render_html(small)
+    labels = [t for t in _svg_texts(text.split('id="plot-affinity"', 1)[1].split("</svg>", 1)[0]) if t in names]
+    assert labels[:n] == [names[i] for i in order]  # the plot follows the cluster order
+
+
+@pytest.mark.parametrize(
+    ("verdict", "equivalent", "badge"),
+    [("clear", [], "Clear"), ("equivalent", ["stl", "mtl"], "Equivalent: stl, mtl"), ("uncertain", [], "Uncertain")],
+)
+def test_the_verdict_comes_first(verdict: str, equivalent: list[str], badge: str) -> None:
+    text = render_html(make_rich().model_copy(update={"verdict": verdict, "equivalent_to": equivalent}))
+    header = text.split('<header id="summary">', 1)[1].split("</header>", 1)[0]
+    assert f'<span class="badge verdict-{verdict}">{badge}</span>' in header
+    assert header.index("verdict-") < header.index('class="headline"')
+
+
+def test_a_result_without_a_verdict_renders_as_before() -> None:
+    text = render_html(make_rich())  # schema < 1.2: verdict None
+    assert 'id="verdict"' not in text and "verdict-" not in text.split("<style>", 1)[0] + text.split("</style>", 1)[1]
+    assert _Page(text).section_ids == SECTIONS
+
+
+def test_vetoed_paradigms_are_marked_in_the_ranking() -> None:
+    rec = make_rich()
+    ranking = [
+        e.model_copy(update={"vetoed_by": ["R6-small-budget-bias"]}) if e.paradigm == "transfer" else e
+        for e in rec.ranking
+    ]
+    text = render_html(rec.model_copy(update={"ranking": ranking, "verdict": "clear"}))
+    note = _row(text, "transfer")[-1]
+    assert note.startswith("vetoed by R6-small-budget-bias")
+    assert '<tr class="vetoed">' in text and "vetoed" not in _row(text, "mtl")[-1]
+    ruled = text.split("Ruled out by the rules", 1)[1].split("</ul>", 1)[0]
+    assert "transfer" in ruled and "R6-small-budget-bias" in ruled
+
+
+def test_truncated_lists_say_how_many_more() -> None:
+    text = render_html(make_many(139))
+    groups = _section_of(text, "groups")
+    assert "<summary>and 58 more</summary>" in groups  # 70 tasks, 12 shown
+    assert "+58 more" not in text
+    sources = _section_of(text, "tasks")
+    assert "<summary>and 1 more</summary>" in sources  # 3 harmful sources, 2 inline
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (apt-get install chromium)")
+def test_clicking_a_header_sorts_the_task_table_in_a_browser(tmp_path: Path) -> None:
+    import re
+
+    text = render_html(make_many(60))
+    # The page as a browser runs it, plus a click on "Rows" and then twice on the best-sharing risk (descending);
+    # the page's policy only lets its own sorter run, so the clicks go in a copy without it.
+    clicks = (
+        "<script>var h = document.querySelectorAll('table.sortable th[data-col]');"
+        "function th(t) { return Array.prototype.filter.call(h, function (x) { return x.textContent === t; })[0]; }"
+        "th('Rows').click(); document.body.setAttribute('data-rows', Array.prototype.map.call("
+        "document.querySelectorAll('table.sortable tbody tr'), function (r) { return r.cells[2].textContent; }).join());"
+        "var risk = th('best sharing (mtl)'); risk.click(); risk.click();</script>"
+    )
+    page = tmp_path / "sorted.html"
+    page.write_text(re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", text).replace(
+        "</body>", clicks + "</body>"), encoding="utf-8")  # fmt: skip
+    command = [
+        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri(),
+    ]  # fmt: skip
+    dom = subprocess.run(command, check=True, capture_output=True, text=True, timeout=120).stdout
+
+    rows = [int(r.replace(",", "")) for r in re.search(r'data-rows="([^"]*)"', dom).group(1).split(",")]
+    assert rows == sorted(rows) and len(rows) == 60
+    body = dom.split('class="tasks sortable"', 1)[1].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    risks = re.findall(r'<td data-v="([^"]*)" class="num (?:risk-\w+)?"', body)
+    measured = [float(v) for v in risks[::2] if v]  # best sharing, then mtl, per row
+    assert measured == sorted(measured, reverse=True)
+    assert risks[::2][-1] == ""  # not measured: last
+    assert 'aria-sort="descending"' in dom

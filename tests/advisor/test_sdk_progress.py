@@ -41,5 +41,5 @@ def test_progress_callable_is_called_and_nothing_is_written(data_file: Path, cap
 
 
 def test_a_progress_that_is_neither_a_flag_nor_a_callable_is_refused() -> None:
-    with pytest.raises(InvalidRequestError, match="progress must be True .* got str"):
+    with pytest.raises(InvalidRequestError, match=r"progress must be True .* got str"):
         Advisor(progress="yes")
