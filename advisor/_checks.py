@@ -29,7 +29,7 @@ def check_budget(budget: Any, *, presets: bool = True) -> Any:
 
 
 def check_time_limit(time_limit: Any) -> float | None:
-    """``None`` (the budget's own limit) or a positive, finite number of seconds."""
+    """``None`` (no limit: a budget is an amount of work, not a time) or a positive, finite number of seconds."""
     if time_limit is None:
         return None
     return check_seconds(time_limit, "time_limit", none_ok=" or None")

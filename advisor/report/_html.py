@@ -977,5 +977,5 @@ def _data(data: DataProfile) -> str:
 def _footer(rec: Recommendation) -> str:
     return (
         f"<footer>Recommendation schema {_e(rec.schema_version)}. This page is self-contained: "
-        "no scripts, no fonts or images from the network.</footer>"
+        "nothing from the network (its one script, the table sorter, is inline).</footer>"
     )
