@@ -4,7 +4,9 @@ A :class:`Budget` is a deadline checked cooperatively — between epochs, trials
 never by interrupting a computation; running out raises :class:`~probes.exceptions.BudgetExhausted`
 (in the spirit of optuna's ``TrialPruned``), and a cancellation request raises
 :class:`~probes.exceptions.Cancelled` at the same checks. A :class:`BudgetPreset` fixes how much work a
-probe does: folds, repeats, epochs and search trials.
+probe does: folds, repeats, epochs, patience, rows and search trials. The user presets carry no
+wall-clock limit, so the same data, spec, seed and preset give the same probes however busy the
+machine is; only a limit the user sets (``time_limit``) makes the clock cut work.
 """
 
 from __future__ import annotations
@@ -111,17 +113,20 @@ class BudgetPreset:
     max_rows_per_task: int | None = None
     """Subsample tasks larger than this (probe runner); ``None`` keeps every row."""
     seconds: float | None = None
-    """Default wall-time limit of a whole run."""
+    """Default wall-time limit of a whole run; ``None`` (every built-in preset): the work decides."""
+    sweep_stop: bool = True
+    """Stop a few-shot validation sweep once it stops improving (the probes); ``False`` sweeps every
+    checkpoint (the oracle). A fixed property of the preset, never of the clock."""
 
     def with_seconds(self, seconds: float | None) -> BudgetPreset:
         return replace(self, seconds=seconds)
 
 
 BUDGETS: dict[str, BudgetPreset] = {
-    "fast": BudgetPreset("fast", n_folds=3, n_repeats=1, max_epochs=60, patience=8, n_trials=0, max_rows_per_task=400, seconds=45.0),
-    "standard": BudgetPreset("standard", n_folds=5, n_repeats=1, max_epochs=150, patience=15, n_trials=4, max_rows_per_task=1500, seconds=300.0),
-    "thorough": BudgetPreset("thorough", n_folds=5, n_repeats=2, max_epochs=300, patience=25, n_trials=12, episodes_per_task=2, seconds=1800.0),
-    "oracle": BudgetPreset("oracle", n_folds=5, n_repeats=1, max_epochs=400, patience=30, n_trials=10, episodes_per_task=3, seconds=None),
+    "fast": BudgetPreset("fast", n_folds=3, n_repeats=1, max_epochs=60, patience=8, n_trials=0, max_rows_per_task=400),
+    "standard": BudgetPreset("standard", n_folds=5, n_repeats=1, max_epochs=150, patience=15, n_trials=4, max_rows_per_task=1500),
+    "thorough": BudgetPreset("thorough", n_folds=5, n_repeats=2, max_epochs=300, patience=25, n_trials=12, episodes_per_task=2),
+    "oracle": BudgetPreset("oracle", n_folds=5, n_repeats=1, max_epochs=400, patience=30, n_trials=10, episodes_per_task=3, sweep_stop=False),
 }  # fmt: skip
 
 #: The presets a user may ask for (SDK, CLI, service); ``oracle`` is the benchmark suite's full budget.

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import torch
 
+from probes._units import Outcome, Unit, default_jobs, run_units, start_workers
 from probes.budget import Budget, BudgetPreset, budget_preset
 from probes.data import Task, TaskSet
 from probes.exceptions import BudgetExhausted, Cancelled
@@ -34,10 +35,19 @@ from probes.paradigms import (
     prepare_folds,
     run_variant,
 )
+from probes.paradigms._run import UnitError, fold_call, merge_folds, variant_units
 from probes.paradigms._training import warm_up
 from probes.protocol import NonFinitePredictionError, best_on_shared_folds
 
-__all__ = ["Phase", "ProbeReport", "paradigm_variants", "preset_params", "run_probes", "subsample_taskset"]
+__all__ = [
+    "Phase",
+    "ProbeReport",
+    "paradigm_variants",
+    "preset_params",
+    "resolve_jobs",
+    "run_probes",
+    "subsample_taskset",
+]
 
 Progress = Callable[[str, float, str], None]
 
@@ -184,12 +194,33 @@ def paradigm_variants(taskset: TaskSet, paradigm: str, preset: BudgetPreset) -> 
     return [VARIANTS[n] for n in names]
 
 
+@dataclass(frozen=True)
+class _Merge:
+    """A variant's unit keys and the merge of their outcomes into its :class:`ParadigmResult`."""
+
+    keys: tuple[Hashable, ...]
+    merge: Callable[[dict[Hashable, Outcome]], ParadigmResult]
+
+
 @dataclass
 class _Step:
+    """One phase of the report: its units, and how their outcomes become part of the report."""
+
     name: str
-    weight: float
-    run: Callable[[Budget], str]
-    """Runs under a budget; returns a note. Raises BudgetExhausted when cut."""
+    units: list[Unit]
+    finish: Callable[[dict[Hashable, Outcome]], str]
+    """Called in plan order once every unit ended; returns the phase's note. Raises
+    ``BudgetExhausted`` when the time limit cut it, anything else when it failed."""
+
+
+def resolve_jobs(n_jobs: int | None, device: torch.device | str | None = None) -> int:
+    """Processes a probe run uses: ``n_jobs``, or every core (one on a GPU, which serialises the work anyway)."""
+    if n_jobs is not None:
+        if int(n_jobs) < 1:
+            raise ValueError(f"n_jobs must be 1 or more, got {n_jobs}")
+        return int(n_jobs)
+    dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return 1 if dev.type != "cpu" else default_jobs()
 
 
 def run_probes(
@@ -203,25 +234,36 @@ def run_probes(
     progress: Progress | None = None,
     device: torch.device | str | None = None,
     cancel: Callable[[], bool] | None = None,
+    n_jobs: int | None = None,
 ) -> ProbeReport:
-    """Probe every applicable paradigm and measure the signals, within ``time_limit`` seconds.
+    """Probe every applicable paradigm and measure the signals.
+
+    The work is fixed by the budget preset; the result depends only on the data, the spec, the
+    seed and the preset — never on the machine's load, nor on ``n_jobs``.
 
     Parameters
     ----------
     budget:
         ``fast`` | ``standard`` | ``thorough`` (or a :class:`BudgetPreset`): folds, epochs, search.
     time_limit:
-        Wall-time limit in seconds (default: the preset's).
+        Optional wall-time limit in seconds (default: the preset's, which is none for the
+        built-in presets). Work it cuts is kept and the report says which steps were partial.
     progress:
         Called with ``(phase, fraction, message)`` as work advances.
     cancel:
-        ``() -> bool``; once true, the run stops at its next budget check with
+        ``() -> bool``; once true, the run stops at its next check with
         :class:`~probes.exceptions.Cancelled` (nothing partial is returned).
+    n_jobs:
+        Units of work (a fold of a variant, a signal, a learning-curve point) run at once in
+        worker processes. ``None``: every core this process may use (one on a GPU); 1: all in
+        this process.
     """
     started = time.perf_counter()
     preset = budget_preset(budget)
     limit = preset.seconds if time_limit is None else time_limit
     notify = progress or (lambda phase, fraction, message: None)
+    jobs = resolve_jobs(n_jobs, device)
+    start_workers(jobs)  # workers import torch while this process prepares the folds
     warm_up()
     total = Budget(limit, cancelled=cancel)
     probed = subsample_taskset(taskset, preset.max_rows_per_task, seed=seed)
@@ -246,33 +288,47 @@ def run_probes(
     report.n_folds = len(folds)
 
     steps = _plan(report, folds, paradigms, signals, device)
-    weights = [s.weight for s in steps]
-    for i, step in enumerate(steps):
+    units = [u for step in steps for u in step.units]
+    owner = {u.key: step.name for step in steps for u in step.units}
+    finished = [0]
+
+    def on_done(key: Hashable, outcome: Outcome) -> None:
+        finished[0] += 1
+        notify("probe", finished[0] / max(len(units), 1), owner[key])
+
+    total.check_cancelled("the probes")
+    outcomes = run_units(units, n_jobs=jobs, budget=total, on_done=on_done)
+    for step in steps:  # plan order: the report never depends on the order units ended
         phase = Phase(step.name)
         report.phases.append(phase)
-        total.check_cancelled(step.name)
-        if total.exhausted():
+        own = [outcomes[u.key] for u in step.units]
+        phase.seconds = sum(o.seconds for o in own)
+        if own and all(o.status == "skipped" and o.error == "time limit reached" for o in own):
             phase.status, phase.note = "skipped", "time limit reached"
             continue
-        notify("probe", i / len(steps), step.name)
-        share = total.sub(step.weight / sum(weights[i:]))
-        t0 = time.perf_counter()
         try:
-            phase.note = step.run(share)
+            phase.note = step.finish(outcomes)
             phase.status = "partial" if phase.note.startswith("partial") else "done"
-        except Cancelled:
-            raise
         except BudgetExhausted:
             phase.status, phase.note = "partial", "cut by the time limit"
         except Exception as exc:  # one failed step must not sink the recommendation
             phase.status = "failed"
-            phase.note = f"{type(exc).__name__}: {exc}"
-            report.warnings.append(f"{step.name} failed and was left out: {type(exc).__name__}: {exc}")
-            report.signals.setdefault("errors", []).append({"step": step.name, "trace": traceback.format_exc(limit=3)})
-        phase.seconds = time.perf_counter() - t0
+            phase.note = f"{type(exc).__name__}: {exc}" if not isinstance(exc, UnitError) else str(exc)
+            report.warnings.append(f"{step.name} failed and was left out: {phase.note}")
+            trace = exc.trace if isinstance(exc, UnitError) else traceback.format_exc(limit=3)
+            report.signals.setdefault("errors", []).append({"step": step.name, "trace": trace})
     notify("done", 1.0, "probes finished")
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _done(outcome: Outcome) -> Any:
+    """The value of a finished unit; raises what stopped it otherwise."""
+    if outcome.status == "error":
+        raise UnitError(outcome.error, outcome.trace)
+    if outcome.status != "done":
+        raise BudgetExhausted(outcome.error or "time limit reached")
+    return outcome.value
 
 
 def _plan(
@@ -283,14 +339,15 @@ def _plan(
     device: torch.device | str | None,
 ) -> list[_Step]:
     ts, preset, seed = report.taskset, report.preset, report.seed
+    merges: dict[str, _Merge] = {}
 
-    def variant_step(variant: Variant, weight: float) -> _Step:
+    def variant_step(variant: Variant) -> _Step:
         params = preset_params(preset).get(variant.id)
+        units, merge = variant_units(ts, variant, folds, seed=seed, preset=preset, params=params, device=device)
+        merges[variant.id] = _Merge(tuple(u.key for u in units), merge)
 
-        def run(budget: Budget) -> str:
-            result = run_variant(
-                ts, variant, folds, budget=budget, seed=seed, preset=preset, params=params, device=device
-            )
+        def finish(outcomes: dict[Hashable, Outcome]) -> str:
+            result = merge(outcomes)
             report.results[variant.id] = result
             if result.skipped:
                 return f"not applicable: {result.skipped}"
@@ -300,27 +357,28 @@ def _plan(
                 return f"partial: {len(result.folds)}/{result.n_folds_planned} folds"
             return f"{len(result.folds)} folds"
 
-        return _Step(variant.id, weight, run)
+        return _Step(variant.id, units, finish)
 
     def variants_of(paradigm: str) -> list[Variant]:
         return paradigm_variants(ts, paradigm, preset) if paradigm in paradigms else []
 
-    # Weights are relative time shares; the STL baseline, which every comparison needs, gets most.
+    # The anytime order: under a time limit the STL baseline, which every comparison needs,
+    # starts first, then the sharing paradigm the goal makes most likely, then the rest.
     stl = variants_of("stl")
-    steps = [variant_step(stl[0], 4.0)] if stl else []
+    steps = [variant_step(stl[0])] if stl else []
     extra: list[Variant] = list(stl[1:])
     for paradigm in _ORDER[ts.goal.value]:
         main, *others = variants_of(paradigm) or [None]
         if main is not None:
-            steps.append(variant_step(main, 3.0))
+            steps.append(variant_step(main))
         extra += others
     if signals:
         steps += _signal_steps(report, folds, device)
-    steps += [variant_step(v, 1.5) for v in extra]
+    steps += [variant_step(v) for v in extra]
     for paradigm in _LATE[ts.goal.value]:
-        steps += [variant_step(v, 3.0) for v in variants_of(paradigm)]
+        steps += [variant_step(v) for v in variants_of(paradigm)]
     if signals:
-        steps += _late_signal_steps(report, folds, device)
+        steps += _late_signal_steps(report, folds, device, merges)
     return steps
 
 
@@ -329,117 +387,283 @@ def _plan(
 
 def _ctx(budget: Budget, seed: int, preset: BudgetPreset, device: torch.device | str | None) -> RunContext:
     dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return RunContext(budget=budget, seed=seed, device=dev, max_epochs=preset.max_epochs, patience=preset.patience)
+    return RunContext(
+        budget=budget, seed=seed, device=dev, max_epochs=preset.max_epochs, patience=preset.patience,
+        sweep_stop=preset.sweep_stop,
+    )  # fmt: skip
+
+
+def _labels_unit(budget: Budget, ts: TaskSet) -> Any:
+    from probes.signals import label_relatedness
+
+    return label_relatedness(ts, budget=budget)
+
+
+def _shift_unit(budget: Budget, fold: FoldData, seed: int) -> Any:
+    from probes.signals import input_shift
+
+    return input_shift(fold, seed=seed, budget=budget)
+
+
+def _affinity_unit(budget: Budget, fold: FoldData, seed: int, preset: BudgetPreset, device: Any) -> Any:
+    from probes.signals import task_affinity
+
+    return task_affinity(fold, _ctx(budget, seed, preset, device))
+
+
+def _transferability_unit(
+    budget: Budget, fold: FoldData, target: int, sources: list[int], seed: int, preset: BudgetPreset, device: Any
+) -> Any:
+    from probes.signals import source_transferability
+
+    return source_transferability(fold, target, sources, _ctx(budget, seed, preset, device))
 
 
 def _signal_steps(report: ProbeReport, folds: list, device: torch.device | str | None) -> list[_Step]:
-    ts = report.taskset
+    ts, seed, preset = report.taskset, report.seed, report.preset
     steps: list[_Step] = []
     if ts.n_tasks < 2:
         return steps
     if ts.layout == "multi_target":
 
-        def labels(budget: Budget) -> str:
-            from probes.signals import label_relatedness
-
-            report.signals["labels"] = label_relatedness(ts)
+        def labels(outcomes: dict[Hashable, Outcome]) -> str:
+            report.signals["labels"] = _done(outcomes["labels"])
             return "label correlation, mutual information, conditional entropy"
 
-        steps.append(_Step("signal: label relatedness", 0.3, labels))
+        steps.append(_Step("signal: label relatedness", [Unit("labels", _labels_unit, (ts,))], labels))
     elif isinstance(folds[0], FoldData):
 
-        def shift(budget: Budget) -> str:
-            from probes.signals import input_shift
-
-            report.signals["shift"] = input_shift(folds[0], seed=report.seed)
+        def shift(outcomes: dict[Hashable, Outcome]) -> str:
+            report.signals["shift"] = _done(outcomes["shift"])
             return "proxy A-distance and MMD between tasks' inputs"
 
-        steps.append(_Step("signal: input shift", 0.5, shift))
+        steps.append(_Step("signal: input shift", [Unit("shift", _shift_unit, (folds[0], seed))], shift))
     if isinstance(folds[0], FoldData):
 
-        def affinity(budget: Budget) -> str:
-            from probes.signals import suggest_groups, task_affinity
+        def affinity(outcomes: dict[Hashable, Outcome]) -> str:
+            from probes.signals import suggest_groups
 
-            signal = task_affinity(folds[0], _ctx(budget, report.seed, report.preset, device))
+            signal = _done(outcomes["affinity"])
             report.signals["affinity"] = signal
             report.groups = suggest_groups(signal)
             return f"TAG affinity and gradient conflict: {signal.n_measurements} measurements over {signal.steps} steps"
 
-        steps.append(_Step("signal: task affinity", 1.5, affinity))
+        unit = Unit("affinity", _affinity_unit, (folds[0], seed, preset, device))
+        steps.append(_Step("signal: task affinity", [unit], affinity))
     return steps
 
 
-def _late_signal_steps(report: ProbeReport, folds: list, device: torch.device | str | None) -> list[_Step]:
-    ts = report.taskset
+def _late_signal_steps(
+    report: ProbeReport,
+    folds: list,
+    device: torch.device | str | None,
+    merges: dict[str, _Merge],
+) -> list[_Step]:
+    ts, seed, preset = report.taskset, report.seed, report.preset
     steps: list[_Step] = []
+    variant_keys = tuple(k for m in merges.values() for k in m.keys)
+
+    def results_now(outcomes: dict[Hashable, Outcome]) -> dict[str, ParadigmResult]:
+        """Every variant's result as it will be reported (merged again: nothing in the report changes)."""
+        out = {}
+        for name, m in merges.items():
+            try:
+                out[name] = m.merge(outcomes)
+            except UnitError:
+                continue  # a failed variant has no result
+        return out
+
     if isinstance(folds[0], FoldData):
-
-        def curves(budget: Budget) -> str:
-            from probes.signals import learning_curve
-
-            names = _curve_variants(report)
-            full = float(sum(report.full_rows.values()))  # labelled rows of the full data set
-            out = []
-            for name in names:
-                out.append(
-                    learning_curve(
-                        ts, VARIANTS[name], folds[:1], budget=budget.sub(1.0 / (len(names) - len(out))),
-                        seed=report.seed, preset=report.preset, full_size=full,
-                    )
-                )  # fmt: skip
-            report.signals["curves"] = out
-            return f"learning curves of {', '.join(names)}"
-
-        steps.append(_Step("signal: learning curves", 1.5, curves))
+        steps.append(_curves_step(report, folds, device, variant_keys, results_now))
     if ts.goal == "target_task" and isinstance(folds[0], FoldData):
+        target = int(ts.target_index or 0)
+        sources = [t for t in range(ts.n_tasks) if t != target]
 
-        def transferability(budget: Budget) -> str:
-            from probes.signals import source_transferability
-
-            target = int(ts.target_index or 0)
-            sources = [t for t in range(ts.n_tasks) if t != target]
-            report.signals["transferability"] = source_transferability(
-                folds[0], target, sources, _ctx(budget, report.seed, report.preset, device)
-            )
+        def transferability(outcomes: dict[Hashable, Outcome]) -> str:
+            report.signals["transferability"] = _done(outcomes["transferability"])
             return "LogME, H-score and k-NN of source features on the target"
 
-        steps.append(_Step("signal: transferability", 1.0, transferability))
+        unit = Unit("transferability", _transferability_unit, (folds[0], target, sources, seed, preset, device))
+        steps.append(_Step("signal: transferability", [unit], transferability))
     if ts.n_tasks >= 3 and isinstance(folds[0], FoldData) and ts.goal == "all_tasks":
-
-        def group_check(budget: Budget) -> str:
-            groups = [g for g in report.groups if len(g) >= 2]
-            if len(report.groups) < 2 or not groups:
-                return "no grouping suggested (one group, or affinity not measured)"
-            base = report.results.get("mtl/hard")
-            if base is None or not base.folds:
-                return "skipped: mtl/hard has no score to compare with"
-            result = run_variant(
-                ts, VARIANTS["mtl/groups"], folds, budget=budget, seed=report.seed, preset=report.preset,
-                params={"groups": report.groups}, device=device,
-            )  # fmt: skip
-            report.results["mtl/groups"] = result
-            from probes.protocol import compare
-
-            if not result.folds:
-                return "partial: no fold finished"
-            c = compare(result.folds, base.folds)
-            shared = {f.key for f in result.folds} & {f.key for f in base.folds}
-            report.group_check = {
-                "groups": report.groups,
-                "score_groups": result.score,
-                "score_all_together": base.score,
-                "difference": c.mean_difference,
-                "ci_low": c.ci_low,
-                "ci_high": c.ci_high,
-                "folds": len(shared),
-                "paired_units": c.n_pairs,  # test rows (the bootstrap's units), or folds for the fold-level test
-                "test": c.test,
-                "better": bool(c.significant and c.mean_difference > 0),
-            }
-            return f"grouped training vs all tasks together: {c.mean_difference:+.3f}"
-
-        steps.append(_Step("check: task groups", 1.0, group_check))
+        steps.append(_group_step(report, folds, device, merges, results_now))
     return steps
+
+
+def _curves_step(
+    report: ProbeReport,
+    folds: list,
+    device: torch.device | str | None,
+    variant_keys: tuple[Hashable, ...],
+    results_now: Callable[[dict[Hashable, Outcome]], dict[str, ParadigmResult]],
+) -> _Step:
+    """Learning curves of STL's representative and the best sharing one (fold 0, three fractions).
+
+    The full-fraction point is the probe's own fold 0 (same fold, seed and parameters), so only
+    the smaller fractions train; each (curve, fraction) is a unit of its own.
+    """
+    from probes.signals.curves import CURVE_FRACTIONS, curve_fold
+
+    ts, seed, preset = report.taskset, report.seed, report.preset
+    options = {"seed": seed, "preset": preset, "device": device}
+    slots = range(2)
+
+    def chosen(outcomes: dict[Hashable, Outcome]) -> tuple[list[str], dict[str, ParadigmResult]]:
+        results = results_now(outcomes)
+        return _curve_variants(replace(report, results=results)), results
+
+    def build(slot: int, fraction: float) -> Callable[[dict[Hashable, Outcome]], tuple[Any, ...] | None]:
+        def make(outcomes: dict[Hashable, Outcome]) -> tuple[Any, ...] | None:
+            names, results = chosen(outcomes)
+            if slot >= len(names):
+                return None
+            result = results[names[slot]]
+            if fraction == 1.0 and _probe_fold0(result, folds) is not None:
+                return None  # the probe trained exactly this: reuse its fold 0
+            data = curve_fold(folds[0], fraction, seed)
+            return (ts, VARIANTS[names[slot]], data, 0, dict(result.params), options)
+
+        return make
+
+    units = [
+        Unit(("curve", slot, fraction), fold_call, needs=variant_keys, build=build(slot, fraction))
+        for slot in slots
+        for fraction in CURVE_FRACTIONS
+    ]
+
+    def finish(outcomes: dict[Hashable, Outcome]) -> str:
+        from probes.signals.curves import curve_from_folds
+
+        names, results = chosen(outcomes)
+        full = float(sum(report.full_rows.values()))  # labelled rows of the full data set
+        out = []
+        for slot, name in enumerate(names):
+            result = results[name]
+            per_fraction = {}
+            for fraction in CURVE_FRACTIONS:
+                outcome = outcomes[("curve", slot, fraction)]
+                if fraction == 1.0 and outcome.status == "skipped" and outcome.error == "not needed":
+                    fold0 = _probe_fold0(result, folds)
+                    per_fraction[fraction] = (fold0, outcome.seconds, False)
+                    continue
+                if outcome.status == "error":
+                    raise UnitError(outcome.error, outcome.trace)
+                value = outcome.value.result if outcome.done and outcome.value.nonfinite is None else None
+                per_fraction[fraction] = (value, outcome.seconds, not outcome.done)
+            out.append(
+                curve_from_folds(
+                    ts, name, folds[:1], per_fraction, seed=seed, full_size=full, anchor=result.score
+                )
+            )
+        report.signals["curves"] = out
+        return f"learning curves of {', '.join(names)}"
+
+    return _Step("signal: learning curves", units, finish)
+
+
+def _probe_fold0(result: ParadigmResult, folds: list) -> Any:
+    """The probe's result on fold 0 (the learning curve's full-fraction point), if it finished."""
+    key = folds[0].fold.key
+    return next((f for f in result.folds if f.key == key), None)
+
+
+def _group_step(
+    report: ProbeReport,
+    folds: list,
+    device: torch.device | str | None,
+    merges: dict[str, _Merge],
+    results_now: Callable[[dict[Hashable, Outcome]], dict[str, ParadigmResult]],
+) -> _Step:
+    """Grouped training (the affinity's suggested groups) against all tasks together, fold by fold."""
+    from probes.signals import suggest_groups
+
+    ts, seed, preset = report.taskset, report.seed, report.preset
+    variant = VARIANTS["mtl/groups"]
+    options = {"seed": seed, "preset": preset, "device": device}
+    base_keys = merges["mtl/hard"].keys if "mtl/hard" in merges else ()
+
+    def groups_of(outcomes: dict[Hashable, Outcome]) -> list[list[str]] | None:
+        found = outcomes.get("affinity")
+        if found is None or not found.done:
+            return None
+        return suggest_groups(found.value)
+
+    def applicable(outcomes: dict[Hashable, Outcome]) -> tuple[list[list[str]] | None, str | None]:
+        groups = groups_of(outcomes)
+        if groups is None or len(groups) < 2 or not [g for g in groups if len(g) >= 2]:
+            return None, "no grouping suggested (one group, or affinity not measured)"
+        base = results_now(outcomes).get("mtl/hard")
+        if base is None or not base.folds:
+            return None, "skipped: mtl/hard has no score to compare with"
+        return groups, None
+
+    def build(i: int) -> Callable[[dict[Hashable, Outcome]], tuple[Any, ...] | None]:
+        def make(outcomes: dict[Hashable, Outcome]) -> tuple[Any, ...] | None:
+            groups, _ = applicable(outcomes)
+            if groups is None:
+                return None
+            return (ts, variant, folds[i], i, {**variant.defaults, "groups": groups}, options)
+
+        return make
+
+    searched = preset.n_trials > 0 and variant.search_space is not None
+    needs = ("affinity", *base_keys)
+    if searched:  # a search first: the whole variant is one unit, as run_variant runs it
+        units = [Unit(("mtl/groups", "all"), _whole_variant, needs=needs, build=lambda o: _whole_args(o))]
+    else:
+        units = [Unit(("mtl/groups", i), fold_call, needs=needs, build=build(i)) for i in range(len(folds))]
+
+    def _whole_args(outcomes: dict[Hashable, Outcome]) -> tuple[Any, ...] | None:
+        groups, _ = applicable(outcomes)
+        return None if groups is None else (ts, variant, folds, {"groups": groups}, seed, preset, device)
+
+    def finish(outcomes: dict[Hashable, Outcome]) -> str:
+        from probes.protocol import compare
+
+        groups, why = applicable(outcomes)
+        if groups is None:
+            assert why is not None
+            return why
+        base = report.results["mtl/hard"]
+        if searched:
+            result = _done(outcomes[("mtl/groups", "all")])
+        else:
+            planned = ParadigmResult(variant=variant.id, n_folds_planned=len(folds))
+            planned.params = {**variant.defaults, "groups": groups}
+            result = merge_folds(planned, [outcomes[("mtl/groups", i)] for i in range(len(folds))])
+        report.results["mtl/groups"] = result
+        if not result.folds:
+            return "partial: no fold finished"
+        c = compare(result.folds, base.folds)
+        shared = {f.key for f in result.folds} & {f.key for f in base.folds}
+        report.group_check = {
+            "groups": groups,
+            "score_groups": result.score,
+            "score_all_together": base.score,
+            "difference": c.mean_difference,
+            "ci_low": c.ci_low,
+            "ci_high": c.ci_high,
+            "folds": len(shared),
+            "paired_units": c.n_pairs,  # test rows (the bootstrap's units), or folds for the fold-level test
+            "test": c.test,
+            "better": bool(c.significant and c.mean_difference > 0),
+        }
+        return f"grouped training vs all tasks together: {c.mean_difference:+.3f}"
+
+    return _Step("check: task groups", units, finish)
+
+
+def _whole_variant(
+    budget: Budget,
+    ts: TaskSet,
+    variant: Variant,
+    folds: list,
+    params: dict[str, Any],
+    seed: int,
+    preset: BudgetPreset,
+    device: Any,
+) -> ParadigmResult:
+    return run_variant(ts, variant, folds, budget=budget, seed=seed, preset=preset, params=params, device=device)
 
 
 def _curve_variants(report: ProbeReport) -> list[str]:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import torch
 
+from probes._units import Outcome, Unit
 from probes.budget import Budget, BudgetPreset, budget_preset
 from probes.data import TaskSet
 from probes.exceptions import BudgetExhausted
@@ -36,7 +37,20 @@ from probes.protocol import (
 from probes.protocol._scores import aggregate_task_scores
 from probes.seeds import fold_seed
 
-__all__ = ["ParadigmResult", "ProbeRun", "prepare_folds", "run_variant", "run_variants"]
+__all__ = [
+    "FoldOutcome",
+    "ParadigmResult",
+    "ProbeRun",
+    "UnitError",
+    "fold_call",
+    "fold_unit",
+    "merge_folds",
+    "prepare_folds",
+    "run_variant",
+    "run_variants",
+    "search_unit",
+    "variant_units",
+]
 
 Progress = Callable[[str, float, str], None]
 
@@ -286,6 +300,122 @@ def _space_keys(variant: Variant) -> set[str]:
 # ------------------------------------------------------------------------------------ the runner
 
 
+def _device(device: torch.device | str | None) -> torch.device:
+    return torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _context(
+    budget: Budget, seed: int, preset: BudgetPreset, device: torch.device | str | None, threads: int | None
+) -> RunContext:
+    return RunContext(
+        budget=budget,
+        seed=seed,
+        device=_device(device),
+        threads=threads,
+        max_epochs=preset.max_epochs,
+        patience=preset.patience,
+        sweep_stop=preset.sweep_stop,
+    )
+
+
+@dataclass(frozen=True)
+class FoldOutcome:
+    """One fold of one variant: its scores, or why its predictions were thrown away."""
+
+    result: FoldResult | None
+    notes: tuple[str, ...] = ()
+    nonfinite: str | None = None
+
+
+def fold_unit(
+    budget: Budget,
+    taskset: TaskSet,
+    variant: Variant,
+    data: FoldData | MetaFoldData,
+    index: int,
+    params: dict[str, Any],
+    *,
+    seed: int,
+    preset: BudgetPreset,
+    device: torch.device | str | None = None,
+    threads: int | None = 1,
+) -> FoldOutcome:
+    """Train and score fold ``index`` of ``variant`` with ``params`` (seeded by ``fold_seed(seed, index)``).
+
+    A unit of work of its own: the same call gives the same result in any process.
+    """
+    ctx = replace(_context(budget, seed, preset, device, threads), seed=fold_seed(seed, index))
+    try:
+        result = _predict_and_score(taskset, variant, data, params, ctx)
+    except NonFinitePredictionError as exc:
+        return FoldOutcome(None, tuple(ctx.notes), nonfinite=str(exc))
+    return FoldOutcome(result, tuple(ctx.notes))
+
+
+def search_unit(
+    budget: Budget,
+    taskset: TaskSet,
+    variant: Variant,
+    data: FoldData | MetaFoldData,
+    params: dict[str, Any],
+    *,
+    seed: int,
+    preset: BudgetPreset,
+    n_trials: int,
+    storage: str | None = None,
+    device: torch.device | str | None = None,
+    threads: int | None = 1,
+) -> tuple[dict[str, Any], int, list[str]]:
+    """The hyper-parameter search on the first fold: ``(chosen params, trials, notes)``.
+
+    Under a time limit it takes at most 40% of the time left, so the folds keep the rest.
+    """
+    ctx = _context(budget.sub(0.4), seed, preset, device, threads)
+    chosen, trials = _search(taskset, variant, data, params, ctx, n_trials=n_trials, storage=storage)
+    return chosen, trials, list(ctx.notes)
+
+
+def merge_folds(
+    result: ParadigmResult, outcomes: Sequence[Outcome | None], *, note_limit: bool = True
+) -> ParadigmResult:
+    """Fill ``result`` from its folds' unit outcomes, taken in fold order (never in the order they ended).
+
+    A fold whose predictions were non-finite fails the whole variant; folds cut or not started
+    by the time limit flag it ``budget_exhausted`` and the finished ones are kept. A fold that
+    raised anything else re-raises it here (as a :class:`UnitError`), as the sequential run did.
+    """
+    cut = 0
+    for i, outcome in enumerate(outcomes):
+        if outcome is None or outcome.status in ("exhausted", "skipped"):
+            cut += 1
+            continue
+        if outcome.status == "error":
+            raise UnitError(outcome.error, outcome.trace)
+        result.seconds += outcome.seconds
+        fold: FoldOutcome = outcome.value
+        result.notes.extend(n for n in fold.notes if n not in result.notes)
+        if fold.nonfinite is not None:
+            result.failed = f"{fold.nonfinite} on fold {i + 1}"
+            result.folds.clear()
+            result.notes.append(f"failed: {result.failed}")
+            return result
+        assert fold.result is not None
+        result.folds.append(fold.result)
+    if cut:
+        result.budget_exhausted = True
+        if note_limit:
+            result.notes.append(f"stopped by the time budget after {len(result.folds)} of {len(outcomes)} folds")
+    return result
+
+
+class UnitError(RuntimeError):
+    """A unit of probe work raised; ``str()`` is ``'Type: message'`` of the original error."""
+
+    def __init__(self, message: str, trace: str = "") -> None:
+        super().__init__(message)
+        self.trace = trace
+
+
 def run_variant(
     taskset: TaskSet,
     variant: Variant,
@@ -309,6 +439,7 @@ def run_variant(
         From :func:`prepare_folds` (shared between variants so preprocessing runs once per fold).
     budget:
         Deadline for this variant; when it passes, finished folds are kept and flagged.
+        Default: the preset's ``seconds`` (``None`` for every built-in preset: no deadline).
     params:
         Hyper-parameters overriding the variant's defaults (and the search's choices).
     n_trials:
@@ -329,36 +460,35 @@ def run_variant(
         result.skipped = reason
         return result
     chosen = {**variant.defaults, **(params or {})}
-    dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    base_ctx = RunContext(
-        budget=budget, seed=seed, device=dev, threads=threads, max_epochs=preset.max_epochs, patience=preset.patience
-    )
     trials = preset.n_trials if n_trials is None else n_trials
     try:
         if trials > 0 and variant.search_space is not None and prepared:
             if progress:
                 progress("search", 0.0, f"{variant.id}: searching hyper-parameters ({trials} trials)")
-            search_budget = budget.sub(0.4)
-            search_ctx = replace(base_ctx, budget=search_budget, notes=[])
-            chosen, result.trials = _search(
-                taskset, variant, prepared[0], chosen, search_ctx, n_trials=trials, storage=storage
-            )
-            result.notes.extend(search_ctx.notes)
+            chosen, result.trials, notes = search_unit(
+                budget, taskset, variant, prepared[0], chosen, seed=seed, preset=preset, n_trials=trials,
+                storage=storage, device=device, threads=threads,
+            )  # fmt: skip
+            result.notes.extend(notes)
         result.params = dict(chosen)
         for i, data in enumerate(prepared):
             budget.check(f"{variant.id} fold {i + 1}")
-            ctx = replace(base_ctx, seed=fold_seed(seed, i), notes=[])
-            result.folds.append(_predict_and_score(taskset, variant, data, chosen, ctx))
-            result.notes.extend(n for n in ctx.notes if n not in result.notes)
+            fold = fold_unit(
+                budget, taskset, variant, data, i, chosen, seed=seed, preset=preset, device=device, threads=threads
+            )
+            result.notes.extend(n for n in fold.notes if n not in result.notes)
+            if fold.nonfinite is not None:  # a diverged model: none of its folds can be trusted
+                result.failed = f"{fold.nonfinite} on fold {i + 1}"
+                result.folds.clear()
+                result.notes.append(f"failed: {result.failed}")
+                break
+            assert fold.result is not None
+            result.folds.append(fold.result)
             if progress:
                 progress("train", (i + 1) / len(prepared), f"{variant.id}: fold {i + 1}/{len(prepared)}")
     except BudgetExhausted:
         result.budget_exhausted = True
         result.notes.append(f"stopped by the time budget after {len(result.folds)} of {len(prepared)} folds")
-    except NonFinitePredictionError as exc:  # a diverged model: none of its folds can be trusted
-        result.failed = f"{exc} on fold {len(result.folds) + 1}"
-        result.folds.clear()
-        result.notes.append(f"failed: {result.failed}")
     result.seconds = time.perf_counter() - started
     return result
 
@@ -381,6 +511,108 @@ class ProbeRun:
         return {r.variant: r.folds for r in self.results if r.folds}
 
 
+def variant_units(
+    taskset: TaskSet,
+    variant: Variant,
+    folds: Sequence[FoldData | MetaFoldData],
+    *,
+    seed: int,
+    preset: BudgetPreset,
+    params: dict[str, Any] | None = None,
+    n_trials: int | None = None,
+    storage: str | None = None,
+    device: torch.device | str | None = None,
+) -> tuple[list[Unit], Callable[[dict[Hashable, Outcome]], ParadigmResult]]:
+    """The units of one variant — its search (when it has one) then one per fold — and their merge.
+
+    Keys are ``(variant id, "search")`` and ``(variant id, fold index)``. The merge builds the
+    :class:`ParadigmResult` from the outcomes exactly as :func:`run_variant` would have.
+    """
+    base = {**variant.defaults, **(params or {})}
+    trials = preset.n_trials if n_trials is None else n_trials
+    search = trials > 0 and variant.search_space is not None and bool(folds)
+    skipped = variant.why_not(taskset)
+    if skipped is not None:
+
+        def merge_skipped(outcomes: dict[Hashable, Outcome]) -> ParadigmResult:
+            return ParadigmResult(variant=variant.id, n_folds_planned=len(folds), skipped=skipped)
+
+        return [], merge_skipped
+    skey = (variant.id, "search")
+    options = {"seed": seed, "preset": preset, "device": device}
+
+    def chosen(outcomes: dict[Hashable, Outcome]) -> dict[str, Any] | None:
+        if not search:
+            return base
+        found = outcomes[skey]
+        return found.value[0] if found.done else None
+
+    def fold_args(i: int) -> Callable[[dict[Hashable, Outcome]], tuple[Any, ...] | None]:
+        def build(outcomes: dict[Hashable, Outcome]) -> tuple[Any, ...] | None:
+            p = chosen(outcomes)
+            return None if p is None else (taskset, variant, folds[i], i, p, options)
+
+        return build
+
+    units = []
+    if search:
+        units.append(
+            Unit(skey, _search_call, (taskset, variant, folds[0], base, seed, preset, trials, storage, device))
+        )
+    for i in range(len(folds)):
+        units.append(
+            Unit((variant.id, i), fold_call, needs=(skey,) if search else (), build=fold_args(i))
+        )
+
+    def merge(outcomes: dict[Hashable, Outcome]) -> ParadigmResult:
+        result = ParadigmResult(variant=variant.id, n_folds_planned=len(folds), params=dict(base))
+        if search:
+            found = outcomes[skey]
+            if found.status == "error":
+                raise UnitError(found.error, found.trace)
+            if not found.done:
+                result.budget_exhausted = True
+                result.notes.append(f"stopped by the time budget after 0 of {len(folds)} folds")
+                return result
+            result.params, result.trials, notes = dict(found.value[0]), found.value[1], found.value[2]
+            result.notes.extend(notes)
+            result.seconds += found.seconds
+        return merge_folds(result, [outcomes.get((variant.id, i)) for i in range(len(folds))])
+
+    return units, merge
+
+
+def _search_call(
+    budget: Budget,
+    taskset: TaskSet,
+    variant: Variant,
+    data: FoldData | MetaFoldData,
+    params: dict[str, Any],
+    seed: int,
+    preset: BudgetPreset,
+    n_trials: int,
+    storage: str | None,
+    device: torch.device | str | None,
+) -> tuple[dict[str, Any], int, list[str]]:
+    return search_unit(
+        budget, taskset, variant, data, params, seed=seed, preset=preset, n_trials=n_trials, storage=storage,
+        device=device,
+    )  # fmt: skip
+
+
+def fold_call(
+    budget: Budget,
+    taskset: TaskSet,
+    variant: Variant,
+    data: FoldData | MetaFoldData,
+    index: int,
+    params: dict[str, Any],
+    options: dict[str, Any] | None = None,
+) -> FoldOutcome:
+    """A unit's entry point: :func:`fold_unit` with its keyword options in one mapping."""
+    return fold_unit(budget, taskset, variant, data, index, params, **(options or {}))
+
+
 def run_variants(
     taskset: TaskSet,
     variants: Sequence[Variant],
@@ -395,39 +627,53 @@ def run_variants(
     progress: Progress | None = None,
     prepared: Sequence[FoldData | MetaFoldData] | None = None,
     params: Mapping[str, dict[str, Any]] | None = None,
+    n_jobs: int | None = 1,
 ) -> ProbeRun:
-    """Run ``variants`` on the same folds within one time limit (each gets a fair share of what is left).
+    """Run ``variants`` on the same folds; every (variant, fold) is a unit of its own.
 
-    ``params`` maps a variant id to parameters overriding its defaults (see :func:`run_variant`).
+    ``time_limit`` (seconds, default: the preset's — none for the built-in presets) is one
+    deadline for the whole run, checked cooperatively. ``n_jobs`` units run at once on a
+    process pool (``None``: every core; 1: in this process); the results are the same whatever
+    ``n_jobs``. ``params`` maps a variant id to parameters overriding its defaults (see
+    :func:`run_variant`). ``threads`` is kept for compatibility: every unit runs on one thread.
     """
+    from probes._units import default_jobs, run_units, start_workers
+
     preset = budget_preset(preset)
     limit = preset.seconds if time_limit is None else time_limit
+    jobs = default_jobs() if n_jobs is None else max(1, int(n_jobs))
+    if storage is not None:
+        jobs = 1  # one optuna storage, written by one process
+    start_workers(jobs)
     warm_up()
     budget = Budget(limit)
     started = time.perf_counter()
     if progress:
         progress("prepare", 0.0, f"preparing {preset.n_folds * preset.n_repeats} folds")
     folds = list(prepared) if prepared is not None else prepare_folds(taskset, preset, seed=seed)
-    results = []
-    for i, variant in enumerate(variants):
-        share = budget.sub(1.0 / (len(variants) - i))
+    units: list[Unit] = []
+    merges = []
+    for variant in variants:
+        own, merge = variant_units(
+            taskset, variant, folds, seed=seed, preset=preset, params=(params or {}).get(variant.id),
+            n_trials=n_trials, storage=storage, device=device,
+        )  # fmt: skip
+        units += own
+        merges.append(merge)
+    finished = [0]
+
+    def on_done(key: Hashable, outcome: Outcome) -> None:
+        finished[0] += 1
         if progress:
-            progress("probe", i / max(len(variants), 1), f"running {variant.id}")
-        results.append(
-            run_variant(
-                taskset,
-                variant,
-                folds,
-                budget=share,
-                seed=seed,
-                preset=preset,
-                n_trials=n_trials,
-                storage=storage,
-                device=device,
-                threads=threads,
-                params=(params or {}).get(variant.id),
-            )
-        )
+            progress("probe", finished[0] / max(len(units), 1), f"{key[0]}: {key[1]} {outcome.status}")
+
+    outcomes = run_units(units, n_jobs=jobs, budget=budget, on_done=on_done)
+    results = []
+    for variant, merge in zip(variants, merges, strict=True):
+        try:
+            results.append(merge(outcomes))
+        except UnitError as exc:
+            raise RuntimeError(f"{variant.id}: {exc}") from exc
     if progress:
         progress("done", 1.0, "probes finished")
     return ProbeRun(results, preset, seed, time.perf_counter() - started, len(folds))

@@ -76,6 +76,8 @@ class RunContext:
     patience: int | None = None
     on_epoch: Callable[[int, float], None] | None = None
     """Called with (epoch, validation score) after each epoch; may raise ``optuna.TrialPruned``."""
+    sweep_stop: bool = False
+    """Few-shot validation sweeps stop once they stop improving (the budget preset's ``sweep_stop``)."""
     notes: list[str] = field(default_factory=list)
 
     def train_config(self, params: dict[str, Any]) -> TrainConfig:

@@ -118,22 +118,22 @@ def pick_checkpoint(valid_outputs: dict[Any, torch.Tensor], data: MetaFoldData, 
     return best_key
 
 
-#: Checkpoints in a row without a new best validation loss after which a timed sweep stops.
+#: Checkpoints in a row without a new best validation loss after which a sweep stops early.
 SWEEP_PATIENCE = 3
 
 
 def sweep_stopper(data: MetaFoldData, decode: Any, ctx: RunContext) -> SweepStop | None:
-    """Early stopping for a validation sweep over step counts, or ``None`` when there is no time limit.
+    """Early stopping for a validation sweep over step counts, or ``None`` for a full sweep.
 
     Returns ``(steps, outputs) -> bool`` for :func:`~probes.paradigms._adapt.finetune_episodes`:
     true once :data:`SWEEP_PATIENCE` checkpoints in a row failed to beat the best validation
     loss so far (a diverged one counts as a failure). The checkpoints are spaced geometrically,
     so a sweep whose best is at a few steps ends after about four times as many instead of
     running to the last. The choice can differ from the full sweep's only when the loss falls
-    to a new low after rising for that long. Only a timed run (the probes) stops early: the
-    oracle, which has no time limit, always sweeps every checkpoint.
+    to a new low after rising for that long. The probes' presets stop early (``ctx.sweep_stop``),
+    and so does any run under a time limit; the oracle without one sweeps every checkpoint.
     """
-    if not ctx.budget.limited:
+    if not (ctx.sweep_stop or ctx.budget.limited):
         return None
     best, since = np.inf, 0
 

@@ -386,10 +386,12 @@ def test_finetune_episodes_ends_where_its_stop_hook_says() -> None:
         torch.testing.assert_close(got[s], full[s])
 
 
-def test_timed_validation_sweeps_stop_early_yet_choose_as_the_full_sweep(sinusoids, monkeypatch) -> None:
-    # Under a time limit the few-shot validation sweep stops once the loss has not improved for
-    # SWEEP_PATIENCE checkpoints; without one (the oracle) it always runs to the last checkpoint.
+def test_probe_validation_sweeps_stop_early_yet_choose_as_the_full_sweep(sinusoids, monkeypatch) -> None:
+    # The probes' presets stop a few-shot validation sweep once the loss has not improved for
+    # SWEEP_PATIENCE checkpoints, with or without a time limit (the preset decides, never the clock);
+    # the oracle's preset (sweep_stop=False) always runs to the last checkpoint.
     import probes.paradigms.meta as meta_module
+    from probes.budget import budget_preset
 
     taskset, prepared = sinusoids
     last_steps: list[int] = []
@@ -400,9 +402,10 @@ def test_timed_validation_sweeps_stop_early_yet_choose_as_the_full_sweep(sinusoi
         return out
 
     monkeypatch.setattr(meta_module, "finetune_episodes", spy)
-    untimed = run_variant(taskset, META_MAML, prepared[:1], params=QUICK, budget=Budget(None))
+    full_sweep = replace(budget_preset("fast"), sweep_stop=False)
+    untimed = run_variant(taskset, META_MAML, prepared[:1], params=QUICK, budget=Budget(None), preset=full_sweep)
     untimed_steps, last_steps[:] = list(last_steps), []
-    timed = run_variant(taskset, META_MAML, prepared[:1], params=QUICK, budget=Budget(1e6))
+    timed = run_variant(taskset, META_MAML, prepared[:1], params=QUICK, budget=Budget(None))  # fast: stops early
     assert untimed.complete and timed.complete
     # Sweeps are the calls with every checkpoint; the final call adapts test episodes to one.
     assert max(untimed_steps) == EPISODE_CHECKPOINTS[-1]

@@ -12,7 +12,8 @@ import pytest
 from probes.budget import Budget, BudgetPreset
 from probes.paradigms import prepare_folds
 from probes.signals import extrapolate, fit_power_law, learning_curve
-from probes.signals.curves import subsample_training
+from probes.protocol import FoldResult
+from probes.signals.curves import CURVE_FRACTIONS, curve_from_folds, subsample_training, trust_fit
 from tests.probes.signals._scenarios import scenario_fold
 
 TINY = BudgetPreset("tiny", n_folds=2, n_repeats=1, max_epochs=40, patience=6, n_trials=0)
@@ -86,3 +87,35 @@ def test_fewer_than_three_fractions_are_refused() -> None:
     _, ts, _ = scenario_fold(n_tasks=2, rows_per_task=60, seed=0)
     with pytest.raises(ValueError, match="at least 3"):
         learning_curve(ts, "stl/mlp", prepare_folds(ts, TINY), (0.5, 1.0))
+
+
+def test_a_flat_exponent_cannot_put_the_asymptote_far_above_the_points() -> None:
+    # Scores rising linearly in log(n) (as fold 0 of the demo's stl/mlp did): unbounded, the fit
+    # ran to c = 0.01 with a = 40, an asymptote no score can reach.
+    n, scores = [67.0, 127.0, 259.0], [0.05, 0.25, 0.45]
+    a, b, c = fit_power_law(n, scores)
+    assert a <= max(scores) + 4 * (max(scores) - min(scores)) + 1e-9 and b > 0
+    capped = fit_power_law(n, scores, ceiling=1.0)  # R² and ROC-AUC never exceed 1
+    assert capped is not None and capped[0] <= 1.0
+    kept, why = trust_fit((a, b, c), n, scores)
+    assert kept is None and "asymptote" in why  # on its bound: no plateau in sight, not extrapolated
+    exact = fit_power_law([100, 200, 400], [0.9 - 2 * x**-0.5 for x in (100, 200, 400)])
+    assert trust_fit(exact, [100, 200, 400], [0.9 - 2 * x**-0.5 for x in (100, 200, 400)]) == (exact, None)
+
+
+def test_a_curve_on_one_fold_extrapolates_from_the_probe_score_over_all_folds() -> None:
+    _, ts, _ = scenario_fold(n_tasks=3, rows_per_task=200, seed=0)
+    folds = prepare_folds(ts, TINY)[:1]
+    # fold 0 scores lower than the probe's mean over its folds (0.505): the extrapolation must not
+    # fall below the probe it extends, as the unanchored one (0.450 on the demo) did.
+    points = zip(CURVE_FRACTIONS, [0.2, 0.35, 0.45], strict=True)
+    per_fraction = {f: ([FoldResult(0, 0, {}, s, 80, 20)], 0.0, False) for f, s in points}
+    full_size = 4 * sum(t.n_rows for t in ts.tasks)
+    curve = curve_from_folds(ts, "stl/mlp", folds, per_fraction, full_size=full_size, anchor=0.505)
+    assert curve.fit is not None
+    assert curve.predicted_at_train_full == pytest.approx(0.505)
+    gain = extrapolate(curve.fit, curve.n_train_full_data) - extrapolate(curve.fit, curve.n_train_full)
+    assert curve.predicted_at_full_data == pytest.approx(0.505 + gain) and gain > 0
+    assert any("probe's score over all folds" in note for note in curve.notes)
+    unanchored = curve_from_folds(ts, "stl/mlp", folds, per_fraction, full_size=full_size)
+    assert unanchored.predicted_at_train_full == pytest.approx(0.45, abs=0.01)

@@ -1,0 +1,207 @@
+"""Independent units of probe work, run in order in-process or side by side on a process pool.
+
+A *unit* is one call of a module-level function — one fold of one variant, one point of a
+learning curve, one signal — whose result depends only on its arguments (it seeds itself), so
+running units on a pool gives the same results, bit for bit, as running them one after the
+other. The scheduler hands units out in plan order (a unit waits for the units it ``needs``),
+never more than ``n_jobs`` at a time, and the caller merges the outcomes by key, in its own
+fixed order, never in the order they finished.
+
+Every unit runs with one thread for torch, OpenMP and BLAS — in a worker and in-process alike —
+so a reduction never changes its order with the number of threads. Workers come from loky's
+reusable executor (shipped with joblib): started once per process and kept between runs, so a
+second probe run in the same process pays no start-up.
+
+Without a time limit nothing here looks at the clock. With one, a unit is given the run's
+deadline and checks it cooperatively; a unit not started by the deadline is skipped. A
+cancellation request is seen between units (in-process also inside them); a unit already on
+a worker runs to its end and its result is dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from probes.budget import Budget
+from probes.exceptions import BudgetExhausted, Cancelled
+
+__all__ = ["Outcome", "Unit", "default_jobs", "run_units", "start_workers"]
+
+#: Threads a worker may use for BLAS and OpenMP: one, set before numpy loads.
+_WORKER_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "VECLIB_MAXIMUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+}
+#: Seconds an idle worker waits for more work before it exits.
+_IDLE_TIMEOUT = 300
+#: How often (s) the scheduler looks at the cancellation request while units run on workers.
+_POLL = 0.2
+
+
+def default_jobs() -> int:
+    """Cores this process may use (its affinity mask where the system has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not every platform has an affinity mask
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One call to make: ``fn(budget, *args)``.
+
+    ``fn`` must be a module-level function (it is pickled by reference). ``build``, when set,
+    runs in the caller once every key in ``needs`` has an outcome and returns the arguments —
+    or ``None`` when the unit turns out not to be needed (it is then ``skipped``).
+    """
+
+    key: Hashable
+    fn: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    needs: tuple[Hashable, ...] = ()
+    build: Callable[[dict[Hashable, Outcome]], tuple[Any, ...] | None] | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a unit: ``done`` (``value``), ``exhausted`` (cut by the time limit),
+    ``skipped`` (not run: ``error`` says why) or ``error`` (it raised; ``error`` and ``trace``)."""
+
+    status: str
+    value: Any = None
+    seconds: float = 0.0
+    error: str = ""
+    trace: str = ""
+
+    @property
+    def done(self) -> bool:
+        return self.status == "done"
+
+
+@contextmanager
+def one_thread() -> Any:
+    """Torch, OpenMP and BLAS limited to one thread inside the block (restored afterwards)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _execute(
+    fn: Callable[..., Any], args: tuple[Any, ...], deadline: float | None, cancel: Callable[[], bool] | None = None
+) -> Outcome:
+    """Run one unit under a budget ending at ``deadline`` (``time.monotonic`` value; ``None``: no limit)."""
+    budget = Budget(None if deadline is None else max(0.0, deadline - time.monotonic()), cancelled=cancel)
+    started = time.perf_counter()
+    try:
+        with one_thread():
+            value = fn(budget, *args)
+    except Cancelled:
+        raise
+    except BudgetExhausted as exc:
+        return Outcome("exhausted", seconds=time.perf_counter() - started, error=str(exc))
+    except Exception as exc:  # reported by the caller; one failed unit must not sink the others
+        return Outcome(
+            "error",
+            seconds=time.perf_counter() - started,
+            error=f"{type(exc).__name__}: {exc}",
+            trace=traceback.format_exc(limit=3),
+        )
+    return Outcome("done", value, time.perf_counter() - started)
+
+
+def _ready() -> bool:
+    """A worker's warm-up: imports and torch's one-off costs paid before the first unit."""
+    from probes.paradigms._training import warm_up
+
+    warm_up()
+    return True
+
+
+def _executor(n_jobs: int) -> Any:
+    from joblib.externals.loky import get_reusable_executor
+
+    return get_reusable_executor(max_workers=n_jobs, timeout=_IDLE_TIMEOUT, env=_WORKER_ENV, reuse=True)
+
+
+def start_workers(n_jobs: int) -> list[Future[bool]]:
+    """Start (or reuse) ``n_jobs`` workers and warm them up, without waiting: call it early."""
+    if n_jobs <= 1:
+        return []
+    executor = _executor(n_jobs)
+    return [executor.submit(_ready) for _ in range(n_jobs)]
+
+
+def run_units(
+    units: Sequence[Unit],
+    *,
+    n_jobs: int = 1,
+    budget: Budget | None = None,
+    on_done: Callable[[Hashable, Outcome], None] | None = None,
+) -> dict[Hashable, Outcome]:
+    """Run ``units`` (in plan order, at most ``n_jobs`` at a time) and return every outcome by key.
+
+    ``budget`` holds the deadline and the cancellation request of the whole run; cancellation
+    raises :class:`~probes.exceptions.Cancelled`. ``on_done(key, outcome)`` is called in the
+    caller's process as each unit ends (in the order they end: for progress only).
+    """
+    budget = budget or Budget()
+    keys = [u.key for u in units]
+    if len(set(keys)) != len(keys):
+        raise ValueError("unit keys must be unique")
+    deadline = budget.deadline if budget.limited else None
+    outcomes: dict[Hashable, Outcome] = {}
+    pending = list(units)
+    in_flight: dict[Future[Outcome], Unit] = {}
+    executor = _executor(n_jobs) if n_jobs > 1 else None
+
+    def finish(key: Hashable, outcome: Outcome) -> None:
+        outcomes[key] = outcome
+        if on_done is not None:
+            on_done(key, outcome)
+
+    while pending or in_flight:
+        budget.check_cancelled("the probes")
+        slots = max(1, n_jobs) - len(in_flight)
+        for unit in list(pending):
+            if slots <= 0:
+                break
+            if any(k not in outcomes for k in unit.needs):
+                continue
+            pending.remove(unit)
+            args = unit.args if unit.build is None else unit.build(outcomes)
+            if args is None:
+                finish(unit.key, Outcome("skipped", error="not needed"))
+            elif budget.exhausted():
+                finish(unit.key, Outcome("skipped", error="time limit reached"))
+            elif executor is None:
+                finish(unit.key, _execute(unit.fn, args, deadline, budget.cancelled))
+                break  # look at cancellation and dependencies again before the next one
+            else:
+                in_flight[executor.submit(_execute, unit.fn, args, deadline)] = unit
+                slots -= 1
+        if in_flight:
+            done, _ = wait(list(in_flight), timeout=_POLL, return_when=FIRST_COMPLETED)
+            for future in done:
+                unit = in_flight.pop(future)
+                finish(unit.key, future.result())
+        elif pending and not any(all(k in outcomes for k in u.needs) for u in pending):
+            missing = sorted({str(k) for u in pending for k in u.needs if k not in outcomes})
+            raise ValueError(f"units wait for keys no unit provides: {', '.join(missing)}")
+    return outcomes
