@@ -62,7 +62,8 @@ class JobOptions(BaseModel):
         None,
         gt=0,
         allow_inf_nan=False,
-        description="Probe wall-time limit in seconds (default: the budget's, capped by the service).",
+        description="Probe wall-time limit in seconds, at most the service's maximum (default: none; the budget "
+        "fixes the work, so a run without a limit gives the same result however busy the service is).",
     )
     seed: int = Field(0, ge=0, le=MAX_SEED, description="Random seed.")
 
@@ -146,7 +147,7 @@ class Job(BaseModel):
     reused: bool = Field(False, description="True when this submission matched an existing job (idempotency).")
     attempts: int = Field(description="Times a worker started the job (a restart may re-queue it).")
     budget: str
-    time_limit: float
+    time_limit: float | None = Field(description="The job's probe time limit in seconds; null: none.")
     seed: int
     spec: dict[str, Any]
     data: DataInfo
@@ -168,7 +169,7 @@ class Job(BaseModel):
                     "reused": False,
                     "attempts": 1,
                     "budget": "fast",
-                    "time_limit": 45.0,
+                    "time_limit": None,
                     "seed": 0,
                     "spec": _SPEC_EXAMPLE,
                     "data": {"name": "tasks.csv", "sha256": "9f86d08188" + "0" * 54, "bytes": 18234},
@@ -185,6 +186,12 @@ class Job(BaseModel):
             ]
         }
     )
+
+    @field_validator("time_limit", mode="before")
+    @classmethod
+    def _no_limit(cls, value: Any) -> Any:
+        # the job store keeps 0 for a job without a time limit (its column is not nullable)
+        return None if value == 0 else value
 
 
 class JobPage(BaseModel):

@@ -80,12 +80,13 @@ def sdk_runner(settings: Settings) -> JobRunner:
 
         advisor = Advisor(
             budget=job.budget,
-            time_limit=job.time_limit,
+            time_limit=job.time_limit or None,  # stored 0: no limit
             seed=job.seed,
             progress=progress,
             limits=_limits(settings),
             device=settings.device,
             cancel=cancelled,
+            n_jobs=settings.probe_jobs,
         )
         return advisor.recommend(path, DatasetSpec.from_dict(job.spec)).to_json(indent=None)
 
@@ -357,10 +358,11 @@ class Service:
     def _submit(
         self, owner: str, staged: StagedUpload, filename: str, spec: dict[str, Any], options: JobOptions
     ) -> tuple[JobRecord, bool]:
-        from probes.budget import budget_preset
-
-        preset_seconds = budget_preset(options.budget).seconds or self.settings.max_time_limit_s
-        time_limit = options.time_limit or min(preset_seconds, self.settings.max_time_limit_s)
+        # A job without a time limit runs without one: the budget fixes the work, so the same
+        # data, spec, budget and seed give the same result however busy the service is. The
+        # store keeps 0 for "no limit" (its column is not nullable); max_time_limit_s only caps
+        # what a client may ask for.
+        time_limit = options.time_limit
         identity = {
             "data": staged.sha256,
             "format": staged.suffix,
@@ -379,7 +381,7 @@ class Service:
             n_bytes=staged.n_bytes,
             spec=spec,
             budget=options.budget,
-            time_limit=time_limit,
+            time_limit=time_limit or 0.0,
             seed=options.seed,
         )
         if self.store.find_reusable(owner, fingerprint) is None:

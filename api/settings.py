@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(Path("advisor-data"), description="Uploads (content-addressed), reports, the SQLite file.")
     workers: int = Field(1, ge=1, le=64, description="Jobs run at once (in-process worker threads).")
+    probe_jobs: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Processes each job's probes run in (1: in the job's worker thread). The result is the same "
+        "for any value; more than 1 only helps when fewer jobs than cores run at once.",
+    )
     max_queued: int = Field(100, ge=1, description="Jobs allowed to wait; more are refused with 429.")
     max_attempts: int = Field(
         2, ge=1, le=10, description="Starts allowed per job; a job interrupted by a restart more often fails."

@@ -105,6 +105,16 @@ JsonOpt = Annotated[
     str | None,
     typer.Option("--json", metavar="PATH", help="Write the result as JSON to PATH; '-' prints only JSON on stdout."),
 ]
+JobsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        metavar="N",
+        min=1,
+        help="Run the probes in N processes [default: every core]. The result is the same for any N.",
+        show_default=False,
+    ),
+]
 MaxFileOpt = Annotated[
     float, typer.Option("--max-file-mb", metavar="MB", help="Refuse files larger than MB megabytes.")
 ]

@@ -9,6 +9,7 @@ import typer
 from advisor.cli._common import (
     BadOption,
     DataArg,
+    JobsOpt,
     JsonOpt,
     MaxFileOpt,
     check_data,
@@ -125,6 +126,7 @@ def probe_command(
     json_out: JsonOpt = None,
     quiet: QuietOpt = False,
     max_file_mb: MaxFileOpt = 2048.0,
+    jobs: JobsOpt = None,
 ) -> None:
     """Train each paradigm on DATA under the evaluation protocol and print its scores.
 
@@ -163,6 +165,7 @@ def probe_command(
             storage=storage,
             progress=progress,
             params=preset_params(budget),  # as `advisor recommend` sets them (fast: two transfer pretrainings)
+            n_jobs=jobs,
         )
     cut = any(t.n_rows < f.n_rows for t, f in zip(taskset.tasks, full.tasks, strict=True))
     payload = probe_payload(taskset, run, time_limit, subsampled=cut)
@@ -186,7 +189,7 @@ def probe_payload(taskset: Any, run: Any, time_limit: float | None, *, subsample
         "target_task": taskset.spec.target_task,
         "n_tasks": taskset.n_tasks,
         "budget": run.preset.name,
-        "time_limit": time_limit if time_limit is not None else run.preset.seconds,
+        "time_limit": time_limit,  # the user's limit, or None: the budget fixes the work, not the time
         "seed": run.seed,
         "folds": run.n_folds,
         "max_rows_per_task": run.preset.max_rows_per_task,

@@ -13,6 +13,7 @@ from advisor.cli._common import (
     EXIT_OK,
     BadOption,
     DataArg,
+    JobsOpt,
     JsonOpt,
     MaxFileOpt,
     check_data,
@@ -59,6 +60,7 @@ def recommend_command(
     fail_on_risk: RiskGateOpt = None,
     quiet: QuietOpt = False,
     max_file_mb: MaxFileOpt = 2048.0,
+    jobs: JobsOpt = None,
 ) -> int:
     """Recommend STL, MTL, transfer or meta-learning for DATA, from probe trainings on it.
 
@@ -83,7 +85,12 @@ def recommend_command(
 
     with stderr_progress(enabled=not quiet and json_out != "-") as progress:
         advisor = Advisor(
-            budget=budget, time_limit=time_limit, seed=seed, progress=progress, limits=Limits(max_file_mb=max_file_mb)
+            budget=budget,
+            time_limit=time_limit,
+            seed=seed,
+            progress=progress,
+            limits=Limits(max_file_mb=max_file_mb),
+            n_jobs=jobs,
         )
         rec = advisor.recommend(data, **fields)
     if json_out is not None:  # first: a report that cannot be written does not lose the JSON
