@@ -72,6 +72,24 @@ StorageOpt = Annotated[
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progress display.")]
 
 
+#: The paradigm ids (``probes.paradigms.PARADIGMS``), to refuse a misspelt ``--paradigm`` before torch is imported.
+PARADIGM_IDS = ("stl", "transfer", "mtl", "meta")
+
+
+def check_paradigms(spec: str) -> None:
+    """``--paradigm`` names a paradigm, or a variant of one (``mtl/pcgrad``): the paradigm part is checked
+    here, without the trainers; a variant's own name is checked by :func:`resolve_variants`."""
+    names = [part.strip() for part in spec.split(",") if part.strip()]
+    if not names:
+        raise BadOption("--paradigm: name at least one paradigm")
+    for name in names:
+        if name.partition("/")[0] not in PARADIGM_IDS:
+            raise BadOption(
+                f"--paradigm: unknown paradigm or variant {name!r}; choose from {', '.join(PARADIGM_IDS)}, or a "
+                "variant of one such as mtl/pcgrad"
+            )
+
+
 def resolve_variants(spec: str) -> list[Variant]:
     """Variants named by ``--paradigm`` (paradigm ids expand to their default variants)."""
     from probes.paradigms import DEFAULT_VARIANTS, PARADIGMS, VARIANTS
@@ -143,6 +161,7 @@ def probe_command(
         raise BadOption(f"--trials must be 0 or more (got {trials})")
     if storage is not None:
         check_storage(storage)
+    check_paradigms(paradigm)
     # only now the heavy part (pandas, torch, optuna): a bad option is refused without it
     from advisor.cli._progress import stderr_progress
     from probes.budget import budget_preset

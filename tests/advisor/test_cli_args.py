@@ -44,10 +44,13 @@ def test_help_shows_readable_metavars(command: str, monkeypatch: pytest.MonkeyPa
         assert re.search(r"--time-limit\s+S\b", out) and "[default: no limit]" in out
 
 
-def test_the_goals_are_the_data_layers() -> None:
+def test_the_goals_and_paradigms_are_the_probes_own() -> None:
+    from advisor.cli._probe import PARADIGM_IDS
     from probes.data import Goal
+    from probes.paradigms import PARADIGMS
 
     assert tuple(g.value for g in Goal) == GOALS
+    assert set(PARADIGMS) == set(PARADIGM_IDS)
 
 
 @pytest.mark.parametrize(
@@ -71,12 +74,14 @@ def test_bad_arguments_are_refused_before_heavy_imports(args: list[str], message
 
 def test_bad_options_on_real_data_are_refused_before_heavy_imports(data_file: Path, tmp_path: Path) -> None:
     for extra, message in [
+        (["--paradigm", "mlt"], "--paradigm: unknown paradigm or variant 'mlt'; choose from stl, transfer, mtl"),
         (["--fail-on-risk", "1.5"], "--fail-on-risk must be between 0 and 1 (got 1.5)"),
         (["--budget", "huge"], "--budget must be"),
         (["--time-limit", "-3"], "--time-limit must be a positive number"),
         (["--json", str(tmp_path / "no" / "such" / "folder.json")], "does not exist"),
     ]:
-        code, err, heavy = _without_heavy_imports(["recommend", str(data_file), "--target", "y", *extra])
+        command = "probe" if extra[0] == "--paradigm" else "recommend"
+        code, err, heavy = _without_heavy_imports([command, str(data_file), "--target", "y", *extra])
         assert code == 2 and err.count("\n") == 1 and message in err, err
         assert heavy == [], f"imported {heavy} before refusing {extra}"
 
