@@ -152,3 +152,31 @@ def test_gzipped_rows_are_counted_as_records_not_lines(tmp_path: Path) -> None:
     path.write_bytes(gzip.compress(("x;note\n" + "".join(f'{i};"a\nb\nc"\n' for i in range(30))).encode()))
     frame = read_table(path, limits=Limits(max_rows=40))
     assert frame.shape == (30, 2) and frame["note"].iloc[0] == "a\nb\nc"
+
+
+@pytest.mark.parametrize(
+    ("existing", "asked"),
+    [("d.csv.gz", "d.csv"), ("d.csv", "d.csv.gz"), ("d.parquet", "d.csv"), ("d.tsv.gz", "d.tsv")],
+)
+def test_a_missing_file_names_the_file_next_to_it(existing: str, asked: str, tmp_path: Path) -> None:
+    from probes.exceptions import DataFileNotFoundError
+
+    (tmp_path / existing).write_bytes(b"x,y\n1,2\n")
+    with pytest.raises(DataFileNotFoundError) as info:
+        read_table(tmp_path / asked)
+    assert str(info.value) == f"No such file: '{tmp_path / asked}'. Did you mean '{tmp_path / existing}'?"
+    assert isinstance(info.value, FileNotFoundError) and info.value.details["similar"] == [str(tmp_path / existing)]
+    with pytest.raises(DataFileNotFoundError, match=r"No such file: '.*other\.csv'\. Check the path\.$"):
+        read_table(tmp_path / "other.csv")  # nothing alike: no guess
+
+
+def test_the_path_checks_need_no_pandas() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from probes.data import FORMATS, Limits, check_path; "
+        "print(sorted(m for m in ('pandas', 'numpy', 'torch') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
