@@ -840,3 +840,11 @@ def test_clicking_a_header_sorts_the_task_table_in_a_browser(tmp_path: Path) -> 
     assert measured == sorted(measured, reverse=True)
     assert risks[::2][-1] == ""  # not measured: last
     assert 'aria-sort="descending"' in dom
+
+    # The page itself, under its own policy: the sorter runs (it made the headers focusable), nothing else.
+    original = tmp_path / "original.html"
+    original.write_text(text, encoding="utf-8")
+    command[-1] = original.as_uri()
+    dom = subprocess.run(command, check=True, capture_output=True, text=True, timeout=120).stdout
+    headers = re.findall(r"<th [^>]*data-col=[^>]*>", dom)
+    assert headers and all('tabindex="0"' in h for h in headers)
