@@ -717,11 +717,15 @@ def _refuse_all_small(spec: DatasetSpec, kind: TaskKind, tasks: list[Task], smal
     fixes = ["add rows to the tasks"]
     if spec.goal is Goal.NEW_TASKS:
         fixes.insert(0, f"lower shots (now {spec.shots}; CLI: --shots)")
-    row_id = " (it has a different value on almost every row, like a row id)" if largest == 1 else ""
-    fixes.append(
-        f"choose a task column whose tasks have more rows than {spec.task_column!r}{row_id} "
-        "(task_column; CLI: --task-column)"
-    )
+    if largest == 1:
+        fixes.append(
+            f"choose another task column (task_column; CLI: --task-column): {spec.task_column!r} gives every row "
+            "a task of its own, like a row id"
+        )
+    else:
+        fixes.append(
+            f"choose a task column whose tasks have more rows than {spec.task_column!r} (task_column; CLI: --task-column)"
+        )
     hint = ", ".join(fixes[:-1]) + f", or {fixes[-1]}"
     raise TooFewTasksError(
         f"{every} has too few rows for the protocol: {len(small):,} task(s) with {rows} each, fewer than the "
