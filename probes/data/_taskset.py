@@ -724,7 +724,8 @@ def _refuse_all_small(spec: DatasetSpec, kind: TaskKind, tasks: list[Task], smal
         )
     else:
         fixes.append(
-            f"choose a task column whose tasks have more rows than {spec.task_column!r} (task_column; CLI: --task-column)"
+            f"choose a task column whose tasks have more rows than {spec.task_column!r} "
+            "(task_column; CLI: --task-column)"
         )
     hint = ", ".join(fixes[:-1]) + f", or {fixes[-1]}"
     raise TooFewTasksError(

@@ -820,7 +820,8 @@ def test_clicking_a_header_sorts_the_task_table_in_a_browser(tmp_path: Path) -> 
         "<script>var h = document.querySelectorAll('table.sortable th[data-col]');"
         "function th(t) { return Array.prototype.filter.call(h, function (x) { return x.textContent === t; })[0]; }"
         "th('Rows').click(); document.body.setAttribute('data-rows', Array.prototype.map.call("
-        "document.querySelectorAll('table.sortable tbody tr'), function (r) { return r.cells[2].textContent; }).join());"
+        "document.querySelectorAll('table.sortable tbody tr'),"
+        " function (r) { return r.cells[2].textContent; }).join());"
         "var risk = th('best sharing (mtl)'); risk.click(); risk.click();</script>"
     )
     page = tmp_path / "sorted.html"
