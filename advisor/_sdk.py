@@ -112,8 +112,6 @@ class Advisor:
 
         preset = budget_preset(self.budget)
         with _reporter(self.progress) as progress:  # a bar on stderr for progress=True, closed however this ends
-            if progress is not None:
-                progress("prepare", 0.0, "reading and checking the data")
             if spec is None:
                 fields = {
                     "targets": targets,
@@ -132,6 +130,9 @@ class Advisor:
             else:
                 taskset = load_taskset(data, spec, limits=self.limits)
             profile = profile_taskset(taskset)
+            if progress is not None:  # only once the data is good: a bad input stays a single line of error
+                rows = sum(t.n_rows for t in taskset.tasks)
+                progress("prepare", 0.0, f"data read: {taskset.n_tasks:,} task(s), {rows:,} labelled rows")
             report = run_probes(
                 taskset,
                 budget=preset,

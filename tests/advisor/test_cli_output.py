@@ -117,7 +117,7 @@ def test_recommend_on_a_pipe_reports_progress_in_a_few_plain_lines(
     lines = recommended[0].stderr.splitlines()
     assert lines and all(line.startswith("advisor: ") for line in lines)  # no blank first line, nothing else
     assert "\x1b" not in recommended[0].stderr and "\r" not in recommended[0].stderr  # no ANSI, no spinner
-    assert lines[0].startswith("advisor: reading and checking the data (0%, ")  # said before the data is read
+    assert lines[0].startswith("advisor: data read: 3 task(s), 180 labelled rows (0%, ")  # once it is good
     assert lines[1].startswith("advisor: preparing folds") and lines[-1].startswith("advisor: probes finished")
     assert any(line.startswith("advisor: probing stl/mlp (") for line in lines)  # its share depends on the order run
     assert len(lines) <= 20 and len(set(lines)) == len(lines)  # one line per step, not per update
