@@ -81,8 +81,9 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
 });
 """
 # No network, and no script but the sorter above (allowed by its hash): even a string that escaped
-# escaping could not load or run anything.
-_CSP = (
+# escaping could not load or run anything. A server sending the page should send this policy as its
+# header (a stricter header would switch the sorter off; the page still reads, unsorted).
+CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
     f"script-src 'sha256-{base64.b64encode(hashlib.sha256(SORT_SCRIPT.encode()).digest()).decode()}'"
 )
@@ -148,7 +149,7 @@ def render_html(rec: Recommendation) -> str:
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">\n'
         f"<title>{_e(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
         + "\n".join(sections)
         + f"\n</main>\n<script>{SORT_SCRIPT}</script>\n</body>\n</html>\n"

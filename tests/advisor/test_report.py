@@ -341,13 +341,13 @@ class _Page(HTMLParser):
 
 def _assert_offline(page: _Page, text: str) -> None:
     # one script, the page's own table sorter, allowed by its hash and nothing else
-    from advisor.report._html import _CSP, SORT_SCRIPT
+    from advisor.report._html import CONTENT_SECURITY_POLICY, SORT_SCRIPT
 
     assert page.starts["script"] == 1 and text.count("<script>") == 1
     assert (
         f"<script>{SORT_SCRIPT}</script>" in text
-        and "script-src 'sha256-" in _CSP
-        and "unsafe" not in _CSP.split("script-src")[1]
+        and "script-src 'sha256-" in CONTENT_SECURITY_POLICY
+        and "unsafe" not in CONTENT_SECURITY_POLICY.split("script-src")[1]
     )
     assert page.starts["link"] == 0
     assert page.starts["iframe"] == 0
