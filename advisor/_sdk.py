@@ -28,7 +28,8 @@ class Advisor:
     Parameters
     ----------
     budget:
-        ``"fast"`` (about a minute), ``"standard"`` or ``"thorough"``: folds, epochs, search trials.
+        ``"fast"``, ``"standard"`` or ``"thorough"``: a fixed amount of work (folds, epochs, rows,
+        search trials), the same on any machine load.
     time_limit:
         Wall-time limit in seconds for the probes (default: none; the budget fixes the work).
     seed:

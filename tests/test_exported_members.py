@@ -15,7 +15,7 @@ EXPECTED = {
         "SCHEMA_VERSION", "BudgetUsed", "DataProfile", "DatasetSpec", "Evidence", "Goal", "Layout", "LearningCurve",
         "RankingEntry", "Recommendation", "Relatedness", "TaskGroup", "TaskProfile", "TaskReport", "Verdict",
     },
-    "advisor.report": {"render_html", "renderer_fingerprint"},
+    "advisor.report": {"CONTENT_SECURITY_POLICY", "render_html", "renderer_fingerprint"},
     "probes.signals": {
         "AffinitySignal", "LabelSignal", "LearningCurvePoint", "LearningCurveSignal", "ShiftSignal",
         "TransferabilitySignal", "extrapolate", "fit_power_law", "h_score", "harmful_sources", "input_shift",

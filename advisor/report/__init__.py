@@ -6,6 +6,6 @@ SVG made with matplotlib (imported only when a report is rendered).
 
 from __future__ import annotations
 
-from advisor.report._html import render_html, renderer_fingerprint
+from advisor.report._html import CONTENT_SECURITY_POLICY, render_html, renderer_fingerprint
 
-__all__ = ["render_html", "renderer_fingerprint"]
+__all__ = ["CONTENT_SECURITY_POLICY", "render_html", "renderer_fingerprint"]
