@@ -8,9 +8,10 @@ never more than ``n_jobs`` at a time, and the caller merges the outcomes by key,
 fixed order, never in the order they finished.
 
 Every unit runs with one thread for torch, OpenMP and BLAS — in a worker and in-process alike —
-so a reduction never changes its order with the number of threads. Workers come from loky's
-reusable executor (shipped with joblib): started once per process and kept between runs, so a
-second probe run in the same process pays no start-up.
+so a reduction never changes its order with the number of threads. With ``n_jobs`` of ``k > 1``,
+one unit at a time runs in a thread of this process (warm at once: no start-up) and ``k - 1`` in
+worker processes from loky's reusable executor (shipped with joblib), started once per process
+and kept between runs, so a second probe run in the same process pays no start-up.
 
 Without a time limit nothing here looks at the clock. With one, a unit is given the run's
 deadline and checks it cooperatively; a unit not started by the deadline is skipped. A
@@ -24,7 +25,7 @@ import os
 import time
 import traceback
 from collections.abc import Callable, Hashable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -141,11 +142,11 @@ def _executor(n_jobs: int) -> Any:
 
 
 def start_workers(n_jobs: int) -> list[Future[bool]]:
-    """Start (or reuse) ``n_jobs`` workers and warm them up, without waiting: call it early."""
+    """Start (or reuse) the ``n_jobs - 1`` worker processes and warm them up, without waiting: call it early."""
     if n_jobs <= 1:
         return []
-    executor = _executor(n_jobs)
-    return [executor.submit(_ready) for _ in range(n_jobs)]
+    executor = _executor(n_jobs - 1)
+    return [executor.submit(_ready) for _ in range(n_jobs - 1)]
 
 
 def run_units(
@@ -169,39 +170,52 @@ def run_units(
     outcomes: dict[Hashable, Outcome] = {}
     pending = list(units)
     in_flight: dict[Future[Outcome], Unit] = {}
-    executor = _executor(n_jobs) if n_jobs > 1 else None
+    workers = _executor(n_jobs - 1) if n_jobs > 1 else None
+    local = ThreadPoolExecutor(max_workers=1, thread_name_prefix="probe-unit") if n_jobs > 1 else None
+    local_busy: list[Future[Outcome]] = []
 
     def finish(key: Hashable, outcome: Outcome) -> None:
         outcomes[key] = outcome
         if on_done is not None:
             on_done(key, outcome)
 
-    while pending or in_flight:
-        budget.check_cancelled("the probes")
-        slots = max(1, n_jobs) - len(in_flight)
-        for unit in list(pending):
-            if slots <= 0:
-                break
-            if any(k not in outcomes for k in unit.needs):
-                continue
-            pending.remove(unit)
-            args = unit.args if unit.build is None else unit.build(outcomes)
-            if args is None:
-                finish(unit.key, Outcome("skipped", error="not needed"))
-            elif budget.exhausted():
-                finish(unit.key, Outcome("skipped", error="time limit reached"))
-            elif executor is None:
-                finish(unit.key, _execute(unit.fn, args, deadline, budget.cancelled))
-                break  # look at cancellation and dependencies again before the next one
-            else:
-                in_flight[executor.submit(_execute, unit.fn, args, deadline)] = unit
-                slots -= 1
-        if in_flight:
-            done, _ = wait(list(in_flight), timeout=_POLL, return_when=FIRST_COMPLETED)
-            for future in done:
-                unit = in_flight.pop(future)
-                finish(unit.key, future.result())
-        elif pending and not any(all(k in outcomes for k in u.needs) for u in pending):
-            missing = sorted({str(k) for u in pending for k in u.needs if k not in outcomes})
-            raise ValueError(f"units wait for keys no unit provides: {', '.join(missing)}")
+    try:
+        while pending or in_flight:
+            budget.check_cancelled("the probes")
+            slots = max(1, n_jobs) - len(in_flight)
+            for unit in list(pending):
+                if slots <= 0:
+                    break
+                if any(k not in outcomes for k in unit.needs):
+                    continue
+                pending.remove(unit)
+                args = unit.args if unit.build is None else unit.build(outcomes)
+                if args is None:
+                    finish(unit.key, Outcome("skipped", error="not needed"))
+                elif budget.exhausted():
+                    finish(unit.key, Outcome("skipped", error="time limit reached"))
+                elif workers is None:
+                    finish(unit.key, _execute(unit.fn, args, deadline, budget.cancelled))
+                    break  # look at cancellation and dependencies again before the next one
+                elif local is not None and not local_busy:  # this process's slot: warm, and sees cancellation
+                    future = local.submit(_execute, unit.fn, args, deadline, budget.cancelled)
+                    local_busy.append(future)
+                    in_flight[future] = unit
+                    slots -= 1
+                else:
+                    in_flight[workers.submit(_execute, unit.fn, args, deadline)] = unit
+                    slots -= 1
+            if in_flight:
+                done, _ = wait(list(in_flight), timeout=_POLL, return_when=FIRST_COMPLETED)
+                for future in done:
+                    unit = in_flight.pop(future)
+                    if future in local_busy:
+                        local_busy.remove(future)
+                    finish(unit.key, future.result())
+            elif pending and not any(all(k in outcomes for k in u.needs) for u in pending):
+                missing = sorted({str(k) for u in pending for k in u.needs if k not in outcomes})
+                raise ValueError(f"units wait for keys no unit provides: {', '.join(missing)}")
+    finally:
+        if local is not None:
+            local.shutdown(wait=False)
     return outcomes

@@ -23,7 +23,7 @@ import torch
 from probes._units import Outcome, Unit, default_jobs, run_units, start_workers
 from probes.budget import Budget, BudgetPreset, budget_preset
 from probes.data import Task, TaskSet
-from probes.exceptions import BudgetExhausted, Cancelled
+from probes.exceptions import BudgetExhausted
 from probes.paradigms import (
     PARADIGMS,
     VARIANTS,
@@ -461,7 +461,6 @@ def _late_signal_steps(
 ) -> list[_Step]:
     ts, seed, preset = report.taskset, report.seed, report.preset
     steps: list[_Step] = []
-    variant_keys = tuple(k for m in merges.values() for k in m.keys)
 
     def results_now(outcomes: dict[Hashable, Outcome]) -> dict[str, ParadigmResult]:
         """Every variant's result as it will be reported (merged again: nothing in the report changes)."""
@@ -474,7 +473,7 @@ def _late_signal_steps(
         return out
 
     if isinstance(folds[0], FoldData):
-        steps.append(_curves_step(report, folds, device, variant_keys, results_now))
+        steps.append(_curves_step(report, folds, device, merges, results_now))
     if ts.goal == "target_task" and isinstance(folds[0], FoldData):
         target = int(ts.target_index or 0)
         sources = [t for t in range(ts.n_tasks) if t != target]
@@ -494,57 +493,63 @@ def _curves_step(
     report: ProbeReport,
     folds: list,
     device: torch.device | str | None,
-    variant_keys: tuple[Hashable, ...],
+    merges: dict[str, _Merge],
     results_now: Callable[[dict[Hashable, Outcome]], dict[str, ParadigmResult]],
 ) -> _Step:
     """Learning curves of STL's representative and the best sharing one (fold 0, three fractions).
 
     The full-fraction point is the probe's own fold 0 (same fold, seed and parameters), so only
-    the smaller fractions train; each (curve, fraction) is a unit of its own.
+    the smaller fractions train; each (curve, fraction) is a unit of its own. STL's curve waits
+    only for the STL variants, the sharing one for the sharing variants.
     """
     from probes.signals.curves import CURVE_FRACTIONS, curve_fold
 
     ts, seed, preset = report.taskset, report.seed, report.preset
     options = {"seed": seed, "preset": preset, "device": device}
-    slots = range(2)
+    roles = {
+        "stl": tuple(k for name, m in merges.items() if name.startswith("stl/") for k in m.keys),
+        "sharing": tuple(k for name, m in merges.items() if not name.startswith("stl/") for k in m.keys),
+    }
 
-    def chosen(outcomes: dict[Hashable, Outcome]) -> tuple[list[str], dict[str, ParadigmResult]]:
-        results = results_now(outcomes)
-        return _curve_variants(replace(report, results=results)), results
+    def chosen(outcomes: dict[Hashable, Outcome], role: str) -> ParadigmResult | None:
+        probed = replace(report, results=results_now(outcomes))
+        if role == "stl":
+            return probed.representative("stl")
+        sharing = [r for p in ("mtl", "transfer", "meta") if (r := probed.representative(p)) is not None]
+        return max(sharing, key=lambda r: r.score) if sharing else None
 
-    def build(slot: int, fraction: float) -> Callable[[dict[Hashable, Outcome]], tuple[Any, ...] | None]:
+    def build(role: str, fraction: float) -> Callable[[dict[Hashable, Outcome]], tuple[Any, ...] | None]:
         def make(outcomes: dict[Hashable, Outcome]) -> tuple[Any, ...] | None:
-            names, results = chosen(outcomes)
-            if slot >= len(names):
+            result = chosen(outcomes, role)
+            if result is None:
                 return None
-            result = results[names[slot]]
             if fraction == 1.0 and _probe_fold0(result, folds) is not None:
                 return None  # the probe trained exactly this: reuse its fold 0
             data = curve_fold(folds[0], fraction, seed)
-            return (ts, VARIANTS[names[slot]], data, 0, dict(result.params), options)
+            return (ts, VARIANTS[result.variant], data, 0, dict(result.params), options)
 
         return make
 
     units = [
-        Unit(("curve", slot, fraction), fold_call, needs=variant_keys, build=build(slot, fraction))
-        for slot in slots
+        Unit(("curve", role, fraction), fold_call, needs=needs, build=build(role, fraction))
+        for role, needs in roles.items()
         for fraction in CURVE_FRACTIONS
     ]
 
     def finish(outcomes: dict[Hashable, Outcome]) -> str:
         from probes.signals.curves import curve_from_folds
 
-        names, results = chosen(outcomes)
         full = float(sum(report.full_rows.values()))  # labelled rows of the full data set
         out = []
-        for slot, name in enumerate(names):
-            result = results[name]
+        for role in roles:
+            result = chosen(outcomes, role)
+            if result is None:
+                continue
             per_fraction = {}
             for fraction in CURVE_FRACTIONS:
-                outcome = outcomes[("curve", slot, fraction)]
+                outcome = outcomes[("curve", role, fraction)]
                 if fraction == 1.0 and outcome.status == "skipped" and outcome.error == "not needed":
-                    fold0 = _probe_fold0(result, folds)
-                    per_fraction[fraction] = (fold0, outcome.seconds, False)
+                    per_fraction[fraction] = (_probe_fold0(result, folds), outcome.seconds, False)
                     continue
                 if outcome.status == "error":
                     raise UnitError(outcome.error, outcome.trace)
@@ -552,11 +557,11 @@ def _curves_step(
                 per_fraction[fraction] = (value, outcome.seconds, not outcome.done)
             out.append(
                 curve_from_folds(
-                    ts, name, folds[:1], per_fraction, seed=seed, full_size=full, anchor=result.score
+                    ts, result.variant, folds[:1], per_fraction, seed=seed, full_size=full, anchor=result.score
                 )
             )
         report.signals["curves"] = out
-        return f"learning curves of {', '.join(names)}"
+        return f"learning curves of {', '.join(c.variant for c in out)}"
 
     return _Step("signal: learning curves", units, finish)
 
@@ -664,15 +669,3 @@ def _whole_variant(
     device: Any,
 ) -> ParadigmResult:
     return run_variant(ts, variant, folds, budget=budget, seed=seed, preset=preset, params=params, device=device)
-
-
-def _curve_variants(report: ProbeReport) -> list[str]:
-    """STL's representative and the best sharing representative: the pair whose gap may close with data."""
-    names = []
-    stl = report.representative("stl")
-    if stl is not None:
-        names.append(stl.variant)
-    sharing = [r for p in ("mtl", "transfer", "meta") if (r := report.representative(p)) is not None]
-    if sharing:
-        names.append(max(sharing, key=lambda r: r.score).variant)
-    return names

@@ -560,9 +560,7 @@ def variant_units(
             Unit(skey, _search_call, (taskset, variant, folds[0], base, seed, preset, trials, storage, device))
         )
     for i in range(len(folds)):
-        units.append(
-            Unit((variant.id, i), fold_call, needs=(skey,) if search else (), build=fold_args(i))
-        )
+        units.append(Unit((variant.id, i), fold_call, needs=(skey,) if search else (), build=fold_args(i)))
 
     def merge(outcomes: dict[Hashable, Outcome]) -> ParadigmResult:
         result = ParadigmResult(variant=variant.id, n_folds_planned=len(folds), params=dict(base))

@@ -300,8 +300,14 @@ class _Accumulator:
             return np.where(self.counts[key] > 0, self.sums[key] / np.maximum(self.counts[key], 1), np.nan)
 
 
-def _measure(model: SharedTrunkNet, batch: MultiTaskArrays, space: LabelSpace, lr: float) -> dict[str, np.ndarray]:
-    """One measurement on ``batch``: lookahead and first-order affinity, cosine, conflict, gradient norms."""
+def _measure(
+    model: SharedTrunkNet, batch: MultiTaskArrays, space: LabelSpace, lr: float, sources: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """One measurement on ``batch``: lookahead and first-order affinity, cosine, conflict, gradient norms.
+
+    ``sources`` (task positions) limits the lookahead to steps on those tasks; the other rows of
+    that matrix are NaN for this measurement. Every other matrix covers every pair.
+    """
     pairs = _Pairs.of(batch, space)
     theta = {k: v.detach() for k, v in model.trunk.named_parameters()}
     head = (model.heads.weight.detach(), model.heads.bias.detach()[:, 0, :])
@@ -312,7 +318,12 @@ def _measure(model: SharedTrunkNet, batch: MultiTaskArrays, space: LabelSpace, l
             losses = _task_losses_at(model, theta, head, pairs)
         jacobian = _task_jacobian(model, theta, head, pairs)
         with torch.no_grad():
-            after = _lookahead_losses(model, theta, head, pairs, jacobian, lr)
+            if sources is None:
+                after = _lookahead_losses(model, theta, head, pairs, jacobian, lr)
+            else:
+                some = _lookahead_losses(model, theta, head, pairs, jacobian[torch.as_tensor(sources)], lr)
+                after = torch.full((jacobian.shape[0], some.shape[1]), float("nan"), dtype=some.dtype)
+                after[torch.as_tensor(sources)] = some
     finally:
         model.train(was_training)
     present = batch.M.any(0)
@@ -342,6 +353,7 @@ def task_affinity(
     rows_per_task: int = 64,
     max_batch_rows: int = 4096,
     lookahead_lr: float = 0.03,
+    max_sources: int | None = 40,
 ) -> AffinitySignal:
     """Measure task affinity and gradient conflict during one short hard-sharing training run.
 
@@ -369,6 +381,12 @@ def task_affinity(
         Rows of each task in a measurement batch, lowered (to no fewer than 8) so the batch
         stays near ``max_batch_rows``: a measurement costs about tasks × batch rows trunk
         evaluations, so with the cap the cost grows linearly with the number of tasks.
+    max_sources:
+        With more tasks than this, each measurement takes the lookahead step on only this many
+        source tasks, the next ones of a seeded permutation (so every source is measured about
+        equally often): the lookahead costs sources × batch rows network passes, which grew with
+        the square of the number of tasks. ``None``: every source at every measurement. The
+        signal's notes say when it applied.
     lookahead_lr:
         ``η`` of the lookahead SGD step. Inputs and regression targets are standardised, so
         gradient scales are comparable across datasets. Larger steps add curvature to the
@@ -385,6 +403,8 @@ def task_affinity(
         raise ValueError(f"steps and measure_every must be >= 1, got {steps} and {measure_every}")
     if rows_per_task < 1 or max_batch_rows < 1:
         raise ValueError(f"rows_per_task and max_batch_rows must be >= 1, got {rows_per_task} and {max_batch_rows}")
+    if max_sources is not None and max_sources < 1:
+        raise ValueError(f"max_sources must be >= 1 or None, got {max_sources}")
     if lookahead_lr <= 0:
         raise ValueError(f"lookahead_lr must be positive, got {lookahead_lr}")
     started = time.perf_counter()
@@ -399,6 +419,11 @@ def task_affinity(
     squares = np.zeros((n_tasks, n_tasks))
     norms: list[np.ndarray] = []
     rng = np.random.default_rng(ctx.seed)
+    rotation = (
+        np.random.default_rng([ctx.seed, 7]).permutation(n_tasks)
+        if max_sources is not None and n_tasks > max_sources
+        else None
+    )
     done = 0
     exhausted = False
     with torch_session(ctx.seed, ctx.threads):
@@ -421,7 +446,12 @@ def task_affinity(
                     ctx.budget.check("task affinity measurement")
                     pos = torch.as_tensor(_measurement_rows(views, union, per_task, rng), device=ctx.device)
                     batch = MultiTaskArrays(train.X[pos], train.Y[pos], train.M[pos])
-                    measured = _measure(model, batch, space, lookahead_lr)
+                    sources = None
+                    if rotation is not None:
+                        assert max_sources is not None
+                        start = acc.n * max_sources
+                        sources = np.sort(rotation[np.arange(start, start + max_sources) % n_tasks])
+                    measured = _measure(model, batch, space, lookahead_lr, sources)
                     norms.append(measured.pop("grad_norm"))
                     acc.add(**measured)
                     squares += np.nan_to_num(measured["lookahead"]) ** 2
@@ -435,6 +465,13 @@ def task_affinity(
         var = (squares - counts * np.nan_to_num(mean) ** 2) / np.maximum(counts - 1, 1)
         se = np.where(counts > 1, np.sqrt(np.maximum(var, 0.0) / np.maximum(counts, 1)), np.nan)
     notes = []
+    if rotation is not None:
+        low = int(np.diag(counts).min())
+        notes.append(
+            f"lookahead measured for {max_sources} of {n_tasks} source tasks per measurement (a seeded rotation: "
+            f"each source in at least {low} of {acc.n} measurements); first-order affinity, cosine and conflict "
+            "cover every pair in every measurement"
+        )
     if exhausted:
         notes.append(f"time budget ran out after {done} of {steps} steps ({acc.n} measurements)")
     return AffinitySignal(

@@ -126,9 +126,7 @@ def metric_ceiling(taskset: TaskSet) -> float:
     return max(_CEILINGS.get(str(t.metric), 1.0) for t in taskset.tasks) if taskset.tasks else 1.0
 
 
-def trust_fit(
-    fit: PowerLaw | None, n: Sequence[float], scores: Sequence[float]
-) -> tuple[PowerLaw | None, str | None]:
+def trust_fit(fit: PowerLaw | None, n: Sequence[float], scores: Sequence[float]) -> tuple[PowerLaw | None, str | None]:
     """``(fit, None)`` when the fit may be extrapolated, else ``(None, why)``.
 
     A fit is dropped when its asymptote sits on the upper bound of :func:`fit_power_law` (the
@@ -140,7 +138,7 @@ def trust_fit(
     pts = [(float(x), float(y)) for x, y in zip(n, scores, strict=True) if math.isfinite(x) and math.isfinite(y)]
     ys = np.array([y for _, y in pts])
     spread = max(float(ys.max() - ys.min()), 1e-2)
-    a, _, c = fit
+    a = fit[0]
     if a >= float(ys.max()) + _A_SPREADS * spread - 1e-3 * spread:
         return None, f"power-law fit dropped: its asymptote ({a:.3f}) is at the bound, so no plateau is in sight"
     worst = max(abs(float(extrapolate(fit, x)) - y) for x, y in pts)
@@ -396,7 +394,9 @@ def curve_from_folds(
         exhausted = exhausted or cut
         if not folds:
             nan = float("nan")
-            points.append(LearningCurvePoint(fraction, nan, nan, nan, nan, folds=0, seconds=seconds, budget_exhausted=cut))
+            points.append(
+                LearningCurvePoint(fraction, nan, nan, nan, nan, folds=0, seconds=seconds, budget_exhausted=cut)
+            )
             continue
         n_train = float(np.mean([_training_size(curve_fold(d, fraction, seed, i)) for i, d in enumerate(prepared)]))
         score, low, high = score_interval(folds)

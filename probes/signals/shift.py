@@ -268,6 +268,12 @@ def input_shift(
     mmd = np.full((n_tasks, n_tasks), np.nan)
     bandwidth = float("nan")
     notes: list[str] = []
+    sampled = sum(len(r) > cap for r in rows)
+    if sampled:
+        notes.append(
+            f"at most {cap} rows per task (a seeded sample of {sampled} of {n_tasks} tasks' rows): "
+            f"{rows_per_task} per task, fewer when {n_tasks} tasks would pass {max_total_rows:,} rows in all"
+        )
     exhausted = False
     pairs = np.array([(i, j) for i in range(n_tasks) for j in range(i + 1, n_tasks)], dtype=int).reshape(-1, 2)
     usable = np.array([min(len(samples[i]), len(samples[j])) >= 2 for i, j in pairs], dtype=bool)

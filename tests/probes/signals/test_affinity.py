@@ -264,3 +264,18 @@ def test_a_noisy_negative_affinity_is_not_called_harmful(task_column_clusters) -
     )
     assert all(harmful_sources(noisy, None, n) == [] for n in signal.names)
     assert math.isfinite(signal.lookahead_se[0, 1])
+
+
+def test_many_tasks_take_the_lookahead_on_a_seeded_rotation_of_sources() -> None:
+    _, _, fold = scenario_fold(n_tasks=6, rows_per_task=60, seed=3)
+    every = task_affinity(fold, RunContext(seed=0), steps=20, measure_every=5)
+    assert every.notes == [] and np.isfinite(every.lookahead).all()
+    uncapped = task_affinity(fold, RunContext(seed=0), steps=20, max_sources=None)
+    assert np.array_equal(every.lookahead, uncapped.lookahead)  # 6 tasks are under the default cap
+    some = task_affinity(fold, RunContext(seed=0), steps=20, measure_every=5, max_sources=3)
+    # 4 measurements of 3 sources each cover all 6 sources twice; the cheap matrices cover every pair each time
+    assert np.isfinite(some.lookahead).all() and "3 of 6 source tasks" in some.notes[0]
+    assert "at least 2 of 4 measurements" in some.notes[0]
+    np.testing.assert_array_equal(some.cosine, every.cosine)
+    again = task_affinity(fold, RunContext(seed=0), steps=20, measure_every=5, max_sources=3)
+    np.testing.assert_array_equal(some.lookahead, again.lookahead)

@@ -11,8 +11,8 @@ import pytest
 
 from probes.budget import Budget, BudgetPreset
 from probes.paradigms import prepare_folds
-from probes.signals import extrapolate, fit_power_law, learning_curve
 from probes.protocol import FoldResult
+from probes.signals import extrapolate, fit_power_law, learning_curve
 from probes.signals.curves import CURVE_FRACTIONS, curve_from_folds, subsample_training, trust_fit
 from tests.probes.signals._scenarios import scenario_fold
 
