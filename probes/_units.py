@@ -127,6 +127,11 @@ def _execute(
     return Outcome("done", value, time.perf_counter() - started)
 
 
+def _lost(exc: Exception) -> Outcome:
+    """The outcome of a unit its worker never returned (killed, or its arguments would not pickle)."""
+    return Outcome("error", error=f"{type(exc).__name__}: {exc}", trace=traceback.format_exc(limit=3))
+
+
 def _ready() -> bool:
     """A worker's warm-up: imports and torch's one-off costs paid before the first unit."""
     from probes.paradigms._training import warm_up
@@ -203,7 +208,11 @@ def run_units(
                     in_flight[future] = unit
                     slots -= 1
                 else:
-                    in_flight[workers.submit(_execute, unit.fn, args, deadline)] = unit
+                    try:
+                        in_flight[workers.submit(_execute, unit.fn, args, deadline)] = unit
+                    except Exception as exc:  # a broken pool (a worker killed): this unit fails, not the run
+                        finish(unit.key, _lost(exc))
+                        continue
                     slots -= 1
             if in_flight:
                 done, _ = wait(list(in_flight), timeout=_POLL, return_when=FIRST_COMPLETED)
@@ -211,7 +220,13 @@ def run_units(
                     unit = in_flight.pop(future)
                     if future in local_busy:
                         local_busy.remove(future)
-                    finish(unit.key, future.result())
+                    try:
+                        outcome = future.result()
+                    except Cancelled:
+                        raise
+                    except Exception as exc:  # the worker died or the unit could not be sent or returned
+                        outcome = _lost(exc)
+                    finish(unit.key, outcome)
             elif pending and not any(all(k in outcomes for k in u.needs) for u in pending):
                 missing = sorted({str(k) for u in pending for k in u.needs if k not in outcomes})
                 raise ValueError(f"units wait for keys no unit provides: {', '.join(missing)}")

@@ -1,10 +1,14 @@
 """The budgeted probe runner: data + spec + budget -> every probe and signal the recommender reads.
 
-Work runs in an *anytime* order — the STL baseline first, then the sharing paradigm the goal
-makes most likely, then the others, then cheaper or supporting signals — so that a usable
-answer exists early and each later step only sharpens it. Each step gets a fair share of the
-time that is left (shares flow forward when a step finishes early); a step cut by the time
-limit keeps what it finished, and the report says which steps were partial or skipped.
+A budget preset is a fixed amount of work, so the same data, spec, seed and preset give the
+same report, bit for bit, whatever the machine's load and however many processes run it. The
+work is cut into independent units — one fold of one variant, one signal, one learning-curve
+point, one fold of the group check — run by :func:`probes._units.run_units` on every core
+(``n_jobs``) and merged in plan order. Units are handed out in an *anytime* order — the STL
+baseline first, then the sharing paradigm the goal makes most likely, then the others and the
+signals — which matters only under a time limit the user sets: a unit cut by it keeps what it
+finished, units it never reached are skipped, and the report says which steps were partial.
+Learning curves and the group check wait for the variants they build on.
 Large tasks are subsampled to the preset's ``max_rows_per_task`` first; the learning curves
 then extrapolate to the full size.
 """
