@@ -467,9 +467,12 @@ def _late_signal_steps(
     steps: list[_Step] = []
 
     def results_now(outcomes: dict[Hashable, Outcome]) -> dict[str, ParadigmResult]:
-        """Every variant's result as it will be reported (merged again: nothing in the report changes)."""
+        """The result of every variant whose units all ended, as it will be reported (merged again:
+        nothing in the report changes). A caller reads only the variants its units wait for."""
         out = {}
         for name, m in merges.items():
+            if any(k not in outcomes for k in m.keys):
+                continue
             try:
                 out[name] = m.merge(outcomes)
             except UnitError:
