@@ -197,8 +197,9 @@ def small_budget_veto(ev: ProbeEvidence, report: ProbeReport) -> list[RuleOutcom
         RuleOutcome(
             "R6-small-budget-bias",
             "veto",
-            f"Ruled out: {listed(vetoed)}: the gain over single-task learning is inside noise (its 95% interval "
-            f"reaches zero) on tasks the probes cut to {cap:,} rows, and such gains shrink with the full data.",
+            f"Ruled out: {listed(vetoed)}: no gain over single-task learning beyond noise (the 95% interval of the "
+            f"difference reaches zero) on tasks the probes cut to {cap:,} rows, and such gains shrink with the full "
+            "data.",
             supports="stl",
             vetoes=tuple(vetoed),
             numbers={"vetoed": ", ".join(vetoed), "max_rows_per_task": cap},
