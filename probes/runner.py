@@ -215,6 +215,11 @@ class _Step:
     finish: Callable[[dict[Hashable, Outcome]], str]
     """Called in plan order once every unit ended; returns the phase's note. Raises
     ``BudgetExhausted`` when the time limit cut it, anything else when it failed."""
+    rank: int = 1
+    """Where it starts when there is no time limit (the anytime order matters only under one):
+    0 for costly variants (late in the anytime order), so the run does not end waiting on one
+    while other cores idle; 1 for the rest; 2 for quick signals nothing waits for, which fill
+    the cores at the end. The report is merged in plan order whatever the rank."""
 
 
 def resolve_jobs(n_jobs: int | None, device: torch.device | str | None = None) -> int:
@@ -292,7 +297,9 @@ def run_probes(
     report.n_folds = len(folds)
 
     steps = _plan(report, folds, paradigms, signals, device)
-    units = [u for step in steps for u in step.units]
+    # Without a time limit the order only decides how well the cores are kept busy (see _Step.rank).
+    order = sorted(steps, key=lambda step: step.rank) if limit is None else steps
+    units = [u for step in order for u in step.units]
     owner = {u.key: step.name for step in steps for u in step.units}
     finished = [0]
 
@@ -380,7 +387,7 @@ def _plan(
         steps += _signal_steps(report, folds, device)
     steps += [variant_step(v) for v in extra]
     for paradigm in _LATE[ts.goal.value]:
-        steps += [variant_step(v) for v in variants_of(paradigm)]
+        steps += [replace(variant_step(v), rank=0) for v in variants_of(paradigm)]
     if signals:
         steps += _late_signal_steps(report, folds, device, merges)
     return steps
@@ -434,14 +441,14 @@ def _signal_steps(report: ProbeReport, folds: list, device: torch.device | str |
             report.signals["labels"] = _done(outcomes["labels"])
             return "label correlation, mutual information, conditional entropy"
 
-        steps.append(_Step("signal: label relatedness", [Unit("labels", _labels_unit, (ts,))], labels))
+        steps.append(_Step("signal: label relatedness", [Unit("labels", _labels_unit, (ts,))], labels, rank=2))
     elif isinstance(folds[0], FoldData):
 
         def shift(outcomes: dict[Hashable, Outcome]) -> str:
             report.signals["shift"] = _done(outcomes["shift"])
             return "proxy A-distance and MMD between tasks' inputs"
 
-        steps.append(_Step("signal: input shift", [Unit("shift", _shift_unit, (folds[0], seed))], shift))
+        steps.append(_Step("signal: input shift", [Unit("shift", _shift_unit, (folds[0], seed))], shift, rank=2))
     if isinstance(folds[0], FoldData):
 
         def affinity(outcomes: dict[Hashable, Outcome]) -> str:
@@ -490,7 +497,7 @@ def _late_signal_steps(
             return "LogME, H-score and k-NN of source features on the target"
 
         unit = Unit("transferability", _transferability_unit, (folds[0], target, sources, seed, preset, device))
-        steps.append(_Step("signal: transferability", [unit], transferability))
+        steps.append(_Step("signal: transferability", [unit], transferability, rank=2))
     if ts.n_tasks >= 3 and isinstance(folds[0], FoldData) and ts.goal == "all_tasks":
         steps.append(_group_step(report, folds, device, merges, results_now))
     return steps
