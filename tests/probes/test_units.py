@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-import torch  # noqa: F401 - imported up front: the first unit must not pay for it inside a timed test
+import torch  # imported up front: the first unit must not pay for it inside a timed test
 
 from probes._units import Outcome, Unit, run_units
 from probes.budget import Budget
@@ -71,3 +71,15 @@ def test_a_dependency_no_unit_provides_is_refused() -> None:
         run_units([Unit("a", add, needs=("missing",), build=lambda o: (1, 2))])
     with pytest.raises(ValueError, match="unique"):
         run_units([Unit("a", add, (1, 2)), Unit("a", add, (3, 4))])
+
+
+def threads(budget: Budget) -> tuple[int, list[int]]:
+    from threadpoolctl import threadpool_info
+
+    return torch.get_num_threads(), sorted({pool["num_threads"] for pool in threadpool_info()})
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_every_unit_runs_on_one_thread_wherever_it_runs(n_jobs: int) -> None:
+    outcomes = run_units([Unit(i, threads) for i in range(3)], n_jobs=n_jobs)
+    assert all(outcomes[i].value == (1, [1]) for i in range(3)), outcomes
