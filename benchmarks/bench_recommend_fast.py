@@ -59,7 +59,11 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=None, help="Cases whose name contains one of these.")
     parser.add_argument("--repeat", type=int, default=3, help="Runs of each configuration (median reported).")
     parser.add_argument("--jobs", type=int, default=None, help="--jobs of the 'after' runs (default: every core).")
+    parser.add_argument(
+        "--baseline-repeat", type=int, default=None, help="Runs of the --jobs 1 baseline (default: --repeat)."
+    )
     args = parser.parse_args()
+    baseline = args.repeat if args.baseline_repeat is None else args.baseline_repeat
     root = shared_data_dir()
     if root is None:
         sys.exit("../shared/data is not present")
@@ -75,8 +79,10 @@ def main() -> None:
         after: list[float] = []
         recs: dict[str, dict[str, Any] | None] = {}
         error = ""
-        for _ in range(args.repeat):
+        for i in range(max(args.repeat, baseline)):
             for label, jobs, times in (("before", 1, before), ("after", args.jobs, after)):
+                if i >= (baseline if label == "before" else args.repeat):
+                    continue
                 seconds, rec, err = run_once(cli, jobs)
                 times.append(seconds)
                 recs.setdefault(label, rec)
@@ -113,9 +119,10 @@ def main() -> None:
 
     lines = [
         "# `advisor recommend --budget fast`: one process against every core\n",
-        f"Median wall time of {args.repeat} run(s) of the whole command (process start, loading, probes, JSON) "
-        f"on {platform.system()} {platform.machine()} with {cores} cores: `--jobs 1` (every unit of work in one "
-        f"process) against `--jobs {cores}`, alternating, measured in the same session. *Same* compares the two "
+        f"Median wall time of the whole command (process start, loading, probes, JSON) on {platform.system()} "
+        f"{platform.machine()} with {cores} cores: `--jobs 1` (every unit of work in one process, {baseline} run(s)) "
+        f"against `--jobs {cores}` ({args.repeat} run(s)), alternating, measured in the same session on an idle "
+        "machine. *Same* compares the two "
         "recommendations with their wall times dropped (`python -m benchmarks.bench_recommend_fast`).\n",
         f"| dataset / spec | tasks | paradigms scored | --jobs 1 (s) | --jobs {cores} (s) | partial | same | paradigm |",
         "| --- | ---: | ---: | ---: | ---: | --- | --- | --- |",
