@@ -525,12 +525,18 @@ def _curves_step(
         "sharing": tuple(k for name, m in merges.items() if not name.startswith("stl/") for k in m.keys),
     }
 
+    picked: dict[str, ParadigmResult | None] = {}
+
     def chosen(outcomes: dict[Hashable, Outcome], role: str) -> ParadigmResult | None:
-        probed = replace(report, results=results_now(outcomes))
-        if role == "stl":
-            return probed.representative("stl")
-        sharing = [r for p in ("mtl", "transfer", "meta") if (r := probed.representative(p)) is not None]
-        return max(sharing, key=lambda r: r.score) if sharing else None
+        """The role's variant, chosen once: every unit it reads has ended when it is first asked."""
+        if role not in picked:
+            probed = replace(report, results=results_now(outcomes))
+            if role == "stl":
+                picked[role] = probed.representative("stl")
+            else:
+                sharing = [r for p in ("mtl", "transfer", "meta") if (r := probed.representative(p)) is not None]
+                picked[role] = max(sharing, key=lambda r: r.score) if sharing else None
+        return picked[role]
 
     def build(role: str, fraction: float) -> Callable[[dict[Hashable, Outcome]], tuple[Any, ...] | None]:
         def make(outcomes: dict[Hashable, Outcome]) -> tuple[Any, ...] | None:
@@ -607,14 +613,20 @@ def _group_step(
             return None
         return suggest_groups(found.value)
 
+    decided: list[tuple[list[list[str]] | None, str | None]] = []
+
     def applicable(outcomes: dict[Hashable, Outcome]) -> tuple[list[list[str]] | None, str | None]:
-        groups = groups_of(outcomes)
-        if groups is None or len(groups) < 2 or not [g for g in groups if len(g) >= 2]:
-            return None, "no grouping suggested (one group, or affinity not measured)"
-        base = results_now(outcomes).get("mtl/hard")
-        if base is None or not base.folds:
-            return None, "skipped: mtl/hard has no score to compare with"
-        return groups, None
+        """The groups to train, or why not; decided once (the units it reads have all ended by then)."""
+        if not decided:
+            groups = groups_of(outcomes)
+            base = results_now(outcomes).get("mtl/hard")
+            if groups is None or len(groups) < 2 or not [g for g in groups if len(g) >= 2]:
+                decided.append((None, "no grouping suggested (one group, or affinity not measured)"))
+            elif base is None or not base.folds:
+                decided.append((None, "skipped: mtl/hard has no score to compare with"))
+            else:
+                decided.append((groups, None))
+        return decided[0]
 
     def build(i: int) -> Callable[[dict[Hashable, Outcome]], tuple[Any, ...] | None]:
         def make(outcomes: dict[Hashable, Outcome]) -> tuple[Any, ...] | None:
