@@ -22,6 +22,7 @@ a worker runs to its end and its result is dropped.
 from __future__ import annotations
 
 import os
+import threading
 import time
 import traceback
 from collections.abc import Callable, Hashable, Sequence
@@ -89,19 +90,63 @@ class Outcome:
         return self.status == "done"
 
 
+class _Threads:
+    """The process-wide side of :func:`one_thread`: BLAS pools and torch's thread count are shared
+    by every thread of a process, so the first unit to start sets them to one and the last to
+    end restores them — one unit ending never lifts the limit under another still running (the
+    service runs several jobs in threads of one process)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.active = 0
+        self.saved: tuple[int, Any] | None = None
+
+    def enter(self) -> None:
+        import torch
+        from threadpoolctl import threadpool_limits
+
+        with self.lock:
+            limiter = threadpool_limits(limits=1, user_api="blas")  # set by every entrant: some builds
+            if self.active == 0:  # keep it per thread; the first entrant's knows what to restore
+                self.saved = (torch.get_num_threads(), limiter)
+            self.active += 1
+
+    def leave(self) -> None:
+        import torch
+
+        with self.lock:
+            self.active -= 1
+            if self.active == 0 and self.saved is not None:
+                count, limiter = self.saved
+                limiter.restore_original_limits()
+                torch.set_num_threads(count)
+                self.saved = None
+
+
+_THREADS = _Threads()
+
+
 @contextmanager
 def one_thread() -> Any:
-    """Torch, OpenMP and BLAS limited to one thread inside the block (restored afterwards)."""
+    """Torch, OpenMP and BLAS limited to one thread inside the block (restored afterwards).
+
+    The native libraries units use are loaded first (scipy's BLAS, scikit-learn's OpenMP), so
+    the limit covers them too: one loaded later would run on every core in this process, while
+    a worker's environment holds every library to one thread. OpenMP's and torch's settings
+    belong to the calling thread and are set here; BLAS's are shared (see :class:`_Threads`).
+    """
+    import scipy.linalg  # noqa: F401 - loads scipy's BLAS
+    import sklearn.ensemble  # noqa: F401 - loads scikit-learn's OpenMP runtime
     import torch
     from threadpoolctl import threadpool_limits
 
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
+    _THREADS.enter()
     try:
-        with threadpool_limits(limits=1):
+        torch.set_num_threads(1)
+        with threadpool_limits(limits=1, user_api="openmp"):
             yield
     finally:
-        torch.set_num_threads(previous)
+        _THREADS.leave()
 
 
 def _execute(
@@ -184,53 +229,57 @@ def run_units(
         if on_done is not None:
             on_done(key, outcome)
 
-    try:
-        while pending or in_flight:
-            budget.check_cancelled("the probes")
-            slots = max(1, n_jobs) - len(in_flight)
-            for unit in list(pending):
-                if slots <= 0:
-                    break
-                if any(k not in outcomes for k in unit.needs):
-                    continue
-                pending.remove(unit)
-                args = unit.args if unit.build is None else unit.build(outcomes)
-                if args is None:
-                    finish(unit.key, Outcome("skipped", error="not needed"))
-                elif budget.exhausted():
-                    finish(unit.key, Outcome("skipped", error="time limit reached"))
-                elif workers is None:
-                    finish(unit.key, _execute(unit.fn, args, deadline, budget.cancelled))
-                    break  # look at cancellation and dependencies again before the next one
-                elif local is not None and not local_busy:  # this process's slot: warm, and sees cancellation
-                    future = local.submit(_execute, unit.fn, args, deadline, budget.cancelled)
-                    local_busy.append(future)
-                    in_flight[future] = unit
-                    slots -= 1
-                else:
-                    try:
-                        in_flight[workers.submit(_execute, unit.fn, args, deadline)] = unit
-                    except Exception as exc:  # a broken pool (a worker killed): this unit fails, not the run
-                        finish(unit.key, _lost(exc))
+    # The calling thread holds the one-thread limit for the whole run: BLAS's limit is shared by the
+    # process, and one set from the calling thread reaches the unit thread (OpenBLAS ignored one set
+    # from a second thread after the first had restored its own).
+    with one_thread():
+        try:
+            while pending or in_flight:
+                budget.check_cancelled("the probes")
+                slots = max(1, n_jobs) - len(in_flight)
+                for unit in list(pending):
+                    if slots <= 0:
+                        break
+                    if any(k not in outcomes for k in unit.needs):
                         continue
-                    slots -= 1
-            if in_flight:
-                done, _ = wait(list(in_flight), timeout=_POLL, return_when=FIRST_COMPLETED)
-                for future in done:
-                    unit = in_flight.pop(future)
-                    if future in local_busy:
-                        local_busy.remove(future)
-                    try:
-                        outcome = future.result()
-                    except Cancelled:
-                        raise
-                    except Exception as exc:  # the worker died or the unit could not be sent or returned
-                        outcome = _lost(exc)
-                    finish(unit.key, outcome)
-            elif pending and not any(all(k in outcomes for k in u.needs) for u in pending):
-                missing = sorted({str(k) for u in pending for k in u.needs if k not in outcomes})
-                raise ValueError(f"units wait for keys no unit provides: {', '.join(missing)}")
-    finally:
-        if local is not None:
-            local.shutdown(wait=False)
+                    pending.remove(unit)
+                    args = unit.args if unit.build is None else unit.build(outcomes)
+                    if args is None:
+                        finish(unit.key, Outcome("skipped", error="not needed"))
+                    elif budget.exhausted():
+                        finish(unit.key, Outcome("skipped", error="time limit reached"))
+                    elif workers is None:
+                        finish(unit.key, _execute(unit.fn, args, deadline, budget.cancelled))
+                        break  # look at cancellation and dependencies again before the next one
+                    elif local is not None and not local_busy:  # this process's slot: warm, and sees cancellation
+                        future = local.submit(_execute, unit.fn, args, deadline, budget.cancelled)
+                        local_busy.append(future)
+                        in_flight[future] = unit
+                        slots -= 1
+                    else:
+                        try:
+                            in_flight[workers.submit(_execute, unit.fn, args, deadline)] = unit
+                        except Exception as exc:  # a broken pool (a worker killed): this unit fails, not the run
+                            finish(unit.key, _lost(exc))
+                            continue
+                        slots -= 1
+                if in_flight:
+                    done, _ = wait(list(in_flight), timeout=_POLL, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        unit = in_flight.pop(future)
+                        if future in local_busy:
+                            local_busy.remove(future)
+                        try:
+                            outcome = future.result()
+                        except Cancelled:
+                            raise
+                        except Exception as exc:  # the worker died or the unit could not be sent or returned
+                            outcome = _lost(exc)
+                        finish(unit.key, outcome)
+                elif pending and not any(all(k in outcomes for k in u.needs) for u in pending):
+                    missing = sorted({str(k) for u in pending for k in u.needs if k not in outcomes})
+                    raise ValueError(f"units wait for keys no unit provides: {', '.join(missing)}")
+        finally:
+            if local is not None:
+                local.shutdown(wait=False)
     return outcomes
