@@ -363,7 +363,7 @@ def _assert_offline(page: _Page, text: str) -> None:
 
 
 def test_all_is_pinned() -> None:
-    assert advisor.report.__all__ == ["render_html", "renderer_fingerprint"]
+    assert advisor.report.__all__ == ["CONTENT_SECURITY_POLICY", "render_html", "renderer_fingerprint"]
 
 
 @pytest.fixture(scope="module")
