@@ -27,7 +27,7 @@ from benchmarks.oracle._oracle import ORACLE_VERSION, run_oracle
 __all__ = ["PROBE_VERSION", "load_cached", "run_case", "run_preset", "run_suite"]
 
 #: Bump when the probe runner or the rules change in a way that changes the cached recommendations.
-PROBE_VERSION = "3"
+PROBE_VERSION = "4"
 
 #: The oracle's configuration for each kind of case (recorded in every cached result).
 ORACLE_CONFIG: dict[str, dict[str, Any]] = {
