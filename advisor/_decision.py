@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from advisor._learned import ALL_PARADIGMS, candidates, choose
 from probes.protocol import complexity
 
 __all__ = ["PRACTICAL_DELTA", "Decision", "Settled", "decide", "practically_tied", "settle"]
@@ -70,8 +71,6 @@ def settle(
     candidate is certain. ``vetoed``: the model's probabilities of the paradigms a rule ruled out;
     one rated above the choice makes the answer uncertain (the rule and the model disagree).
     """
-    from advisor._learned import choose
-
     if not probabilities:
         raise ValueError("no candidate to choose from")
     top = max(probabilities, key=lambda p: (round(probabilities[p], 6), -complexity(p)))
@@ -173,8 +172,6 @@ def decide(
     and confidence. Returns the settled choice, the candidates' probabilities, every scored
     paradigm's probability and the vetoes.
     """
-    from advisor._learned import ALL_PARADIGMS, candidates
-
     scored = [p for p in ALL_PARADIGMS if p in probe_scores]
     if vetoes is None:
         kept = candidates(features, scored)
@@ -192,17 +189,16 @@ def decide(
     if alone:
         probs = {scored[0]: 1.0}
         every = dict(probs)
-    elif model is None:
+    elif model is None:  # the rules' own choice and confidence
         choice = rules_choice if rules_choice in pool else pool[0]
         probs = {choice: float(rules_confidence if rules_confidence is not None else 0.0)}
         every = dict(probs)
-        return settle(probs, tied, alone=False, partial=partial, nothing_learned=nothing_learned), probs, every, vetoes
     else:
         every = {p: model.probability(features, p) for p in scored}  # type: ignore[attr-defined]
         probs = {p: every[p] for p in pool}
     margin = float(getattr(model, "margin", 0.0)) if model is not None else 0.0
     tie = float((getattr(model, "meta", None) or {}).get("equivalence", DEFAULT_TIE))
-    overruled = {p: every[p] for p in vetoes if p in every}
+    overruled = {p: every[p] for p in vetoes if p in every}  # the model's view of what the rules ruled out
     settled = settle(
         probs,
         tied,

@@ -38,17 +38,21 @@ def _offdiag_mean(matrix: list[list[float | None]] | None) -> float:
     return float(np.mean(finite)) if finite else math.nan
 
 
-def decision_subsampled(rec: Recommendation) -> float:
-    """Share of the tasks the advice is about (the target, or every task) that the probes subsampled.
+def share_subsampled(goal: str, rows: list[int], cap: int | None) -> float:
+    """Share of the tasks the advice is about (their full ``rows``) that a probe cap of ``cap`` rows cut.
 
     Under ``new_tasks`` the advice is about unseen tasks with ``shots`` rows each, which are never
     cut, so this is 0. It separates "the probes saw less of the tasks that will be scored" (a probe
     gain then tends to shrink at full budget, R6) from "only the sources were cut".
     """
-    cap = rec.budget.max_rows_per_task
-    if rec.goal == "new_tasks" or cap is None or not rec.tasks:
+    if goal == "new_tasks" or cap is None or not rows:
         return 0.0
-    return float(np.mean([t.n_rows > cap for t in rec.tasks]))
+    return float(np.mean([n > cap for n in rows]))
+
+
+def decision_subsampled(rec: Recommendation) -> float:
+    """:func:`share_subsampled` of the tasks ``rec`` reports on (the target, or every task)."""
+    return share_subsampled(rec.goal, [t.n_rows for t in rec.tasks], rec.budget.max_rows_per_task)
 
 
 def meta_features(rec: Recommendation) -> dict[str, float]:

@@ -211,7 +211,7 @@ def _final(
     if every:
         rationale.append(
             Evidence(
-                statement=model_statement(decision, every),
+                statement=model_statement(decision),
                 rule="M1-learned",
                 supports=chosen,  # type: ignore[arg-type]
                 numbers={f"p_{p}": round(v, 4) for p, v in every.items()},

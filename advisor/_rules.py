@@ -27,7 +27,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+from advisor._features import share_subsampled
 from probes.evidence import SHARING, ProbeEvidence
+from probes.protocol import compare
 from probes.protocol._compare import ROW_TEST_NAME, TASK_TEST_NAME
 from probes.runner import ProbeReport
 
@@ -172,14 +174,6 @@ def delta_vs_stl(ev: ProbeEvidence, report: ProbeReport) -> list[RuleOutcome]:
     return out
 
 
-def decision_subsampled(report: ProbeReport, ev: ProbeEvidence) -> float:
-    """Share of the tasks the advice is about that the probes subsampled (0 under ``new_tasks``)."""
-    cap = report.preset.max_rows_per_task
-    if report.taskset.goal.value == "new_tasks" or cap is None or not ev.scored_tasks:
-        return 0.0
-    return float(np.mean([report.full_rows[t] > cap for t in ev.scored_tasks]))
-
-
 def small_budget_veto(ev: ProbeEvidence, report: ProbeReport) -> list[RuleOutcome]:
     """R6 veto: a sharing gain inside noise (its interval reaches zero) on subsampled tasks.
 
@@ -187,7 +181,8 @@ def small_budget_veto(ev: ProbeEvidence, report: ProbeReport) -> list[RuleOutcom
     share; when only the sources were cut, the veto does not apply. Measured against dropping it
     on the benchmark (the ``candidates()`` docstring of :mod:`advisor._learned`).
     """
-    if decision_subsampled(report, ev) <= 0:
+    rows = [report.full_rows[t] for t in ev.scored_tasks]
+    if share_subsampled(report.taskset.goal.value, rows, report.preset.max_rows_per_task) <= 0:
         return []
     vetoed = [p for p, c in ev.deltas.items() if p in ev.representatives and not (c.ci_low > 0)]
     if not vetoed:
@@ -265,8 +260,6 @@ def variant_risk(ev: ProbeEvidence, report: ProbeReport) -> list[RuleOutcome]:
         risky = [t for t in ev.scored_tasks if (risks.get(t) or 0) > HIGH_RISK]
         if not risky or len(risky) < max(1, len(ev.scored_tasks) // 2) or stl is None:
             continue
-        from probes.protocol import compare
-
         delta = compare(report.results[variant].folds, stl.folds)
         out.append(
             RuleOutcome(

@@ -115,10 +115,9 @@ def confidence_sentence(decision: Decision) -> str:
     )
 
 
-def model_statement(decision: Decision, all_probabilities: dict[str, float] | None = None) -> str:
+def model_statement(decision: Decision) -> str:
     """The learned model's evidence: its probabilities, what the rules vetoed, and how the choice follows."""
-    all_probabilities = decision.every if all_probabilities is None else all_probabilities
-    listed_p = ", ".join(f"{p} {v:.2f}" for p, v in sorted(all_probabilities.items(), key=lambda kv: -kv[1]))
+    listed_p = ", ".join(f"{p} {v:.2f}" for p, v in sorted(decision.every.items(), key=lambda kv: -kv[1]))
     s = decision.settled
     text = f"The learned recommender's probability of being a full-budget co-winner: {listed_p}."
     if decision.vetoes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -66,12 +67,12 @@ def _oof_equivalence(records: list, c: float, margin: float, seeds: int = 3) -> 
     from advisor._decision import decide
     from benchmarks.oracle._evaluate import learns_nothing
 
-    out: dict[float, dict[str, float]] = {}
-    for tie in TIES:
-        named = within = 0
-        for seed in range(seeds):
-            for train, held in case_folds(records, seed=seed):
-                model = fit_model(train, c=c, meta={"margin": margin, "equivalence": tie})
+    counts = {tie: [0, 0] for tie in TIES}  # sets named, sets within the co-winners
+    for seed in range(seeds):
+        for train, held in case_folds(records, seed=seed):
+            fitted = fit_model(train, c=c, meta={"margin": margin})  # the threshold does not change the fit
+            for tie in TIES:
+                model = replace(fitted, meta={**fitted.meta, "equivalence": tie})
                 for r in held:
                     settled, *_ = decide(
                         model,
@@ -80,9 +81,12 @@ def _oof_equivalence(records: list, c: float, margin: float, seeds: int = 3) -> 
                         nothing_learned=learns_nothing(r),
                     )
                     if settled.verdict == "equivalent":
-                        named += 1
-                        within += set(settled.equivalent_to) <= set(r.co_winners)
-        out[tie] = {"share_within": round(within / named, 4) if named else 0.0, "equivalent": named}
+                        counts[tie][0] += 1
+                        counts[tie][1] += set(settled.equivalent_to) <= set(r.co_winners)
+    out: dict[float, dict[str, float]] = {
+        tie: {"share_within": round(within / named, 4) if named else 0.0, "equivalent": named}
+        for tie, (named, within) in counts.items()
+    }
     return out
 
 

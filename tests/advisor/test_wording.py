@@ -8,10 +8,10 @@ from tests.advisor.test_rules import _ev
 
 
 def _decision(probs: dict[str, float], tied: set[str], **kw) -> Decision:
-    vetoes = kw.pop("vetoes", {})
+    vetoes, every = kw.pop("vetoes", {}), kw.pop("every", probs)
     return Decision(
         rules_choice=kw.pop("rules_choice", "mtl"), scored=("stl", "mtl", "transfer"), vetoes=vetoes,
-        probabilities=probs, settled=settle(probs, tied, **kw), margin=0.0, model_cases=331,
+        probabilities=probs, settled=settle(probs, tied, **kw), margin=0.0, model_cases=331, every=every,
     )  # fmt: skip
 
 
@@ -64,8 +64,11 @@ def test_one_probability_explained_in_one_sentence() -> None:
 
 
 def test_model_statement_names_vetoes_the_margin_and_the_rules_choice() -> None:
-    d = _decision({"stl": 0.58, "mtl": 0.6}, {"stl"}, margin=0.05, vetoes={"transfer": ["R6-small-budget-bias"]})
-    text = model_statement(d, {"stl": 0.58, "mtl": 0.6, "transfer": 0.95})
+    d = _decision(
+        {"stl": 0.58, "mtl": 0.6}, {"stl"}, margin=0.05, vetoes={"transfer": ["R6-small-budget-bias"]},
+        every={"stl": 0.58, "mtl": 0.6, "transfer": 0.95},
+    )  # fmt: skip
+    text = model_statement(d)
     assert "transfer 0.95, mtl 0.60, stl 0.58" in text
     assert "Ruled out by the rules, whatever their probability: transfer (R6-small-budget-bias)" in text
     assert "The rules alone would choose mtl." in text

@@ -288,9 +288,15 @@ def test_the_benchmark_decides_as_a_live_answer() -> None:
     model = load_model()
     if model is None:
         pytest.skip("no model shipped yet")
+    from dataclasses import replace as _replace
+
+    from probes.budget import budget_preset
+
+    # Tasks cut to 50 of their 80 rows, so the R6 veto (a rule at run time, read off the features
+    # in the benchmark) is in play on both sides.
     s = make_scenario(n_tasks=4, rows_per_task=80, seed=3)
     ts = load_taskset(s.frame, s.spec)
-    report = run_probes(ts, budget="fast", seed=0, signals=False)
+    report = run_probes(ts, budget=_replace(budget_preset("fast"), max_rows_per_task=50), seed=0, signals=False)
     live = recommend_from_report(report, profile_taskset(ts), versions={})
     draft = rules_recommendation(report, profile_taskset(ts), versions={})
     scores = {e.paradigm: e.probe_score for e in draft.ranking if e.applicable and e.probe_score is not None}
@@ -300,6 +306,8 @@ def test_the_benchmark_decides_as_a_live_answer() -> None:
                     oracle_seconds=1.0)  # fmt: skip
     chosen, confidence, verdict, tied = advisor_choice(model, record)
     assert (chosen, verdict, list(tied)) == (live.paradigm, live.verdict, live.equivalent_to)
+    ruled_out = [e.paradigm for e in live.ranking if e.vetoed_by]
+    assert ruled_out == [p for p in record.applicable if p not in candidates(record.features, record.applicable)]
     assert confidence == pytest.approx(live.confidence, abs=1e-4)
 
 
