@@ -331,7 +331,7 @@ def learning_curve(
         if budget.exhausted():
             per_fraction[fraction] = ([], 0.0, True)
             continue
-        folds = [subsample_training(d, fraction, fold_seed(seed, i)) for i, d in enumerate(prepared)]
+        folds = [curve_fold(d, fraction, seed, i) for i, d in enumerate(prepared)]
         share = budget.sub(1.0 / (len(chosen) - k))
         result = run_variant(
             taskset, variant, folds, budget=share, seed=seed, params=params, preset=preset, n_trials=0,
