@@ -1,0 +1,194 @@
+"""The benchmark's truth: several oracle runs, their mean scores and a practical-equivalence margin.
+
+One oracle run names co-winners from its own folds and search, and another run often disagrees
+when paradigms are close. The truth of a case therefore combines ``R`` runs (the oracle with
+seeds ``0 .. R-1``: other folds, another search and other training seeds each time):
+
+* a paradigm's score is its mean over every run and fold (its representative in each run is the
+  variant that run chose on validation); only paradigms every run scored take part;
+* the best is the highest mean (the simpler paradigm on an exact tie);
+* a paradigm is a co-winner when its mean is within ``delta`` (0.005) of the best, or when a
+  test that carries training noise does not find it worse (two-sided, ``alpha`` = 0.05):
+
+  - ``test="runs"`` (the rule): a t-test over the ``R`` runs' mean differences (each run is an
+    independent repetition of split, search and training; ``R - 1`` degrees of freedom). With
+    one run there is nothing to spread over, and that run's own paired test decides (the
+    protocol's bootstrap over test rows, or its test over held-out tasks);
+  - ``test="run_folds"`` (the rule as first written): the corrected resampled t-test of Nadeau
+    & Bengio (2003, "Inference for the generalization error") over every run × fold, variance
+    ``(1/J + 1/(K-1)) s²`` for ``J = R·K`` repeated K-fold differences (Bouckaert & Frank 2004);
+
+* the choice is the simplest co-winner (stl < transfer < mtl < meta).
+
+docs/truth.md states the rule, why the test changed, and the criteria the rule has to meet;
+this module computes both.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from probes.protocol import complexity
+
+__all__ = [
+    "ALPHA",
+    "DELTA",
+    "RULE",
+    "RUNS_PER_REAL_CASE",
+    "TESTS",
+    "Truth",
+    "always_accuracy",
+    "fold_scores",
+    "leave_one_run_out",
+    "random_accuracy",
+    "truth",
+]
+
+#: Practical-equivalence margin on the goal's score (R², AUC): gaps this small are not acted on.
+DELTA = 0.005
+#: Level of the two-sided test.
+ALPHA = 0.05
+#: Oracle runs behind the truth of each of the suite's real cases (generated cases: one or more).
+RUNS_PER_REAL_CASE = 5
+#: The tests a co-winner may pass instead of the margin: the rule's, and the rule as first written.
+TESTS = ("runs", "run_folds")
+RULE = (
+    "mean goal score over R oracle runs x K folds; co-winners: within delta of the best mean, or not "
+    "significantly worse by a t-test over the R runs' mean differences (alpha 0.05; one run: its own "
+    "paired test); the simplest co-winner is the choice"
+)
+
+
+@dataclass(frozen=True)
+class Truth:
+    """What ``runs`` oracle runs say about one case."""
+
+    runs: int
+    scores: dict[str, float]
+    """Each paradigm's mean score over every run and fold."""
+    best: str
+    co_winners: tuple[str, ...]
+    """Simplest first."""
+    gaps: dict[str, dict[str, float]]
+    """For every other paradigm: ``mean`` gap to the best, its interval ``low``/``high`` and ``p``."""
+
+    @property
+    def choice(self) -> str:
+        return self.co_winners[0]
+
+
+def fold_scores(result: dict[str, Any]) -> dict[str, list[float]]:
+    """Per paradigm, the fold scores of the variant one oracle run chose to represent it."""
+    variants = {v["variant"]: v for v in result.get("variants", [])}
+    out = {}
+    for p, entry in result.get("paradigms", {}).items():
+        scores = variants.get(entry.get("variant"), {}).get("fold_scores") or []
+        if entry.get("score") is not None and scores and all(s is not None for s in scores):
+            out[p] = [float(s) for s in scores]
+    return out
+
+
+def _gap_test(diffs: np.ndarray, folds: int, alpha: float, test: str) -> tuple[float, float, float, float]:
+    """Mean of ``diffs`` (best minus other, run-major run-folds), its interval and two-sided p-value."""
+    if test == "runs":
+        diffs = diffs.reshape(-1, folds).mean(axis=1)
+        inflation = 0.0
+    elif test == "run_folds":
+        inflation = 1.0 / max(folds - 1, 1)
+    else:
+        raise ValueError(f"unknown test {test!r}; choose one of {', '.join(TESTS)}")
+    j = len(diffs)
+    mean = float(np.mean(diffs))
+    if j < 2:
+        return mean, -math.inf, math.inf, 1.0
+    var = float(np.var(diffs, ddof=1))
+    se = math.sqrt((1.0 / j + inflation) * var)
+    if se == 0.0:
+        return mean, mean, mean, (1.0 if mean == 0.0 else 0.0)
+    t_crit = float(stats.t.ppf(1 - alpha / 2, df=j - 1))
+    p = float(2 * stats.t.sf(abs(mean / se), df=j - 1))
+    return mean, mean - t_crit * se, mean + t_crit * se, p
+
+
+def _own_test(result: dict[str, Any], best: str, p: str) -> tuple[float, float, float, float] | None:
+    """One run's own paired gap ``best - p`` (recorded by the oracle against its best), if it has it."""
+    if result.get("best") != best:
+        return None
+    gap = result["paradigms"].get(p, {}).get("gap_to_best")
+    if not gap:
+        return None
+    low = -math.inf if gap.get("ci_low") is None else float(gap["ci_low"])
+    high = math.inf if gap.get("ci_high") is None else float(gap["ci_high"])
+    return float(gap["mean"]), low, high, 0.0 if gap.get("significant") else 1.0
+
+
+def truth(
+    results: Sequence[dict[str, Any]], *, delta: float = DELTA, alpha: float = ALPHA, test: str = "runs"
+) -> Truth:
+    """The truth rule applied to one case's oracle runs (cached result dicts, any number ≥ 1)."""
+    if not results:
+        raise ValueError("the truth needs at least one oracle run")
+    per_run = [fold_scores(r) for r in results]
+    common = set.intersection(*(set(s) for s in per_run))
+    if not common:
+        raise ValueError("no paradigm was scored by every oracle run")
+    matrix = {p: np.concatenate([np.asarray(s[p], dtype=float) for s in per_run]) for p in common}
+    folds = max(len(next(iter(s.values()))) for s in per_run)
+    scores = {p: float(np.mean(v)) for p, v in matrix.items()}
+    best = max(sorted(scores, key=complexity), key=lambda p: (scores[p], -complexity(p)))
+    gaps, tied = {}, [best]
+    for p in sorted(common - {best}, key=complexity):
+        own = _own_test(results[0], best, p) if test == "runs" and len(results) == 1 else None
+        if own is not None:
+            _, low, high, pval = own
+            mean, significant = scores[best] - scores[p], pval == 0.0
+        elif len(matrix[p]) != len(matrix[best]):  # a run with fewer folds of one paradigm: unpaired, means only
+            mean, low, high, pval = scores[best] - scores[p], -math.inf, math.inf, 1.0
+            significant = False
+        else:
+            mean, low, high, pval = _gap_test(matrix[best] - matrix[p], folds, alpha, test)
+            significant = low > 0
+        gaps[p] = {"mean": mean, "low": low, "high": high, "p": pval}
+        if mean <= delta or not significant:
+            tied.append(p)
+    return Truth(
+        runs=len(results),
+        scores=scores,
+        best=best,
+        co_winners=tuple(sorted(tied, key=complexity)),
+        gaps=gaps,
+    )
+
+
+def leave_one_run_out(cases: Sequence[Sequence[dict[str, Any]]], **rule: Any) -> dict[str, Any]:
+    """How reproducible the rule is: its choice on ``R-1`` runs against its co-winners on all ``R``.
+
+    ``cases``: per case, its runs (each case needs two or more). Returns the overall ``agreement``
+    (over every case × left-out run), the per-case hit counts and the comparisons made.
+    """
+    hits, per_case = [], []
+    for runs in cases:
+        if len(runs) < 2:
+            raise ValueError("leaving one run out needs two runs or more per case")
+        full = truth(runs, **rule)
+        mine = [truth([r for k, r in enumerate(runs) if k != i], **rule).choice in full.co_winners
+                for i in range(len(runs))]  # fmt: skip
+        hits += mine
+        per_case.append(sum(mine))
+    return {"agreement": float(np.mean(hits)) if hits else None, "comparisons": len(hits), "per_case": per_case}
+
+
+def random_accuracy(truths: Sequence[Truth]) -> float:
+    """Expected accuracy of a uniformly random choice among the paradigms the truth scored."""
+    return float(np.mean([len(t.co_winners) / len(t.scores) for t in truths]))
+
+
+def always_accuracy(truths: Sequence[Truth], paradigm: str) -> float:
+    """Share of cases where ``paradigm`` is a co-winner (a paradigm not scored counts as a miss)."""
+    return float(np.mean([paradigm in t.co_winners for t in truths]))

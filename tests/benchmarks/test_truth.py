@@ -1,0 +1,121 @@
+"""The truth rule over several oracle runs, checked against values computed by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from scipy import stats
+
+from benchmarks.oracle._truth import (
+    always_accuracy,
+    fold_scores,
+    leave_one_run_out,
+    random_accuracy,
+    truth,
+)
+
+
+def _run(folds: dict[str, list[float]], *, best: str | None = None, gaps: dict[str, bool] | None = None) -> dict:
+    """A cached oracle result with one variant per paradigm and the given fold scores."""
+    variants = [{"variant": f"{p}/x", "fold_scores": s} for p, s in folds.items()]
+    paradigms = {p: {"variant": f"{p}/x", "score": sum(s) / len(s)} for p, s in folds.items()}
+    for p, significant in (gaps or {}).items():
+        paradigms[p]["gap_to_best"] = {"mean": 0.0, "ci_low": 0.0, "ci_high": 0.0, "significant": significant}
+    return {"variants": variants, "paradigms": paradigms, "best": best}
+
+
+def test_fold_scores_follow_each_paradigms_chosen_variant() -> None:
+    run = {
+        "variants": [
+            {"variant": "stl/mlp", "fold_scores": [0.1, 0.2]},
+            {"variant": "stl/gbdt", "fold_scores": [0.5, 0.6]},
+        ],
+        "paradigms": {"stl": {"variant": "stl/gbdt", "score": 0.55}, "meta": {"variant": "meta/maml", "score": None}},
+    }
+    assert fold_scores(run) == {"stl": [0.5, 0.6]}
+
+
+def test_scores_are_means_over_runs_and_folds_and_the_margin_ties_close_paradigms() -> None:
+    runs = [
+        _run({"stl": [0.80, 0.80, 0.80], "mtl": [0.81, 0.81, 0.81], "meta": [0.70, 0.70, 0.70]}),
+        _run({"stl": [0.80, 0.80, 0.80], "mtl": [0.81, 0.81, 0.81], "meta": [0.70, 0.70, 0.70]}),
+    ]
+    t = truth(runs)
+    assert t.scores == pytest.approx({"stl": 0.80, "mtl": 0.81, "meta": 0.70})
+    assert t.best == "mtl"
+    # stl trails by 0.01 > delta with no spread at all: significant, not a co-winner.
+    assert t.co_winners == ("mtl",)
+    assert t.choice == "mtl"
+    assert truth(runs, delta=0.011).co_winners == ("stl", "mtl")  # within the margin: tied, and simpler
+    assert truth(runs, delta=0.011).choice == "stl"
+
+
+def test_the_test_over_runs_uses_one_mean_difference_per_run() -> None:
+    # Per-run mean differences (mtl - stl): 0.021, 0.019, 0.020 -> mean 0.02, sd 0.001.
+    runs = [
+        _run({"stl": [0.70, 0.70], "mtl": [0.72, 0.722]}),
+        _run({"stl": [0.70, 0.70], "mtl": [0.719, 0.719]}),
+        _run({"stl": [0.70, 0.70], "mtl": [0.721, 0.719]}),
+    ]
+    t = truth(runs)
+    half = stats.t.ppf(0.975, df=2) * 0.001 / math.sqrt(3)  # 4.303 * 0.000577 = 0.00248
+    gap = t.gaps["stl"]
+    assert gap["mean"] == pytest.approx(0.02)
+    assert gap["low"] == pytest.approx(0.02 - half)
+    assert gap["high"] == pytest.approx(0.02 + half)
+    assert t.co_winners == ("mtl",)
+    # The same mean gap with run means 0.03, 0.01, 0.02 (sd 0.01): 0.02 - 0.0248 < 0, a tie.
+    noisy = [
+        _run({"stl": [0.70, 0.70], "mtl": [0.73, 0.73]}),
+        _run({"stl": [0.70, 0.70], "mtl": [0.70, 0.72]}),
+        _run({"stl": [0.70, 0.70], "mtl": [0.72, 0.72]}),
+    ]
+    assert truth(noisy).gaps["stl"]["low"] == pytest.approx(0.02 - 10 * half)
+    assert truth(noisy).co_winners == ("stl", "mtl")
+
+
+def test_the_rule_as_first_written_inflates_the_variance_by_the_folds() -> None:
+    # Six run-folds with differences 0.03, 0.03, 0.00, 0.02, 0.02, 0.02: mean 0.02, var 0.00012.
+    runs = [
+        _run({"stl": [0.70, 0.70], "mtl": [0.73, 0.73]}),
+        _run({"stl": [0.70, 0.70], "mtl": [0.70, 0.72]}),
+        _run({"stl": [0.70, 0.70], "mtl": [0.72, 0.72]}),
+    ]
+    gap = truth(runs, test="run_folds").gaps["stl"]
+    se = math.sqrt((1 / 6 + 1 / (2 - 1)) * 0.00012)  # 0.01183
+    assert gap["low"] == pytest.approx(0.02 - stats.t.ppf(0.975, df=5) * se)  # 0.02 - 2.571 * 0.01183 < 0
+    assert truth(runs, test="run_folds").co_winners == ("stl", "mtl")
+    with pytest.raises(ValueError, match="unknown test"):
+        truth(runs, test="rows")
+
+
+def test_one_run_falls_back_on_that_runs_own_paired_test() -> None:
+    run = _run({"stl": [0.70, 0.70], "transfer": [0.72, 0.72], "mtl": [0.80, 0.80]},
+               best="mtl", gaps={"stl": True, "transfer": False})  # fmt: skip
+    t = truth([run])
+    assert t.co_winners == ("transfer", "mtl")
+    assert t.gaps["stl"]["mean"] == pytest.approx(0.10)
+
+
+def test_only_paradigms_every_run_scored_take_part() -> None:
+    runs = [_run({"stl": [0.5], "meta": [0.9]}), _run({"stl": [0.5]})]
+    assert set(truth(runs).scores) == {"stl"}
+
+
+def test_leave_one_run_out_and_the_floors() -> None:
+    steady = [_run({"stl": [0.70, 0.70], "mtl": [0.80, 0.80]}) for _ in range(3)]
+    # One run out of three reverses the order: the two others still see mtl ahead, except when
+    # the left-out run is one of the two agreeing ones (then it is one each way: stl's gap ties).
+    flip = [_run({"stl": [0.70, 0.70], "mtl": [0.80, 0.80]}), _run({"stl": [0.70, 0.70], "mtl": [0.80, 0.80]}),
+            _run({"stl": [0.90, 0.90], "mtl": [0.60, 0.60]})]  # fmt: skip
+    full = truth(flip)
+    assert full.best == "stl" and full.co_winners == ("stl", "mtl")  # means 0.7667 vs 0.7333, not significant
+    out = leave_one_run_out([steady, flip])
+    assert out["per_case"] == [3, 3] and out["agreement"] == 1.0 and out["comparisons"] == 6
+    truths = [truth(steady), full]
+    assert random_accuracy(truths) == pytest.approx((1 / 2 + 2 / 2) / 2)
+    assert always_accuracy(truths, "stl") == pytest.approx(0.5)
+    assert always_accuracy(truths, "meta") == 0.0
+    with pytest.raises(ValueError, match="two runs"):
+        leave_one_run_out([[steady[0]]])
