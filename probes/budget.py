@@ -115,8 +115,12 @@ class BudgetPreset:
     seconds: float | None = None
     """Default wall-time limit of a whole run; ``None`` (every built-in preset): the work decides."""
     sweep_stop: bool = True
-    """Stop a few-shot validation sweep once it stops improving (the probes); ``False`` sweeps every
-    checkpoint (the oracle). A fixed property of the preset, never of the clock."""
+    """Stop a validation sweep over adaptation step counts once it stops improving (every built-in
+    preset, the oracle's included); ``False`` sweeps every checkpoint. A fixed property of the
+    preset, never of the clock."""
+    pruner: str = "median"
+    """How a search stops unpromising trials early: ``median`` or ``halving`` (asynchronous
+    successive halving). ``n_trials`` is per fold: every fold runs its own search."""
 
     def with_seconds(self, seconds: float | None) -> BudgetPreset:
         return replace(self, seconds=seconds)
@@ -124,9 +128,9 @@ class BudgetPreset:
 
 BUDGETS: dict[str, BudgetPreset] = {
     "fast": BudgetPreset("fast", n_folds=3, n_repeats=1, max_epochs=60, patience=8, n_trials=0, max_rows_per_task=400),
-    "standard": BudgetPreset("standard", n_folds=5, n_repeats=1, max_epochs=150, patience=15, n_trials=4, max_rows_per_task=1500),
-    "thorough": BudgetPreset("thorough", n_folds=5, n_repeats=2, max_epochs=300, patience=25, n_trials=12, episodes_per_task=2),
-    "oracle": BudgetPreset("oracle", n_folds=5, n_repeats=1, max_epochs=400, patience=30, n_trials=10, episodes_per_task=3, sweep_stop=False),
+    "standard": BudgetPreset("standard", n_folds=5, n_repeats=1, max_epochs=150, patience=15, n_trials=2, max_rows_per_task=1500),
+    "thorough": BudgetPreset("thorough", n_folds=5, n_repeats=2, max_epochs=300, patience=25, n_trials=3, episodes_per_task=2),
+    "oracle": BudgetPreset("oracle", n_folds=5, n_repeats=1, max_epochs=400, patience=30, n_trials=2, episodes_per_task=3, pruner="halving"),
 }  # fmt: skip
 
 #: The presets a user may ask for (SDK, CLI, service); ``oracle`` is the benchmark suite's full budget.

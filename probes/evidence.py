@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from probes.paradigms import PARADIGMS, ParadigmResult
-from probes.protocol import Comparison, FoldResult, best_on_shared_folds, co_winners, compare
+from probes.protocol import Comparison, FoldResult, best_by_validation, co_winners, compare
 from probes.protocol._compare import Decision
 from probes.risk import negative_transfer_risk, probability_best
 from probes.runner import ProbeReport
@@ -84,7 +84,7 @@ def representatives(report: ProbeReport) -> dict[str, ParadigmResult]:
             for r in report.results.values()
             if r.paradigm == paradigm and r.folds and (r.variant not in _CHECKS or r.variant in allowed)
         }
-        best = best_on_shared_folds({name: r.folds for name, r in finished.items()})
+        best = best_by_validation({name: r.folds for name, r in finished.items()})
         if best is not None:
             out[paradigm] = finished[best]
     return out

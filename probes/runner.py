@@ -41,7 +41,7 @@ from probes.paradigms import (
 )
 from probes.paradigms._run import UnitError, fold_call, merge_folds, variant_units
 from probes.paradigms._training import warm_up
-from probes.protocol import NonFinitePredictionError, best_on_shared_folds
+from probes.protocol import NonFinitePredictionError, best_by_validation
 
 __all__ = [
     "Phase",
@@ -114,13 +114,13 @@ class ProbeReport:
         return any(p.status in {"partial", "skipped"} for p in self.phases if not p.note.startswith("not applicable"))
 
     def representative(self, paradigm: str) -> ParadigmResult | None:
-        """The paradigm's best finished variant by mean probe score (its learner is part of the answer).
+        """The paradigm's best finished variant by mean validation score (its learner is part of the answer).
 
-        Variants are compared over the folds all of them finished
-        (:func:`~probes.protocol.best_on_shared_folds`).
+        Variants are compared over the folds all of them finished, on their validation parts
+        (:func:`~probes.protocol.best_by_validation`): test scores never choose a variant.
         """
         finished = {r.variant: r for r in self.results.values() if r.paradigm == paradigm and r.folds}
-        best = best_on_shared_folds({name: r.folds for name, r in finished.items()})
+        best = best_by_validation({name: r.folds for name, r in finished.items()})
         return None if best is None else finished[best]
 
     def why_not(self, paradigm: str) -> str | None:

@@ -1,11 +1,14 @@
-"""The oracle: every applicable paradigm at full budget under the one protocol (DESIGN.md §7).
+"""The oracle: every applicable paradigm at full budget under the one protocol.
 
 All rows, full training with early stopping (by default up to 400 epochs, patience 30; the
-suite's settings per kind of case are ``benchmarks.oracle._run.ORACLE_CONFIG``), an optuna search
-of ``n_trials`` trials per variant on the first fold's validation rows, then the chosen
-hyper-parameters scored on every fold (3 by default). Each paradigm is represented by its best
-variant; the co-winner rule of DESIGN.md §3 (paired comparison, the simpler paradigm when gains
-are inside noise) names the winners. The result is a plain JSON-able dict, cached by the caller.
+suite's settings per kind of case are ``benchmarks.oracle._run.ORACLE_CONFIG``), 3 folds, and
+inside each fold an optuna search of ``n_trials`` trials per variant: every trial fits on the
+fold's training part and is judged on its validation part, and the best trial's model is the
+fold's model (nested cross-validation: no row or task a fold tests on chooses anything). Each
+paradigm is represented by the variant with the best mean *validation* score. One run's
+co-winners (paired comparison, the simpler paradigm when gains are inside noise) are recorded;
+the benchmark's truth combines several runs (``benchmarks.oracle._truth``, docs/truth.md). The
+result is a plain JSON-able dict, cached by the caller.
 """
 
 from __future__ import annotations
@@ -19,22 +22,24 @@ from typing import Any
 from probes.budget import BUDGETS, Budget, BudgetPreset
 from probes.data import TaskSet
 from probes.paradigms import PARADIGMS, VARIANTS, ParadigmResult, prepare_folds, run_variant
-from probes.protocol import best_on_shared_folds, co_winners, compare, score_interval
+from probes.protocol import best_by_validation, co_winners, compare, score_interval
 from probes.runner import paradigm_variants
 
 __all__ = ["ORACLE_VERSION", "oracle_preset", "oracle_variants", "run_oracle"]
 
 #: Bump when the oracle's protocol or configuration changes: cached results of another version are recomputed.
-ORACLE_VERSION = "2"
+ORACLE_VERSION = "3"
 
 Progress = Callable[[str], None]
 
 
-def oracle_preset(n_folds: int = 3, n_trials: int = 10, *, max_epochs: int = 400, patience: int = 30) -> BudgetPreset:
-    """The oracle's budget: all rows, long training, a real search (``n_trials`` per variant)."""
+def oracle_preset(
+    n_folds: int = 3, n_trials: int = 10, *, max_epochs: int = 400, patience: int = 30, pruner: str = "median"
+) -> BudgetPreset:
+    """The oracle's budget: all rows, long training, a real search (``n_trials`` per variant and fold)."""
     return replace(
         BUDGETS["oracle"], n_folds=n_folds, n_trials=n_trials, max_epochs=max_epochs, patience=patience,
-        max_rows_per_task=None, seconds=None,
+        max_rows_per_task=None, seconds=None, pruner=pruner,
     )  # fmt: skip
 
 
@@ -51,6 +56,10 @@ def _variant_record(result: ParadigmResult) -> dict[str, Any]:
         "ci_low": _num(low),
         "ci_high": _num(high),
         "fold_scores": [_num(f.aggregate) for f in result.folds],
+        "valid_score": _num(result.valid_score),
+        "fold_valid_scores": [_num(f.valid_aggregate) for f in result.folds],
+        "fold_sizes": [[f.n_train, f.n_test] for f in result.folds],
+        "fold_params": [dict(p) for p in result.fold_params],
         "task_scores": _task_means(result),
         "seconds": round(result.seconds, 3),
         "trials": result.trials,
@@ -82,6 +91,7 @@ def run_oracle(
     n_trials: int = 10,
     max_epochs: int = 400,
     patience: int = 30,
+    pruner: str = "median",
     variant_params: dict[str, dict[str, Any]] | None = None,
     time_cap: float | None = None,
     paradigms: tuple[str, ...] = PARADIGMS,
@@ -91,17 +101,19 @@ def run_oracle(
 
     ``time_cap`` (seconds per variant, ``None`` = no cap) only guards against a runaway
     variant; a capped variant keeps its finished folds and is flagged ``complete: false``.
-    ``variant_params`` fixes parameters of a variant (e.g. ``transfer/finetune``'s source groups).
+    ``variant_params`` sets where a variant's search starts (its first trial), e.g.
+    ``transfer/finetune``'s source groups; the search may choose otherwise on validation, and
+    each fold's choice is recorded (``fold_params``).
     """
     say = progress or (lambda message: None)
-    preset = oracle_preset(n_folds, n_trials, max_epochs=max_epochs, patience=patience)
+    preset = oracle_preset(n_folds, n_trials, max_epochs=max_epochs, patience=patience, pruner=pruner)
     started = time.perf_counter()
     folds = prepare_folds(taskset, preset, seed=seed)
     variants: dict[str, ParadigmResult] = {}
     records: list[dict[str, Any]] = []
     for paradigm in paradigms:
         for name in oracle_variants(taskset, paradigm):
-            say(f"{name}: {n_trials} trials, {len(folds)} folds")
+            say(f"{name}: {n_trials} trials in each of {len(folds)} folds")
             result = run_variant(
                 taskset,
                 VARIANTS[name],
@@ -118,13 +130,13 @@ def run_oracle(
     best_of: dict[str, ParadigmResult] = {}
     for paradigm in dict.fromkeys(r.paradigm for r in variants.values()):
         own = {name: r for name, r in variants.items() if r.paradigm == paradigm and not (r.skipped or r.failed)}
-        best = best_on_shared_folds({name: r.folds for name, r in own.items()})  # as the probes' representative
+        best = best_by_validation({name: r.folds for name, r in own.items()})  # on validation, as the probes
         if best is not None:
             best_of[paradigm] = own[best]
     out: dict[str, Any] = {
         "oracle_version": ORACLE_VERSION,
         "config": {"n_folds": n_folds, "n_trials": n_trials, "max_epochs": preset.max_epochs,
-                   "patience": preset.patience, "seed": seed, "time_cap": time_cap,
+                   "patience": preset.patience, "pruner": pruner, "seed": seed, "time_cap": time_cap,
                    "variant_params": variant_params or {}},
         "variants": records,
         "paradigms": {},

@@ -27,23 +27,27 @@ from benchmarks.oracle._oracle import ORACLE_VERSION, run_oracle
 __all__ = ["PROBE_VERSION", "load_cached", "run_case", "run_preset", "run_suite"]
 
 #: Bump when the probe runner or the rules change in a way that changes the cached recommendations.
-PROBE_VERSION = "4"
+PROBE_VERSION = "5"
 
-#: The oracle's configuration for each kind of case (recorded in every cached result).
+#: The oracle's configuration for each kind of case (recorded in every cached result). ``n_trials``
+#: is per variant and fold (each fold searches on its own training and validation parts); the
+#: transfer variants' search starts from two source groups and may choose four.
 ORACLE_CONFIG: dict[str, dict[str, Any]] = {
     "generated": {
         "n_folds": 3,
-        "n_trials": 10,
+        "n_trials": 2,
         "max_epochs": 100,
         "patience": 10,
-        "variant_params": {"transfer/finetune": {"source_groups": 2}},
+        "pruner": "halving",
+        "variant_params": {"transfer/finetune": {"source_groups": 2}, "transfer/head": {"source_groups": 2}},
     },
     "real": {
         "n_folds": 3,
-        "n_trials": 10,
+        "n_trials": 2,
         "max_epochs": 300,
         "patience": 25,
-        "variant_params": {"transfer/finetune": {"source_groups": 2}},
+        "pruner": "halving",
+        "variant_params": {"transfer/finetune": {"source_groups": 2}, "transfer/head": {"source_groups": 2}},
     },
 }
 

@@ -2,8 +2,10 @@
 
 A variant runs fold after fold; a budget that runs out stops it between epochs, and the folds
 it finished are kept and flagged (``budget_exhausted``) — nothing finished is thrown away.
-Hyper-parameter search, when asked for, runs on the first fold with the validation rows (or
-validation tasks) playing the part of the test set, so test rows never choose anything.
+Every fold's model is scored on the fold's validation part as well as its test part. A
+hyper-parameter search, when asked for, runs inside each fold: its trials fit on the fold's
+training part and are judged on its validation part, and the best trial's model is the fold's
+model — so no row (or task) a fold tests on ever chooses anything.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ from probes.budget import Budget, BudgetPreset, budget_preset
 from probes.data import TaskSet
 from probes.exceptions import BudgetExhausted
 from probes.paradigms._base import Variant
-from probes.paradigms._data import VALID_DRAWS, FoldData, MetaFoldData, TaskView, prepare_fold, redrawn_validation
+from probes.paradigms._data import VALID_DRAWS, FoldData, MetaFoldData, prepare_fold, redrawn_validation
 from probes.paradigms._training import RunContext, warm_up
 from probes.protocol import (
-    Episode,
+    METRICS,
     FoldResult,
     NonFinitePredictionError,
     check_finite,
@@ -42,13 +44,13 @@ __all__ = [
     "ParadigmResult",
     "ProbeRun",
     "UnitError",
+    "base_params",
     "fold_call",
     "fold_unit",
     "merge_folds",
     "prepare_folds",
     "run_variant",
     "run_variants",
-    "search_unit",
     "variant_units",
 ]
 
@@ -63,7 +65,9 @@ class ParadigmResult:
     folds: list[FoldResult] = field(default_factory=list)
     seconds: float = 0.0
     params: dict[str, Any] = field(default_factory=dict)
+    """The first finished fold's hyper-parameters (each fold's are in ``fold_params``)."""
     trials: int = 0
+    """Search trials over every fold."""
     n_folds_planned: int = 0
     budget_exhausted: bool = False
     skipped: str | None = None
@@ -71,6 +75,15 @@ class ParadigmResult:
     failed: str | None = None
     """Why the variant's results were thrown away (it predicted non-finite values), else ``None``."""
     notes: list[str] = field(default_factory=list)
+    fold_params: list[dict[str, Any]] = field(default_factory=list)
+    """Per finished fold, the hyper-parameters behind its model (its own search's choice)."""
+
+    @property
+    def valid_score(self) -> float:
+        """Mean validation score over the finished folds (NaN when none was measured)."""
+        values = [f.valid_aggregate for f in self.folds if f.valid_aggregate is not None]
+        finite = [v for v in values if math.isfinite(v)]
+        return float(np.mean(finite)) if finite and len(finite) == len(self.folds) else math.nan
 
     @property
     def paradigm(self) -> str:
@@ -121,6 +134,9 @@ class ParadigmResult:
             "trials": self.trials,
             "params": {k: v for k, v in self.params.items() if isinstance(v, (int, float, str, bool)) or v is None},
             "fold_scores": [num(f.aggregate) for f in self.folds],
+            "valid_score": num(self.valid_score),
+            "fold_valid_scores": [num(f.valid_aggregate) for f in self.folds],
+            "fold_params": [dict(p) for p in self.fold_params],
             "tasks": [
                 {"name": name, "fold_scores": [num(v) for v in values]}
                 for name, values in self.task_fold_scores().items()
@@ -147,70 +163,58 @@ def prepare_folds(
 def _predict_and_score(
     taskset: TaskSet, variant: Variant, data: FoldData | MetaFoldData, params: dict[str, Any], ctx: RunContext
 ) -> FoldResult:
+    """Fit once on the fold; score its test part (the result) and its validation part (``valid_aggregate``).
+
+    The model predicts the validation rows (or the validation tasks' episodes) together with the
+    test ones; the validation score is what chooses among search trials and among a paradigm's
+    variants, so no test score ever chooses anything.
+    """
     if isinstance(data, MetaFoldData):
         assert variant.fit_predict_meta is not None
+        watched = data.valid_episodes  # scored as they were drawn (the redrawn copies only steady the learners)
         data = redrawn_validation(data, VALID_DRAWS, ctx.seed)  # every learner adapts to the same draws
-        return score_meta_fold(taskset, data.fold, variant.fit_predict_meta(data, params, ctx))
+        view = replace(
+            data,
+            test_episodes=(*watched, *data.test_episodes),
+            fold=replace(data.fold, test_episodes=(*watched, *data.fold.test_episodes)),
+        )
+        preds = variant.fit_predict_meta(view, params, ctx)
+        k = len(watched)
+        result = score_meta_fold(taskset, data.fold, preds[k:])
+        valid = math.nan
+        if k:
+            valid_fold = replace(data.fold, test_tasks=data.fold.valid_tasks, test_episodes=tuple(watched))
+            valid = score_meta_fold(taskset, valid_fold, preds[:k]).aggregate
+        return replace(result, valid_aggregate=valid)
     assert variant.fit_predict is not None
-    return score_fold(taskset, data.fold, variant.fit_predict(data, params, ctx))
-
-
-# ------------------------------------------------------------------------------- search views
-
-
-def _validation_view(data: FoldData, seed: int) -> FoldData:
-    """The fold with validation rows as test rows and a fifth of training rows as validation."""
-    rng = np.random.default_rng(seed)
-    views = []
-    for v in data.tasks:
-        n = len(v.rows_train)
-        k = max(1, n // 5) if n >= 5 else 0
-        pick = np.zeros(n, dtype=bool)
-        pick[rng.choice(n, size=k, replace=False)] = True
-        views.append(
-            TaskView(
-                v.name, v.kind, v.n_classes,
-                v.rows_train[~pick], v.rows_train[pick], v.rows_valid,
-                v.y_train[~pick], v.y_train[pick], v.y_valid,
-            )
-        )  # fmt: skip
-    return replace(data, tasks=tuple(views))
-
-
-def _meta_validation_view(data: MetaFoldData, seed: int) -> MetaFoldData:
-    """Validation tasks as test tasks; a share of the training tasks becomes the validation tasks."""
-    rng = np.random.default_rng(seed)
-    train = list(data.train_tasks)
-    rng.shuffle(train)
-    k = max(1, len(train) // 5) if len(train) >= 3 else 0
-    new_valid, new_train = sorted(train[:k]), sorted(train[k:])
-    shots = {e.task: len(e.support) for e in (*data.valid_episodes, *data.test_episodes)}
-    n_shots = next(iter(shots.values()), 1)
-    episodes = []
-    for t in new_valid:
-        n = len(data.tasks[t].y_train)
-        support = np.sort(rng.choice(n, size=min(n_shots, n - 1), replace=False))
-        episodes.append(Episode(t, support, np.setdiff1d(np.arange(n), support)))
-    # The view's fold must say the same as the view: scoring reads the episodes from it.
-    fold = replace(
-        data.fold,
-        train_tasks=tuple(new_train),
-        valid_tasks=tuple(new_valid),
-        test_tasks=tuple(data.valid_tasks),
-        valid_episodes=tuple(episodes),
-        test_episodes=data.valid_episodes,
-    )
-    return replace(
+    view = replace(
         data,
-        train_tasks=tuple(new_train),
-        valid_tasks=tuple(new_valid),
-        valid_episodes=tuple(episodes),
-        test_episodes=data.valid_episodes,
-        fold=fold,
+        tasks=tuple(
+            replace(
+                v, rows_test=np.concatenate([v.rows_valid, v.rows_test]), y_test=np.concatenate([v.y_valid, v.y_test])
+            )
+            for v in data.tasks
+        ),
     )
+    preds = variant.fit_predict(view, params, ctx)
+    tests, valid_scores = {}, {}
+    for t, pred in preds.items():
+        v = data.tasks[t]
+        n = len(v.rows_valid)
+        if len(v.rows_test):
+            tests[t] = pred[n:]
+        if n:
+            task = taskset.tasks[t]
+            valid_scores[task.name] = METRICS[task.metric](v.y_valid, check_finite(task.name, pred[:n]))
+    result = score_fold(taskset, data.fold, tests)
+    valid = aggregate_task_scores(taskset, valid_scores) if valid_scores else math.nan
+    return replace(result, valid_aggregate=valid)
 
 
-def _search(
+# ---------------------------------------------------------------------------------- the search
+
+
+def _search_fold(
     taskset: TaskSet,
     variant: Variant,
     data: FoldData | MetaFoldData,
@@ -218,17 +222,25 @@ def _search(
     ctx: RunContext,
     *,
     n_trials: int,
+    pruner: str,
     storage: str | None,
-) -> tuple[dict[str, Any], int]:
+) -> tuple[FoldResult, dict[str, Any], int]:
+    """A hyper-parameter search inside one fold: ``(the best trial's scores, its params, trials run)``.
+
+    Every trial fits on the fold's own training part (early stopping on its validation part) and
+    is judged by its validation score; the best trial's model is the fold's model, so nothing is
+    refitted and the fold's test part never chooses anything (nested cross-validation; Cawley &
+    Talbot 2010, "On over-fitting in model selection"). The defaults are the first trial.
+    Raises :class:`NonFinitePredictionError` when every trial failed and one diverged, and
+    :class:`BudgetExhausted` when the time limit stopped the search before any trial finished.
+    """
     import optuna
 
     from probes.paradigms.search import run_study
 
     assert variant.search_space is not None
-    if isinstance(data, MetaFoldData):
-        view = redrawn_validation(_meta_validation_view(data, ctx.seed), VALID_DRAWS, ctx.seed)
-    else:
-        view = _validation_view(data, ctx.seed)
+    kept: dict[str, Any] = {}
+    diverged: list[str] = []
 
     def objective(trial: optuna.Trial) -> float:
         trial_params = {**params, **variant.search_space(trial)}
@@ -238,22 +250,17 @@ def _search(
             if trial.should_prune():
                 raise optuna.TrialPruned()
 
-        trial_ctx = replace(ctx, on_epoch=report, notes=[])
-        if isinstance(view, MetaFoldData):
-            result = score_meta_fold(taskset, view.fold, variant.fit_predict_meta(view, trial_params, trial_ctx))  # type: ignore[misc]
-            value = result.aggregate
-        else:
-            preds = variant.fit_predict(view, trial_params, trial_ctx)  # type: ignore[misc]
-            scores = {}
-            from probes.protocol import METRICS
-
-            for t, pred in preds.items():
-                task = taskset.tasks[t]
-                scores[task.name] = METRICS[task.metric](view.tasks[t].y_test, check_finite(task.name, pred))
-            value = aggregate_task_scores(taskset, scores)
-        if not math.isfinite(value):
-            raise optuna.TrialPruned("no finite validation score")
-        return float(value)
+        try:
+            result = _predict_and_score(taskset, variant, data, trial_params, replace(ctx, on_epoch=report))
+        except NonFinitePredictionError as exc:
+            diverged.append(str(exc))
+            raise
+        value = result.valid_aggregate
+        if value is None or not math.isfinite(value):
+            value = -math.inf  # no validation part: the first finished trial is kept
+        if "result" not in kept or value > kept["value"]:
+            kept.update(result=result, params=trial_params, value=value)
+        return float(value) if math.isfinite(value) else -1e12
 
     seed_params = {k: params[k] for k in params if k in _space_keys(variant)}
     study = run_study(
@@ -261,16 +268,22 @@ def _search(
         n_trials=n_trials,
         budget=ctx.budget,
         seed=ctx.seed,
+        pruner=pruner,
         storage=storage,
         study_name=f"{taskset.source.name}:{variant.id}:{ctx.seed}" if storage else None,
         first_params=seed_params or None,
     )
-    completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     failed = sum(t.state == optuna.trial.TrialState.FAIL for t in study.trials)
     if failed:
         ctx.notes.append(f"search: {failed} of {len(study.trials)} trials failed")
-    best = {**params, **study.best_params} if completed else params
-    return best, len(study.trials)
+    if "result" not in kept:
+        if diverged:
+            raise NonFinitePredictionError(diverged[0])
+        raise BudgetExhausted(f"{variant.id}: no search trial finished")
+    return kept["result"], kept["params"], len(study.trials)
+
+
+# ------------------------------------------------------------------------------------ the runner
 
 
 class _KeyRecorder:
@@ -320,11 +333,14 @@ def _context(
 
 @dataclass(frozen=True)
 class FoldOutcome:
-    """One fold of one variant: its scores, or why its predictions were thrown away."""
+    """One fold of one variant: its scores (or why its predictions were thrown away), and its search."""
 
     result: FoldResult | None
     notes: tuple[str, ...] = ()
     nonfinite: str | None = None
+    params: dict[str, Any] | None = None
+    """The hyper-parameters behind ``result`` (the search's choice on this fold)."""
+    trials: int = 0
 
 
 def fold_unit(
@@ -337,42 +353,51 @@ def fold_unit(
     *,
     seed: int,
     preset: BudgetPreset,
-    device: torch.device | str | None = None,
-    threads: int | None = 1,
-) -> FoldOutcome:
-    """Train and score fold ``index`` of ``variant`` with ``params`` (seeded by ``fold_seed(seed, index)``).
-
-    A unit of work of its own: the same call gives the same result in any process.
-    """
-    ctx = replace(_context(budget, seed, preset, device, threads), seed=fold_seed(seed, index))
-    try:
-        result = _predict_and_score(taskset, variant, data, params, ctx)
-    except NonFinitePredictionError as exc:
-        return FoldOutcome(None, tuple(ctx.notes), nonfinite=str(exc))
-    return FoldOutcome(result, tuple(ctx.notes))
-
-
-def search_unit(
-    budget: Budget,
-    taskset: TaskSet,
-    variant: Variant,
-    data: FoldData | MetaFoldData,
-    params: dict[str, Any],
-    *,
-    seed: int,
-    preset: BudgetPreset,
-    n_trials: int,
+    n_trials: int = 0,
     storage: str | None = None,
     device: torch.device | str | None = None,
     threads: int | None = 1,
-) -> tuple[dict[str, Any], int, list[str]]:
-    """The hyper-parameter search on the first fold: ``(chosen params, trials, notes)``.
+) -> FoldOutcome:
+    """Train and score fold ``index`` of ``variant`` (seeded by ``fold_seed(seed, index)``).
 
-    Under a time limit it takes at most 40% of the time left, so the folds keep the rest.
+    With ``n_trials > 0`` (and a search space) the fold runs its own search first
+    (:func:`_search_fold`) and keeps the best trial's model. A unit of work of its own: the
+    same call gives the same result in any process.
     """
-    ctx = _context(budget.sub(0.4), seed, preset, device, threads)
-    chosen, trials = _search(taskset, variant, data, params, ctx, n_trials=n_trials, storage=storage)
-    return chosen, trials, list(ctx.notes)
+    ctx = replace(_context(budget, seed, preset, device, threads), seed=fold_seed(seed, index))
+    chosen, trials = dict(params), 0
+    try:
+        if n_trials > 0 and variant.search_space is not None:
+            result, chosen, trials = _search_fold(
+                taskset, variant, data, params, ctx, n_trials=n_trials, pruner=preset.pruner, storage=storage
+            )
+        else:
+            result = _predict_and_score(taskset, variant, data, params, ctx)
+    except NonFinitePredictionError as exc:
+        return FoldOutcome(None, tuple(ctx.notes), nonfinite=str(exc), params=chosen, trials=trials)
+    return FoldOutcome(result, tuple(ctx.notes), params=chosen, trials=trials)
+
+
+def _plain(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if isinstance(v, (int, float, str, bool)) or v is None}
+
+
+def _add_fold(result: ParadigmResult, fold: FoldOutcome, index: int) -> bool:
+    """Add one fold's outcome to ``result``; ``False`` when it diverged (the variant failed)."""
+    result.notes.extend(n for n in fold.notes if n not in result.notes)
+    result.trials += fold.trials
+    if fold.nonfinite is not None:  # a diverged model: none of its folds can be trusted
+        result.failed = f"{fold.nonfinite} on fold {index + 1}"
+        result.folds.clear()
+        result.fold_params.clear()
+        result.notes.append(f"failed: {result.failed}")
+        return False
+    assert fold.result is not None
+    result.folds.append(fold.result)
+    result.fold_params.append(_plain(fold.params or {}))
+    if len(result.folds) == 1:
+        result.params = dict(fold.params or result.params)
+    return True
 
 
 def merge_folds(
@@ -392,15 +417,8 @@ def merge_folds(
         if outcome.status == "error":
             raise UnitError(outcome.error, outcome.trace)
         result.seconds += outcome.seconds
-        fold: FoldOutcome = outcome.value
-        result.notes.extend(n for n in fold.notes if n not in result.notes)
-        if fold.nonfinite is not None:
-            result.failed = f"{fold.nonfinite} on fold {i + 1}"
-            result.folds.clear()
-            result.notes.append(f"failed: {result.failed}")
+        if not _add_fold(result, outcome.value, i):
             return result
-        assert fold.result is not None
-        result.folds.append(fold.result)
     if cut:
         result.budget_exhausted = True
         if note_limit:
@@ -414,6 +432,11 @@ class UnitError(RuntimeError):
     def __init__(self, message: str, trace: str = "") -> None:
         super().__init__(message)
         self.trace = trace
+
+
+def _trials(variant: Variant, preset: BudgetPreset, n_trials: int | None) -> int:
+    trials = preset.n_trials if n_trials is None else n_trials
+    return trials if variant.search_space is not None else 0
 
 
 def run_variant(
@@ -441,9 +464,9 @@ def run_variant(
         Deadline for this variant; when it passes, finished folds are kept and flagged.
         Default: the preset's ``seconds`` (``None`` for every built-in preset: no deadline).
     params:
-        Hyper-parameters overriding the variant's defaults (and the search's choices).
+        Hyper-parameters overriding the variant's defaults (a search starts from them).
     n_trials:
-        Optuna trials on the first fold's validation data (default: the preset's).
+        Optuna trials per fold, each judged on that fold's validation part (default: the preset's).
     storage:
         Optuna storage URL; in-memory when ``None``.
     threads:
@@ -459,31 +482,19 @@ def run_variant(
     if reason is not None:
         result.skipped = reason
         return result
-    chosen = {**variant.defaults, **(params or {})}
-    trials = preset.n_trials if n_trials is None else n_trials
+    base = base_params(variant, params)
+    result.params = dict(base)
+    trials = _trials(variant, preset, n_trials)
     try:
-        if trials > 0 and variant.search_space is not None and prepared:
-            if progress:
-                progress("search", 0.0, f"{variant.id}: searching hyper-parameters ({trials} trials)")
-            chosen, result.trials, notes = search_unit(
-                budget, taskset, variant, prepared[0], chosen, seed=seed, preset=preset, n_trials=trials,
-                storage=storage, device=device, threads=threads,
-            )  # fmt: skip
-            result.notes.extend(notes)
-        result.params = dict(chosen)
         for i, data in enumerate(prepared):
             budget.check(f"{variant.id} fold {i + 1}")
+            if progress and trials:
+                progress("search", i / len(prepared), f"{variant.id}: fold {i + 1}, searching ({trials} trials)")
             fold = fold_unit(
-                budget, taskset, variant, data, i, chosen, seed=seed, preset=preset, device=device, threads=threads
-            )
-            result.notes.extend(n for n in fold.notes if n not in result.notes)
-            if fold.nonfinite is not None:  # a diverged model: none of its folds can be trusted
-                result.failed = f"{fold.nonfinite} on fold {i + 1}"
-                result.folds.clear()
-                result.notes.append(f"failed: {result.failed}")
+                budget, taskset, variant, data, i, base, seed=seed, preset=preset, n_trials=trials, storage=storage, device=device, threads=threads,
+            )  # fmt: skip
+            if not _add_fold(result, fold, i):
                 break
-            assert fold.result is not None
-            result.folds.append(fold.result)
             if progress:
                 progress("train", (i + 1) / len(prepared), f"{variant.id}: fold {i + 1}/{len(prepared)}")
     except BudgetExhausted:
@@ -491,6 +502,11 @@ def run_variant(
         result.notes.append(f"stopped by the time budget after {len(result.folds)} of {len(prepared)} folds")
     result.seconds = time.perf_counter() - started
     return result
+
+
+def base_params(variant: Variant, params: dict[str, Any] | None) -> dict[str, Any]:
+    """The variant's defaults overridden by ``params``: where every fold (and its search) starts."""
+    return {**variant.defaults, **(params or {})}
 
 
 @dataclass
@@ -523,14 +539,12 @@ def variant_units(
     storage: str | None = None,
     device: torch.device | str | None = None,
 ) -> tuple[list[Unit], Callable[[dict[Hashable, Outcome]], ParadigmResult]]:
-    """The units of one variant — its search (when it has one) then one per fold — and their merge.
+    """The units of one variant — one per fold, each with its own search when there is one — and their merge.
 
-    Keys are ``(variant id, "search")`` and ``(variant id, fold index)``. The merge builds the
-    :class:`ParadigmResult` from the outcomes exactly as :func:`run_variant` would have.
+    Keys are ``(variant id, fold index)``. The merge builds the :class:`ParadigmResult` from the
+    outcomes exactly as :func:`run_variant` would have.
     """
-    base = {**variant.defaults, **(params or {})}
-    trials = preset.n_trials if n_trials is None else n_trials
-    search = trials > 0 and variant.search_space is not None and bool(folds)
+    base = base_params(variant, params)
     skipped = variant.why_not(taskset)
     if skipped is not None:
 
@@ -538,64 +552,17 @@ def variant_units(
             return ParadigmResult(variant=variant.id, n_folds_planned=len(folds), skipped=skipped)
 
         return [], merge_skipped
-    skey = (variant.id, "search")
-    options = {"seed": seed, "preset": preset, "device": device}
-
-    def chosen(outcomes: dict[Hashable, Outcome]) -> dict[str, Any] | None:
-        if not search:
-            return base
-        found = outcomes[skey]
-        return found.value[0] if found.done else None
-
-    def fold_args(i: int) -> Callable[[dict[Hashable, Outcome]], tuple[Any, ...] | None]:
-        def build(outcomes: dict[Hashable, Outcome]) -> tuple[Any, ...] | None:
-            p = chosen(outcomes)
-            return None if p is None else (taskset, variant, folds[i], i, p, options)
-
-        return build
-
-    units = []
-    if search:
-        units.append(
-            Unit(skey, _search_call, (taskset, variant, folds[0], base, seed, preset, trials, storage, device))
-        )
-    for i in range(len(folds)):
-        units.append(Unit((variant.id, i), fold_call, needs=(skey,) if search else (), build=fold_args(i)))
+    options = {"seed": seed, "preset": preset, "device": device, "n_trials": _trials(variant, preset, n_trials),
+               "storage": storage}  # fmt: skip
+    units = [
+        Unit((variant.id, i), fold_call, (taskset, variant, folds[i], i, base, options)) for i in range(len(folds))
+    ]
 
     def merge(outcomes: dict[Hashable, Outcome]) -> ParadigmResult:
         result = ParadigmResult(variant=variant.id, n_folds_planned=len(folds), params=dict(base))
-        if search:
-            found = outcomes[skey]
-            if found.status == "error":
-                raise UnitError(found.error, found.trace)
-            if not found.done:
-                result.budget_exhausted = True
-                result.notes.append(f"stopped by the time budget after 0 of {len(folds)} folds")
-                return result
-            result.params, result.trials, notes = dict(found.value[0]), found.value[1], found.value[2]
-            result.notes.extend(notes)
-            result.seconds += found.seconds
         return merge_folds(result, [outcomes.get((variant.id, i)) for i in range(len(folds))])
 
     return units, merge
-
-
-def _search_call(
-    budget: Budget,
-    taskset: TaskSet,
-    variant: Variant,
-    data: FoldData | MetaFoldData,
-    params: dict[str, Any],
-    seed: int,
-    preset: BudgetPreset,
-    n_trials: int,
-    storage: str | None,
-    device: torch.device | str | None,
-) -> tuple[dict[str, Any], int, list[str]]:
-    return search_unit(
-        budget, taskset, variant, data, params, seed=seed, preset=preset, n_trials=n_trials, storage=storage,
-        device=device,
-    )  # fmt: skip
 
 
 def fold_call(

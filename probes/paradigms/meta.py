@@ -86,6 +86,8 @@ ROW_LR_FACTORS = (1.0, 3.0, 9.0)
 LR_TASKS = 16
 #: SGD steps of the validation adaptation in row folds (a whole training part needs more than a few shots).
 ROW_VALID_STEPS = 20
+#: Checkpoints without a better validation loss (every task) that end a row-fold adaptation.
+ROW_PATIENCE = 2
 _ROWS_CAP = 512
 
 
@@ -606,23 +608,23 @@ def _adapt_rows(
     default_steps = min(ROW_CHECKPOINTS, key=lambda s: abs(s - ROW_VALID_STEPS))
 
     def adapt(tasks: list[int], lr: float) -> tuple[dict[int, torch.Tensor], np.ndarray]:
-        """Adapted outputs at every checkpoint, and each task's validation loss there."""
+        """Adapted outputs at the checkpoints reached, and each task's validation loss there (inf elsewhere)."""
         sub = [data.tasks[t] for t in tasks]
         supports = [(data.X[v.rows_train], space.encode(t, v.y_train)) for t, v in zip(tasks, sub, strict=True)]
         queries = [data.X[np.concatenate([v.rows_valid, v.rows_test])] for v in sub]
+        targets = [space.encode(t, v.y_valid) for t, v in zip(tasks, sub, strict=True)]
+
+        def loss_at(out: torch.Tensor, k: int) -> float:
+            n = len(sub[k].rows_valid)
+            return _mean_loss(out[k, :n], targets[k], classification) if n and _sane(out[k]) else np.inf
+
         outputs = finetune_episodes(
-            model, supports, queries, classification=classification, checkpoints=ROW_CHECKPOINTS, lr=lr, ctx=ctx
-        )
+            model, supports, queries, classification=classification, checkpoints=ROW_CHECKPOINTS, lr=lr, ctx=ctx,
+            stop=_row_stopper(len(tasks), loss_at, [len(v.rows_valid) > 0 for v in sub], default_steps)
+            if ctx.sweep_stop or ctx.budget.limited else None,
+        )  # fmt: skip
         losses = np.array(
-            [
-                [
-                    _mean_loss(outputs[s][k, : len(v.rows_valid)], space.encode(t, v.y_valid), classification)
-                    if len(v.rows_valid) and _sane(outputs[s][k])
-                    else np.inf
-                    for s in ROW_CHECKPOINTS
-                ]
-                for k, (t, v) in enumerate(zip(tasks, sub, strict=True))
-            ]
+            [[loss_at(outputs[s], k) if s in outputs else np.inf for s in ROW_CHECKPOINTS] for k in range(len(sub))]
         )
         return outputs, losses
 
@@ -646,6 +648,30 @@ def _adapt_rows(
         preds[t] = space.decode(t, outputs[steps][k, n : n + len(v.rows_test)])
         chosen.append(f"{v.name}={steps}")
     return preds, f"lr={lr:g}, steps " + ", ".join(chosen[:10]) + (", ..." if len(chosen) > 10 else "")
+
+
+def _row_stopper(
+    n_tasks: int, loss_at: Callable[[torch.Tensor, int], float], watched: list[bool], floor: int
+) -> Callable[[int, torch.Tensor], bool]:
+    """Ends a row-fold adaptation once every task's validation loss has missed its best for
+    ``ROW_PATIENCE`` checkpoints in a row (never before ``floor`` steps, the step count a task
+    without validation rows keeps): later checkpoints could only be chosen by a loss that
+    turned back down after rising, and each costs as many steps as all before it."""
+    best = np.full(n_tasks, np.inf)
+    waited = np.zeros(n_tasks, dtype=int)
+
+    def stop(steps: int, outputs: torch.Tensor) -> bool:
+        for k in range(n_tasks):
+            if not watched[k]:
+                continue
+            value = loss_at(outputs, k)
+            if value < best[k]:
+                best[k], waited[k] = value, 0
+            else:
+                waited[k] += 1
+        return steps >= floor and all(w >= ROW_PATIENCE for w, on in zip(waited, watched, strict=True) if on)
+
+    return stop
 
 
 def _gradient_fit_predict(algorithm: str) -> Callable[[FoldData, dict[str, Any], RunContext], dict[int, np.ndarray]]:

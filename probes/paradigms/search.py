@@ -1,7 +1,8 @@
 """Hyper-parameter search: one helper that runs an optuna study under a time budget.
 
-TPE sampling (seeded), median pruning on the intermediate validation scores a training loop
-reports each epoch, and in-memory storage unless an RDB URL (``sqlite:///studies.db``,
+TPE sampling (seeded), median pruning or asynchronous successive halving (Li et al. 2020, "A
+system for massively parallel hyperparameter tuning") on the intermediate validation scores a
+training loop reports each epoch, and in-memory storage unless an RDB URL (``sqlite:///studies.db``,
 ``postgresql://...``) is given — then studies can be inspected or shared between workers.
 The default hyper-parameters are tried first, so a search is never worse on validation than
 no search at all.
@@ -15,7 +16,20 @@ from typing import Any
 from probes.budget import Budget
 from probes.exceptions import BudgetExhausted
 
-__all__ = ["run_study"]
+__all__ = ["PRUNERS", "run_study"]
+
+#: The pruners a budget preset may name.
+PRUNERS = ("median", "halving")
+
+
+def _pruner(name: str) -> Any:
+    import optuna
+
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=5)
+    if name == "halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=5, reduction_factor=3)
+    raise ValueError(f"unknown pruner {name!r}; choose one of {', '.join(PRUNERS)}")
 
 
 def run_study(
@@ -24,6 +38,7 @@ def run_study(
     n_trials: int,
     budget: Budget,
     seed: int = 0,
+    pruner: str = "median",
     storage: str | None = None,
     study_name: str | None = None,
     first_params: dict[str, Any] | None = None,
@@ -39,7 +54,7 @@ def run_study(
     study = optuna.create_study(
         direction="maximize",
         sampler=optuna.samplers.TPESampler(seed=seed),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=5),
+        pruner=_pruner(pruner),
         storage=storage,
         study_name=study_name,
         load_if_exists=study_name is not None,

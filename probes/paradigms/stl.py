@@ -130,8 +130,8 @@ def sweep_stopper(data: MetaFoldData, decode: Any, ctx: RunContext) -> SweepStop
     loss so far (a diverged one counts as a failure). The checkpoints are spaced geometrically,
     so a sweep whose best is at a few steps ends after about four times as many instead of
     running to the last. The choice can differ from the full sweep's only when the loss falls
-    to a new low after rising for that long. The probes' presets stop early (``ctx.sweep_stop``),
-    and so does any run under a time limit; the oracle without one sweeps every checkpoint.
+    to a new low after rising for that long. Every built-in preset stops early (``ctx.sweep_stop``),
+    and so does any run under a time limit.
     """
     if not (ctx.sweep_stop or ctx.budget.limited):
         return None

@@ -218,10 +218,12 @@ def _fit_predict_meta(head_only: bool):
 
 
 def _space(trial: Any) -> dict[str, Any]:
+    """Backbone, training and fine-tuning settings; ``source_groups`` matters under ``all_tasks`` only."""
     return {
         **backbone_space(trial),
         **train_space(trial),
         "finetune_lr": trial.suggest_float("finetune_lr", 1e-4, 1e-2, log=True),
+        "source_groups": trial.suggest_categorical("source_groups", [2, MAX_SOURCE_GROUPS]),
     }
 
 

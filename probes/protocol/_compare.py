@@ -40,7 +40,7 @@ __all__ = [
     "COMPLEXITY",
     "Comparison",
     "Decision",
-    "best_on_shared_folds",
+    "best_by_validation",
     "co_winners",
     "compare",
     "on_shared_folds",
@@ -263,21 +263,28 @@ def on_shared_folds(results: Mapping[str, Sequence[FoldResult]]) -> tuple[dict[s
     return {name: [f for f in folds if f.key in common] for name, folds in results.items()}, len(common)
 
 
-def best_on_shared_folds(results: Mapping[str, Sequence[FoldResult]]) -> str | None:
-    """The candidate with the highest mean over the folds all candidates finished (own mean breaks ties).
+def best_by_validation(results: Mapping[str, Sequence[FoldResult]]) -> str | None:
+    """The candidate with the highest mean *validation* score over the folds all candidates finished.
 
-    How a paradigm's variants are compared: one a time limit cut after an easy first fold does not
-    outrank one that ran every fold. ``None`` when no candidate has a finite score.
+    How a paradigm's variants are compared (never on test scores, which would give a paradigm
+    with more variants an edge). A candidate without a finite validation score on every shared
+    fold ranks below those with one; among those, and when none has one, the first candidate
+    (in the order given: the paradigm's default variant first) wins. ``None`` when no
+    candidate finished a fold with a finite test score.
     """
-
-    def finite(value: float) -> float:
-        return value if math.isfinite(value) else -math.inf
-
     scored = {name: folds for name, folds in results.items() if folds and math.isfinite(score_interval(folds)[0])}
     if not scored:
         return None
     shared, _ = on_shared_folds(scored)
-    return max(scored, key=lambda n: (finite(score_interval(shared[n])[0]), score_interval(scored[n])[0]))
+
+    def valid(name: str) -> float:
+        values = [f.valid_aggregate for f in shared[name]]
+        if not values or any(v is None or not math.isfinite(v) for v in values):
+            return -math.inf
+        return float(np.mean(values))
+
+    order = list(scored)
+    return max(order, key=lambda n: (valid(n), -order.index(n)))
 
 
 def co_winners(results: Mapping[str, Sequence[FoldResult]], *, alpha: float = 0.05) -> Decision:

@@ -80,6 +80,10 @@ class FoldResult:
     task_weights: dict[str, float] | None = None
     predictions: dict[str, TaskPredictions] | None = None
     """Out-of-fold labels and predictions per task (row folds), for the paired bootstrap."""
+    valid_aggregate: float | None = None
+    """The same model's goal score on the fold's validation part (rows, or validation tasks'
+    episodes): what chooses among search trials and among a paradigm's variants, so test
+    scores never choose anything. ``None`` when not measured."""
 
     @property
     def key(self) -> tuple[int, int]:

@@ -224,6 +224,19 @@ def test_co_winners_rank_on_the_folds_every_candidate_finished() -> None:
     assert co_winners({"stl": _results([0.5, 0.6]), "mtl": _results([0.6, 0.7])}).shared_folds is None
 
 
+def test_variants_are_chosen_on_validation_scores_never_on_test_scores() -> None:
+    from probes.protocol import best_by_validation
+
+    def folds(test: float, valid: float | None) -> list[FoldResult]:
+        return [FoldResult(0, i, {}, test, 80, 20, valid_aggregate=valid) for i in range(3)]
+
+    assert best_by_validation({"stl/mlp": folds(0.9, 0.6), "stl/gbdt": folds(0.7, 0.8)}) == "stl/gbdt"
+    # without a validation score a variant ranks last; with none at all the first (default) one wins
+    assert best_by_validation({"stl/mlp": folds(0.9, None), "stl/gbdt": folds(0.7, 0.1)}) == "stl/gbdt"
+    assert best_by_validation({"stl/mlp": folds(0.7, None), "stl/gbdt": folds(0.9, None)}) == "stl/mlp"
+    assert best_by_validation({"stl/mlp": []}) is None
+
+
 def test_on_shared_folds_cuts_to_the_common_folds() -> None:
     shared, n = on_shared_folds({"a": _results([0.1, 0.2, 0.3]), "b": _results([0.5, 0.6]), "c": []})
     assert n == 2 and [f.index for f in shared["a"]] == [0, 1] and shared["c"] == []

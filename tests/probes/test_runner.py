@@ -71,10 +71,14 @@ def test_subsampling_caps_rows_and_keeps_classes() -> None:
 
 def test_a_variant_cut_after_an_easy_fold_does_not_represent_its_paradigm() -> None:
     # stl/mlp finished fold 0 only (0.90, an easy fold); stl/gbdt every fold, and fold 0 better (0.92).
-    cut = ParadigmResult("stl/mlp", [FoldResult(0, 0, {}, 0.90, 80, 20)], n_folds_planned=3, budget_exhausted=True)
-    whole = ParadigmResult(
-        "stl/gbdt", [FoldResult(0, i, {}, s, 80, 20) for i, s in enumerate([0.92, 0.40, 0.45])], n_folds_planned=3
+    # Variants are compared on validation scores (here equal to the test scores) over shared folds.
+    cut = ParadigmResult(
+        "stl/mlp", [FoldResult(0, 0, {}, 0.90, 80, 20, valid_aggregate=0.90)], n_folds_planned=3, budget_exhausted=True
     )
+    whole = ParadigmResult(
+        "stl/gbdt", [FoldResult(0, i, {}, s, 80, 20, valid_aggregate=s) for i, s in enumerate([0.92, 0.40, 0.45])],
+        n_folds_planned=3,
+    )  # fmt: skip
     report = ProbeReport(
         taskset=None, full_rows={}, preset=budget_preset("fast"), seed=0, time_limit=None,  # type: ignore[arg-type]
         results={"stl/mlp": cut, "stl/gbdt": whole},
@@ -120,9 +124,43 @@ def test_the_search_does_not_prefer_a_configuration_that_diverges_on_a_task() ->
     # x > 0.5 is exact on two tasks and nan on the third: dropping the nan task would score it best.
     variant = _diverging_variant(lambda params, calls: params.get("x", 0.0) > 0.5)
     result = run_variant(ts, variant, folds, preset=TINY, n_trials=8, params={"x": 0.9})
-    assert result.trials == 8 and result.params["x"] <= 0.5
+    assert result.trials == 3 * 8 and all(p["x"] <= 0.5 for p in result.fold_params)  # each fold searches
     assert result.failed is None and len(result.folds) == 3
     assert any("trials failed" in note for note in result.notes)
+
+
+def _two_faced_variant() -> Variant:
+    """Exact on the validation rows when ``x < 0.5``, exact on the test rows otherwise (a test double).
+
+    It tells the two apart only by ``rows_valid``: the fold it is handed predicts both parts at once.
+    """
+
+    def fit_predict(data, params, ctx):
+        out = {}
+        for t in data.scored_tasks():
+            v = data.tasks[t]
+            is_valid = np.isin(v.rows_test, v.rows_valid)
+            exact = is_valid if params.get("x", 0.0) < 0.5 else ~is_valid
+            out[t] = np.where(exact, v.y_test, v.y_test + 2.0 * v.y_test.std() + 1.0)
+        return out
+
+    return Variant(
+        id="stl/two_faced", description="test double", fit_predict=fit_predict,
+        search_space=lambda trial: {"x": trial.suggest_float("x", 0.0, 1.0)},
+    )  # fmt: skip
+
+
+def test_the_search_chooses_on_validation_rows_and_never_on_test_rows() -> None:
+    s = make_scenario(n_tasks=3, rows_per_task=60, seed=0)
+    ts = load_taskset(s.frame, s.spec)
+    folds = prepare_folds(ts, TINY)
+    # The defaults (x = 0.9) are exact on the test rows: a search that read test scores keeps them.
+    result = run_variant(ts, _two_faced_variant(), folds, preset=TINY, n_trials=6, params={"x": 0.9})
+    assert len(result.fold_params) == 3 and all(p["x"] < 0.5 for p in result.fold_params)
+    assert all(f.valid_aggregate == 1.0 for f in result.folds)  # exact on validation ...
+    assert result.score < 0.5  # ... and poor on test, as chosen
+    unsearched = run_variant(ts, _two_faced_variant(), folds, preset=TINY, params={"x": 0.9})
+    assert unsearched.score == 1.0 and unsearched.valid_score < 0.5
 
 
 def test_the_runner_reports_a_diverged_variant_as_failed() -> None:

@@ -268,7 +268,7 @@ def test_search_runs_trials_on_validation_tasks(few_shot_classes) -> None:
     prepared = prepare_folds(few_shot_classes, "fast")[:1]
     result = run_variant(few_shot_classes, META_FOMAML, prepared, preset="fast", n_trials=2,
                          params={"iterations": 25, "width": 32})  # fmt: skip
-    assert result.trials == 2 and result.complete
+    assert result.trials == 2 * len(prepared) and result.complete  # two trials in each fold
     assert not [n for n in result.notes if "failed" in n]  # the trials were scored, not silently lost
     assert {"meta_lr", "inner_lr", "inner_steps"} <= set(result.params)
 
@@ -450,9 +450,10 @@ def test_every_new_task_learner_chooses_its_adaptation_on_the_same_validation_dr
     first = {v: calls[0] for v, calls in supports.items()}
     assert len(first["meta/maml"]) == n_valid
     assert all(sets == first["meta/maml"] for sets in first.values()), sorted(first)
-    # MTL fits one ridge head per validation episode and penalty, then one per test episode.
+    # MTL fits one ridge head per validation episode and penalty, then one per test episode and
+    # one per original validation episode (scored with the test ones: the fold's validation score).
     n_alphas = len(mtl_module._RIDGE_ALPHAS)
-    assert len(heads) == n_valid * n_alphas + len(fold.test_episodes)
+    assert len(heads) == n_valid * n_alphas + len(fold.test_episodes) + len(fold.valid_episodes)
 
 
 def test_a_refit_for_the_epochs_found_reproduces_the_early_stopped_weights(sinusoids) -> None:
