@@ -28,30 +28,25 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import re
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from benchmarks.oracle._cases import Case, cache_dir, real_cases
+from benchmarks.oracle._cases import Case, real_cases
 from benchmarks.oracle._evaluate import score_regret
-from benchmarks.oracle._run import _write, load_cached, quiet_single_thread, run_oracle_case
+from benchmarks.oracle._run import (
+    _write,
+    cache_kind,
+    cached_seeds,
+    load_cached,
+    quiet_single_thread,
+    run_oracle_case,
+)
 from probes.protocol import complexity
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def cache_kind(seed: int) -> str:
-    """The cache folder (under ``benchmarks/cache/``) of the seed-``seed`` oracles; seed 0 is the benchmark's."""
-    return "oracle" if seed == 0 else f"oracle_seed{seed}"
-
-
-def cached_seeds() -> list[int]:
-    """Seed 0 and every replicate seed with a cache folder, in order."""
-    found = (re.fullmatch(r"oracle_seed(\d+)", p.name) for p in cache_dir().iterdir() if p.is_dir())
-    return [0, *sorted(int(m.group(1)) for m in found if m and int(m.group(1)) > 0)]
 
 
 def _run_one(case: Case, seed: int, machine: str | None = None) -> str:

@@ -3,9 +3,11 @@
     python benchmarks/train_recommender.py            # writes advisor/models/recommender.json
 
 Trains on the generated cases of ``benchmarks/meta_dataset.csv`` only (real datasets stay held
-out for evaluation), chooses the regularisation by out-of-fold log loss and the simplicity margin
-(:func:`advisor._learned.choose`) by out-of-fold decision accuracy, and writes the model as plain
-JSON (see :mod:`advisor._learned`).
+out for evaluation), labelled by the truth rule (docs/truth.md); chooses the regularisation by
+out-of-fold log loss and the simplicity margin (:func:`advisor._learned.choose`) by out-of-fold
+regret (:func:`benchmarks.oracle._selection.select`), and writes the model as plain JSON (see
+:mod:`advisor._learned`). The benchmark scores this procedure on the generated cases by nested
+cross-validation (:func:`benchmarks.oracle._selection.nested_choices`).
 """
 
 from __future__ import annotations
@@ -15,47 +17,16 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from benchmarks.oracle._evaluate import (
-    case_folds,
-    decisions,
-    fit_model,
-    method_metrics,
-    out_of_fold_choices,
-    records_from_meta,
-    training_rows,
-)
+from benchmarks.oracle._evaluate import case_folds, fit_model, records_from_meta, training_rows
+from benchmarks.oracle._selection import select
 
 ROOT = Path(__file__).resolve().parents[1]
 META = ROOT / "benchmarks" / "meta_dataset.csv"
 OUT = ROOT / "advisor" / "models" / "recommender.json"
-GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
-MARGINS = (0.0, 0.05, 0.1, 0.15, 0.2)
 #: Joint probabilities tried for the "equivalent" verdict (:func:`advisor._decision.settle`).
 TIES = (0.5, 0.6, 0.7, 0.8, 0.9)
-
-
-def _oof_log_loss(records: list, c: float, folds: int = 5) -> float:
-    losses = []
-    for train, held in case_folds(records, folds=folds):
-        model = fit_model(train, c=c)
-        for r in held:
-            for p in r.applicable:
-                q = min(1 - 1e-6, max(1e-6, model.probability(r.features, p)))
-                y = float(p in r.co_winners)
-                losses.append(-(y * np.log(q) + (1 - y) * np.log(1 - q)))
-    return float(np.mean(losses))
-
-
-def _oof_accuracy(records: list, c: float, margin: float, seeds: int = 3) -> float:
-    """Mean out-of-fold decision accuracy (choice is an oracle co-winner) over a few fold splits."""
-    values = []
-    for seed in range(seeds):
-        choices = out_of_fold_choices(records, seed=seed, c=c, margin=margin)
-        values.append(method_metrics(records, decisions("advisor", records, choices), uses_probes=True)["accuracy"])
-    return float(np.mean(values))
 
 
 def _oof_equivalence(records: list, c: float, margin: float, seeds: int = 3) -> dict[float, dict[str, float]]:
@@ -98,15 +69,14 @@ def main(argv: list[str] | None = None) -> None:
     records = [r for r in records_from_meta(pd.read_csv(args.meta)) if r.kind == "generated"]
     if len(records) < 10:
         raise SystemExit(f"only {len(records)} generated cases in {args.meta}; need at least 10")
-    scores = {c: _oof_log_loss(records, c) for c in GRID}
-    best = min(scores, key=scores.get)
-    accuracy = {m: _oof_accuracy(records, best, m) for m in MARGINS}
-    margin = max(MARGINS, key=lambda m: (round(accuracy[m], 6), -m))
-    # The lowest tie threshold whose "equivalent" sets lie within the oracle's co-winners at least as
+    sel = select(records)
+    best, margin = sel["C"], sel["margin"]
+    accuracy = float(sel["oof_accuracy_by_margin"][str(margin)])
+    # The lowest tie threshold whose "equivalent" sets lie within the truth's co-winners at least as
     # often as a single choice is a co-winner: naming a set claims more (every member ties), so it
     # must be no less reliable than the claim it replaces.
     equivalence = _oof_equivalence(records, best, margin)
-    reliable = [t for t in TIES if equivalence[t]["equivalent"] and equivalence[t]["share_within"] >= accuracy[margin]]
+    reliable = [t for t in TIES if equivalence[t]["equivalent"] and equivalence[t]["share_within"] >= accuracy]
     tie = min(reliable, default=max(TIES))
     x, _ = training_rows(records)
     model = fit_model(
@@ -116,16 +86,18 @@ def main(argv: list[str] | None = None) -> None:
             "margin": margin,
             "equivalence": tie,
             "oof_equivalence_by_threshold": {str(t): v for t, v in equivalence.items()},
-            "oof_log_loss": {str(c): round(v, 4) for c, v in scores.items()},
-            "oof_accuracy_by_margin": {str(m): round(v, 4) for m, v in accuracy.items()},
-            "trained_on": "generated cases of benchmarks/meta_dataset.csv",
+            "oof_log_loss": sel["oof_log_loss"],
+            "oof_regret_by_margin": sel["oof_regret_by_margin"],
+            "oof_accuracy_by_margin": sel["oof_accuracy_by_margin"],
+            "trained_on": "generated cases of benchmarks/meta_dataset.csv, labelled by the truth rule",
         },
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(model.to_dict(), indent=1) + "\n")
     print(
-        f"{len(records)} cases, {len(x)} rows; C={best} (out-of-fold log loss {scores[best]:.4f}); "
-        f"margin {margin} (out-of-fold accuracy {accuracy[margin]:.3f}); equivalence {tie} (out of fold, "
+        f"{len(records)} cases, {len(x)} rows; C={best} (out-of-fold log loss {sel['oof_log_loss'][str(best)]}); "
+        f"margin {margin} (out-of-fold regret {sel['oof_regret_by_margin'][str(margin)]}, accuracy {accuracy:.3f}); "
+        f"equivalence {tie} (out of fold, "
         f"{equivalence[tie]['share_within']:.1%} of {equivalence[tie]['equivalent']} sets within the co-winners); "
         f"wrote {args.out}"
     )

@@ -17,7 +17,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,12 @@ class Record:
     probe_seconds: float
     oracle_seconds: float
     extra: dict[str, Any] = field(default_factory=dict)
+    truth_runs: int = 1
+    """Oracle runs behind ``oracle_score`` and ``co_winners`` (the truth rule, docs/truth.md)."""
+    first_rule_co_winners: list[str] | None = None
+    """Co-winners under the truth rule as first written (test over every run-fold), for comparison."""
+    oracle_version: str = "2"
+    """The oracle protocol the runs followed (meta-datasets before version 3 do not say: 2)."""
 
     @property
     def family(self) -> str:
@@ -79,15 +85,22 @@ class Record:
 
 
 def load_records(kind: str = "all") -> list[Record]:
-    """Cases of ``kind`` whose probes and oracle are both cached (and valid)."""
+    """Cases of ``kind`` whose probes and at least one oracle run are cached (and valid).
+
+    The oracle side is the truth over every cached run of the case (docs/truth.md): mean scores
+    and co-winners; ``oracle_seconds`` is one run's cost (seed 0's, else the first run's).
+    """
     from benchmarks.oracle._cases import suite_cases
-    from benchmarks.oracle._run import load_cached
+    from benchmarks.oracle._run import load_cached, oracle_runs
+    from benchmarks.oracle._truth import truth
 
     records = []
     for case in suite_cases(kind):
-        probes, oracle = load_cached("probes", case), load_cached("oracle", case)
-        if probes is None or oracle is None or not oracle.get("paradigms"):
+        probes = load_cached("probes", case)
+        runs = [r for r in oracle_runs(case) if r.get("paradigms")]
+        if probes is None or not runs:
             continue
+        rule, first = truth(runs), truth(runs, test="run_folds")
         rec = probes["recommendation"]
         ranking = {e["paradigm"]: e for e in rec["ranking"]}
         applicable = [
@@ -106,13 +119,14 @@ def load_records(kind: str = "all") -> list[Record]:
                 applicable=applicable,
                 probe_score={p: float(ranking[p]["probe_score"]) for p in applicable},
                 probe_p_best={p: float(ranking[p].get("p_best") or 0.0) for p in applicable},
-                oracle_score={
-                    p: float(v["score"]) for p, v in oracle["paradigms"].items() if v.get("score") is not None
-                },
-                co_winners=list(oracle["co_winners"]),
+                oracle_score=dict(rule.scores),
+                co_winners=list(rule.co_winners),
                 probe_seconds=float(probes["seconds"]),
-                oracle_seconds=float(oracle["seconds"]),
-                extra=_machine_extra(oracle.get("machine")),
+                oracle_seconds=float(runs[0]["seconds"]),
+                extra=_machine_extra(runs[0].get("machine")),
+                truth_runs=len(runs),
+                first_rule_co_winners=list(first.co_winners),
+                oracle_version=str(runs[0].get("version", "2")),
             )
         )
     return records
@@ -134,6 +148,8 @@ def meta_dataset(records: Iterable[Record]) -> pd.DataFrame:
             row[f"probe_p_best_{p}"] = r.probe_p_best.get(p, math.nan)
             row[f"oracle_score_{p}"] = r.oracle_score.get(p, math.nan)
             row[f"oracle_cowinner_{p}"] = p in r.co_winners
+            row[f"oracle_cowinner_first_rule_{p}"] = p in (r.first_rule_co_winners or r.co_winners)
+        row["truth_runs"], row["oracle_version"] = r.truth_runs, r.oracle_version
         row["probe_seconds"], row["oracle_seconds"] = r.probe_seconds, r.oracle_seconds
         row["oracle_machine"] = r.extra.get("oracle_machine", "")
         rows.append(row)
@@ -163,6 +179,9 @@ def records_from_meta(frame: pd.DataFrame) -> list[Record]:
                 probe_seconds=float(row["probe_seconds"]),
                 oracle_seconds=float(row["oracle_seconds"]),
                 extra=_machine_extra(row.get("oracle_machine")),
+                truth_runs=int(row.get("truth_runs", 1)),
+                oracle_version=str(row.get("oracle_version", "2")),
+                first_rule_co_winners=[p for p in ALL_PARADIGMS if bool(row.get(f"oracle_cowinner_first_rule_{p}"))],
             )
         )
     return out
@@ -358,17 +377,26 @@ def constant_brier(records: list[Record], made: list[dict[str, Any]]) -> float |
     return round(float(np.mean([(rate - o) ** 2 for o in outcomes])), 4)
 
 
-def evaluate(records: list[Record], shipped: LearnedModel | None, *, c: float = 0.3) -> dict[str, Any]:
-    """Metrics of every method on real and generated cases separately, plus per-case tables."""
+def evaluate(
+    records: list[Record], shipped: LearnedModel | None, *, c: float = 0.3, truth: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Metrics of every method on real and generated cases separately, plus per-case tables.
+
+    Generated cases are decided by models that never saw them, their settings chosen by nested
+    cross-validation (:func:`~benchmarks.oracle._selection.nested_choices`); real cases by the
+    shipped model (trained on generated cases only). ``truth`` (:func:`truth_summary`) is
+    passed through to the results.
+    """
+    from benchmarks.oracle._selection import nested_choices
+
     generated = [r for r in records if r.kind == "generated"]
     real = [r for r in records if r.kind == "real"]
-    margin, equivalence = 0.0, None
-    if shipped is not None:  # out-of-fold models use the shipped model's regularisation, margin and tie threshold
-        c, margin = float(shipped.meta.get("C", c)), shipped.margin
-        equivalence = shipped.meta.get("equivalence")
+    equivalence = shipped.meta.get("equivalence") if shipped is not None else None
     advisor: dict[str, tuple[Any, ...]] = {}
+    nested: list[dict[str, Any]] = []
     if len(generated) >= 10:
-        advisor.update(out_of_fold_choices(generated, c=c, margin=margin, equivalence=equivalence))
+        choices, nested = nested_choices(generated, equivalence=equivalence)
+        advisor.update(choices)
     model = shipped or (fit_model(generated, c=c) if len(generated) >= 10 else None)
     for r in real + [g for g in generated if g.case not in advisor]:
         if model is not None:
@@ -383,11 +411,20 @@ def evaluate(records: list[Record], shipped: LearnedModel | None, *, c: float = 
         made = {m: decisions(m, subset, advisor) for m in METHODS}
         for m in METHODS:
             results[kind][m] = method_metrics(subset, made[m], uses_probes=m in PROBE_METHODS)
+            results[kind][m]["constant_brier"] = constant_brier(subset, made[m])
         results[kind]["_constant_brier"] = constant_brier(subset, made["advisor"])
         results[kind]["_verdicts"] = verdict_metrics(subset, advisor)
+        first = [replace(r, co_winners=list(r.first_rule_co_winners or r.co_winners)) for r in subset]
+        results[kind]["_first_rule"] = {
+            m: {**method_metrics(first, made[m], uses_probes=m in PROBE_METHODS),
+                "constant_brier": constant_brier(first, made[m])}
+            for m in METHODS
+        }  # fmt: skip
         per_case[kind] = [
             {
                 "case": r.case,
+                "runs": r.truth_runs,
+                "oracle_version": r.oracle_version,
                 "co_winners": r.co_winners,
                 "oracle": {p: round(s, 4) for p, s in r.oracle_score.items()},
                 "advisor": next(iter(made["advisor"][i]["choices"])),
@@ -403,7 +440,46 @@ def evaluate(records: list[Record], shipped: LearnedModel | None, *, c: float = 
             }
             for i, r in enumerate(subset)
         ]
-    return {"metrics": results, "cases": per_case}
+    return {"metrics": results, "cases": per_case, "nested": nested, "truth": truth}
+
+
+def truth_summary(cases: list[list[dict[str, Any]]]) -> dict[str, Any] | None:
+    """The truth rule's criteria on real cases' oracle runs (each case: its runs), under both tests.
+
+    ``None`` when no case has two runs. Returns ``{"rule": {...}, "first_rule": {...}}`` with the
+    keys of ``results.json``'s ``truth``.
+    """
+    from benchmarks.oracle._truth import (
+        DELTA,
+        RULE,
+        always_accuracy,
+        leave_one_run_out,
+        random_accuracy,
+        truth,
+    )
+
+    cases = [runs for runs in cases if len(runs) >= 2]
+    if not cases:
+        return None
+    out = {}
+    for key, test in (("rule", "runs"), ("first_rule", "run_folds")):
+        truths = [truth(runs, test=test) for runs in cases]
+        out[key] = {
+            "rule": RULE
+            if test == "runs"
+            else RULE.replace(
+                "a t-test over the R runs' mean differences (alpha 0.05; one run: its own paired test)",
+                "the corrected resampled t-test over every run-fold (alpha 0.05)",
+            ),
+            "delta": DELTA,
+            "runs_per_real_case": min(len(runs) for runs in cases),
+            "cases": len(cases),
+            "loo_agreement": round(float(leave_one_run_out(cases, test=test)["agreement"]), 4),
+            "random_accuracy": round(random_accuracy(truths), 4),
+            "always_stl_accuracy": round(always_accuracy(truths, "stl"), 4),
+            "mean_co_winners": round(float(np.mean([len(t.co_winners) for t in truths])), 3),
+        }
+    return out
 
 
 VERDICTS = ("clear", "equivalent", "uncertain")
@@ -428,32 +504,27 @@ def verdict_metrics(records: list[Record], advisor: dict[str, tuple[Any, ...]]) 
     return out
 
 
-def equivalence_against_majority(cases: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
-    """The real cases' "equivalent" sets against the majority of every cached oracle run (``None`` below 3 runs)."""
-    from benchmarks.oracle_replicate import _cached_runs, consensus
-
-    seeds, _, runs = _cached_runs()
-    if len(seeds) < 3:
-        return None
-    majority = {case_id: consensus(results)["co_winners"] for case_id, results in runs}
-    return [
-        {"case": c["case"], "named": c["equivalent_to"], "majority": majority[c["case"]],
-         "within": set(c["equivalent_to"]) <= set(majority[c["case"]])}
-        for c in cases
-        if c["verdict"] == "equivalent" and c["case"] in majority
-    ]  # fmt: skip
-
-
 def write_results(evaluation: dict[str, Any], directory: Path) -> None:
     """``results.json`` (the issue's contract) and ``RESULTS.md`` (tables) in ``directory``."""
     metrics = evaluation["metrics"]
-    contract = {
+    keep = ("accuracy", "decisive_accuracy", "mean_regret", "worst_regret", "brier", "constant_brier", "cases")
+    contract: dict[str, Any] = {
         kind: {m: {k: v for k, v in metrics[kind][m].items() if k != "decisive_cases"} for m in METHODS}
         for kind in ("real", "generated")
     }
+    truth = evaluation.get("truth") or {}
+    contract["truth"] = truth.get("rule")
+    contract["truth_first_rule"] = truth.get("first_rule")
+    contract["real_consensus"] = {m: {k: metrics["real"][m][k] for k in keep} for m in METHODS}
+    contract["real_consensus_first_rule"] = {
+        m: {k: metrics["real"]["_first_rule"][m][k] for k in keep} for m in METHODS
+    }
+    contract["generated_nested_selection"] = evaluation.get("nested") or []
     (directory / "results.json").write_text(json.dumps(contract, indent=1) + "\n")
     lines = ["# Oracle benchmark results", "", "Written by `python -m benchmarks.oracle report` from the cached probe and oracle runs",
-             "(`benchmarks/cache/`) via the committed meta-dataset (`benchmarks/meta_dataset.csv`). Do not edit by hand.", ""]  # fmt: skip
+             "(`benchmarks/cache/`) via the committed meta-dataset (`benchmarks/meta_dataset.csv`). Do not edit by hand.",
+             "", _provenance(evaluation), ""]  # fmt: skip
+    lines += _truth_lines(truth, metrics, evaluation)
     for kind in ("real", "generated"):
         n = metrics[kind]["advisor"]["cases"]
         lines += [f"## {kind.capitalize()} cases ({n})", ""]
@@ -485,15 +556,6 @@ def write_results(evaluation: dict[str, Any], directory: Path) -> None:
             f"`equivalent` sets within this oracle's co-winners: {_pct(v['equivalent_within_co_winners'])}.",
             "",
         ]
-        if kind == "real" and (against := equivalence_against_majority(evaluation["cases"][kind])) is not None:
-            share = _pct(float(np.mean([a["within"] for a in against]))) if against else "–"
-            lines += [f"`equivalent` sets against the majority of every cached oracle run of each real case "
-                      f"(the co-winners most runs name): {share} lie within it ({len(against)} sets).", ""]  # fmt: skip
-            if against:
-                lines += ["| case | named set | majority co-winners | within |", "|---|---|---|---|"]
-                lines += [f"| {a['case']} | {', '.join(a['named'])} | {', '.join(a['majority'])} | "
-                          f"{'yes' if a['within'] else 'no'} |" for a in against]  # fmt: skip
-                lines.append("")
         lines += ["| case | oracle co-winners | oracle scores | advisor (conf.) | verdict | rules | probe argmax | regret | probe s | oracle s |",
                   "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for c in evaluation["cases"][kind]:
@@ -510,6 +572,60 @@ def write_results(evaluation: dict[str, Any], directory: Path) -> None:
             lines += [f"† {count} oracles ran on another machine than the probes ({machine}); their wall times, and so "
                       "their cost ratios, are from there.", ""]  # fmt: skip
     (directory / "RESULTS.md").write_text("\n".join(lines))
+
+
+def _provenance(evaluation: dict[str, Any]) -> str:
+    """Which oracle protocol and how many runs per case the figures below rest on."""
+    versions = sorted(
+        {c.get("oracle_version", "2") for kind in ("real", "generated") for c in evaluation["cases"][kind]}
+    )
+    runs = {kind: Counter(c["runs"] for c in evaluation["cases"][kind]) for kind in ("real", "generated")}
+    counts = "; ".join(f"{kind}: " + ", ".join(f"{n} with {k} run{'s' * (k > 1)}" for k, n in sorted(c.items()))
+                       for kind, c in runs.items() if c)  # fmt: skip
+    if versions == ["2"]:
+        return (f"Oracle version 2 (one run per case, its own co-winners; {counts}). Version 3 and the truth rule "
+                "of `docs/truth.md` replace it once their runs are cached.")  # fmt: skip
+    return (f"Oracle version {', '.join(versions)}. The truth of each case is the rule of `docs/truth.md` over "
+            f"every cached run of the case ({counts}).")  # fmt: skip
+
+
+def _truth_lines(truth: dict[str, Any], metrics: dict[str, Any], evaluation: dict[str, Any]) -> list[str]:
+    """The truth's criteria under both tests, and the real cases' headline figures under each."""
+    lines = ["## The truth and its criteria (real cases)", ""]
+    if not truth:
+        return [
+            *lines,
+            "The truth's criteria need the real cases' oracle runs of the current version (two or more per "
+            "case) in the meta-dataset.",
+            "",
+        ]
+    runs = Counter(c["runs"] for c in evaluation["cases"]["real"])
+    lines += [
+        "Oracle runs per real case: " + ", ".join(f"{n} cases with {k}" for k, n in sorted(runs.items())) + ".",
+        "",
+        "| truth rule | runs per case (min) | leave-one-run-out agreement (≥ 95%) | random choice (≤ 55%) "
+        "| always STL (≤ 60%) | mean co-winners |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, name in (("rule", "the rule: test over runs"), ("first_rule", "as first written: test over run-folds")):
+        t = truth[key]
+        lines.append(f"| {name} | {t['runs_per_real_case']} | {_pct(t['loo_agreement'])} | {_pct(t['random_accuracy'])} "
+                     f"| {_pct(t['always_stl_accuracy'])} | {t['mean_co_winners']:.2f} |")  # fmt: skip
+    lines += ["", "Every method on the real cases against each version of the truth:", "",
+              "| method | accuracy | decisive acc. | mean regret | worst regret | Brier | constant Brier "
+              "| accuracy (first rule) | Brier (first rule) | constant Brier (first rule) |",
+              "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for m in METHODS:
+        x, f = metrics["real"][m], metrics["real"]["_first_rule"][m]
+        lines.append(f"| {m} | {_pct(x['accuracy'])} | {_pct(x['decisive_accuracy'])} | {_f(x['mean_regret'])} "
+                     f"| {_f(x['worst_regret'])} | {_f(x['brier'])} | {_f(x['constant_brier'])} | {_pct(f['accuracy'])} "
+                     f"| {_f(f['brier'])} | {_f(f['constant_brier'])} |")  # fmt: skip
+    nested = evaluation.get("nested") or []
+    if nested:
+        lines += ["", "Generated cases are decided by models whose C and margin were chosen inside each of 5 outer folds "
+                  "(nested cross-validation over cases): " + "; ".join(f"fold {i + 1}: C {n['C']}, margin {n['margin']}"
+                  for i, n in enumerate(nested)) + "."]  # fmt: skip
+    return [*lines, ""]
 
 
 def _pct(x: float | None) -> str:

@@ -24,7 +24,16 @@ from typing import Any
 from benchmarks.oracle._cases import Case, cache_dir, suite_cases
 from benchmarks.oracle._oracle import ORACLE_VERSION, run_oracle
 
-__all__ = ["PROBE_VERSION", "load_cached", "run_case", "run_preset", "run_suite"]
+__all__ = [
+    "PROBE_VERSION",
+    "cache_kind",
+    "cached_seeds",
+    "load_cached",
+    "oracle_runs",
+    "run_case",
+    "run_preset",
+    "run_suite",
+]
 
 #: Bump when the probe runner or the rules change in a way that changes the cached recommendations.
 PROBE_VERSION = "5"
@@ -64,10 +73,29 @@ def load_cached(kind: str, case: Case) -> dict[str, Any] | None:
     data = json.loads(path.read_text())
     if data.get("key") != case.key:
         return None
-    version = PROBE_VERSION if kind == "probes" else ORACLE_VERSION
+    version = PROBE_VERSION if kind == "probes" else ORACLE_VERSION  # every oracle_seed<s> folder too
     if data.get("version") != version:
         return None
     return data
+
+
+def cache_kind(seed: int) -> str:
+    """The cache folder (under ``benchmarks/cache/``) of the seed-``seed`` oracles; seed 0 is the suite's own."""
+    return "oracle" if seed == 0 else f"oracle_seed{seed}"
+
+
+def cached_seeds() -> list[int]:
+    """Seed 0 and every other seed with a cache folder, in order."""
+    import re
+
+    root = cache_dir()
+    found = (re.fullmatch(r"oracle_seed(\d+)", p.name) for p in root.iterdir() if p.is_dir()) if root.is_dir() else ()
+    return [0, *sorted(int(m.group(1)) for m in found if m and int(m.group(1)) > 0)]
+
+
+def oracle_runs(case: Case, seeds: list[int] | None = None) -> list[dict[str, Any]]:
+    """Every valid cached oracle run of ``case`` (seed order), from seed 0's folder and the others'."""
+    return [r for s in (cached_seeds() if seeds is None else seeds) if (r := load_cached(cache_kind(s), case))]
 
 
 def _write(kind: str, case: Case, payload: dict[str, Any]) -> None:

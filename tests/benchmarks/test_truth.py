@@ -119,3 +119,19 @@ def test_leave_one_run_out_and_the_floors() -> None:
     assert always_accuracy(truths, "meta") == 0.0
     with pytest.raises(ValueError, match="two runs"):
         leave_one_run_out([[steady[0]]])
+
+
+def test_the_benchmark_summarises_the_truth_under_both_tests() -> None:
+    from benchmarks.oracle._evaluate import truth_summary
+
+    steady = [_run({"stl": [0.70, 0.70], "mtl": [0.80, 0.80]}) for _ in range(3)]
+    close = [_run({"stl": [0.70, 0.71], "mtl": [0.71, 0.70]}) for _ in range(3)]
+    out = truth_summary([steady, close, [steady[0]]])  # a case with one run is left out
+    assert set(out) == {"rule", "first_rule"}
+    rule = out["rule"]
+    assert rule["cases"] == 2 and rule["runs_per_real_case"] == 3 and rule["delta"] == 0.005
+    assert rule["loo_agreement"] == 1.0
+    assert rule["random_accuracy"] == pytest.approx((1 / 2 + 2 / 2) / 2)  # mtl alone; a tie
+    assert rule["always_stl_accuracy"] == 0.5
+    assert "run-fold" in out["first_rule"]["rule"] and "runs' mean" in rule["rule"]
+    assert truth_summary([[steady[0]]]) is None
