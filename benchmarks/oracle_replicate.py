@@ -34,7 +34,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from benchmarks.oracle._cases import Case, real_cases
+from benchmarks.oracle._cases import Case, real_cases, suite_cases
 from benchmarks.oracle._evaluate import score_regret
 from benchmarks.oracle._run import (
     _write,
@@ -57,7 +57,9 @@ def _run_one(case: Case, seed: int, machine: str | None = None) -> str:
     return f"{case.id}: {time.perf_counter() - started:.0f} s, co-winners {', '.join(result['co_winners'])}"
 
 
-def run(seed: int, workers: int, *, only: list[str] | None = None, machine: str | None = None) -> None:
+def run(
+    seed: int, workers: int, *, only: list[str] | None = None, machine: str | None = None, kind: str = "real"
+) -> None:
     """Run the missing seed-``seed`` oracles, longest (by the seed-0 oracle's time) first.
 
     ``only`` restricts the run to those case ids; ``machine`` labels oracles run on another
@@ -65,7 +67,7 @@ def run(seed: int, workers: int, *, only: list[str] | None = None, machine: str 
     """
     if seed < 1:
         raise SystemExit("--seed must be 1 or more (seed 0 is the benchmark's own oracle: python -m benchmarks.oracle)")
-    wanted = [c for c in real_cases() if not only or c.id in only]
+    wanted = [c for c in _cases_of(kind) if not only or c.id in only]
     seconds = {c.id: float(o["seconds"]) for c in wanted if (o := load_cached("oracle", c)) is not None}
     cases = [c for c in wanted if c.id in seconds and load_cached(cache_kind(seed), c) is None]
     cases.sort(key=lambda c: -seconds[c.id])
@@ -78,6 +80,10 @@ def run(seed: int, workers: int, *, only: list[str] | None = None, machine: str 
                 print(f"[{i}/{len(cases)}] {future.result()}", flush=True)
             except Exception as exc:  # one failure must not lose the others
                 print(f"[{i}/{len(cases)}] failed: {type(exc).__name__}: {exc}", flush=True)
+
+
+def _cases_of(kind: str) -> list[Case]:
+    return real_cases() if kind == "real" else suite_cases(kind)
 
 
 def _scores(result: dict[str, Any]) -> dict[str, float]:
@@ -387,15 +393,21 @@ def main(argv: list[str] | None = None) -> None:
     runner.add_argument("--seed", type=int, default=1, help="replicate seed, 1 or more (default 1)")
     runner.add_argument("--workers", type=int, default=1)
     runner.add_argument(
-        "--case", action="append", choices=[c.id for c in real_cases()], help="only this real case id (repeatable)"
+        "--kind", choices=["real", "corpus"], default="real", help="the suite's real cases or the corpus"
     )
+    runner.add_argument("--case", action="append", help="only this case id (repeatable)")
     runner.add_argument("--machine", help="label recorded with oracles run on another machine than the benchmark's")
     sub.add_parser("report", help="print the agreement table").add_argument(
         "--write", action="store_true", help="also write benchmarks/REPLICATE.md"
     )
     args = parser.parse_args(argv)
+    if args.command == "run" and args.case:
+        known = {c.id for c in _cases_of(args.kind)}
+        for case_id in args.case:
+            if case_id not in known:
+                parser.error(f"argument --case: invalid choice: {case_id!r} (not a {args.kind} case id)")
     if args.command == "run":
-        run(args.seed, args.workers, only=args.case, machine=args.machine)
+        run(args.seed, args.workers, only=args.case, machine=args.machine, kind=args.kind)
     else:
         report(write=args.write)
     sys.stdout.flush()

@@ -10,7 +10,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.oracle", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="probe and oracle every case without a valid cached result")
-    run.add_argument("--kind", choices=["real", "generated", "all"], default="all")
+    run.add_argument("--kind", choices=["real", "corpus", "generated", "all"], default="all",
+                     help="all: real and generated (the corpus runs on its own)")  # fmt: skip
     run.add_argument("--case", action="append", help="only this case id (repeatable; a trailing * matches a prefix)")
     run.add_argument("--workers", type=int, default=1)
     run.add_argument("--force", action="store_true", help="recompute even when a valid cached result exists")

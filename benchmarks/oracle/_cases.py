@@ -31,7 +31,7 @@ import pandas as pd
 
 from benchmarks.datasets import REAL_CASES, shared_data_dir
 
-__all__ = ["Case", "generated_cases", "real_cases", "suite_cases"]
+__all__ = ["Case", "corpus_suite_cases", "generated_cases", "real_cases", "suite_cases"]
 
 
 @dataclass(frozen=True)
@@ -40,12 +40,12 @@ class Case:
 
     id: str
     kind: str
-    """``real`` or ``generated``."""
+    """``real`` (the shared datasets), ``corpus`` (benchmarks/corpus) or ``generated``."""
     spec: dict[str, Any]
     path: str | None = None
     """Real data: relative to the shared data folder."""
     params: dict[str, Any] = field(default_factory=dict)
-    """Generated data: the generator and its arguments."""
+    """Generated data: the generator and its arguments; corpus: the source and its frame steps."""
 
     def load(self) -> tuple[str | pd.DataFrame, dict[str, Any]]:
         """The data (a path or a frame) and the spec fields."""
@@ -54,6 +54,10 @@ class Case:
             if root is None:
                 raise FileNotFoundError("../shared/data is not present; real cases need it")
             return str(root / str(self.path)), dict(self.spec)
+        if self.kind == "corpus":
+            from benchmarks.corpus import case_frame
+
+            return case_frame(_corpus_case(self)), dict(self.spec)
         scenario = _generate(self.params)
         spec = scenario.spec.model_dump(mode="json", exclude_none=True)
         return scenario.frame, spec
@@ -64,6 +68,8 @@ class Case:
         if self.kind == "real":
             root = shared_data_dir()
             ident: Any = _file_digest(str(root / str(self.path))) if root is not None else self.path
+        elif self.kind == "corpus":
+            return _corpus_case(self).key
         else:
             ident = self.params
         blob = json.dumps({"data": ident, "spec": self.spec}, sort_keys=True, default=str)
@@ -117,6 +123,24 @@ def real_cases() -> list[Case]:
     cases = [Case(c.name, "real", dict(c.spec), path=c.path) for c in REAL_CASES]
     cases += [Case(name, "real", spec, path=path) for name, path, spec in _EXTRA_REAL]
     return cases
+
+
+def _corpus_case(case: Case) -> Any:
+    from benchmarks.corpus import CorpusCase
+
+    p = case.params
+    return CorpusCase(case.id, p["package"], p["item"], dict(case.spec), p["question"], tuple(p["drop"]), p["min_rows"])
+
+
+def corpus_suite_cases() -> list[Case]:
+    """The real-case corpus (benchmarks/corpus/cases), as suite cases of kind ``corpus``."""
+    from benchmarks.corpus import corpus_cases
+
+    return [
+        Case(c.id, "corpus", dict(c.spec), params={"package": c.package, "item": c.item, "question": c.question,
+                                                   "drop": list(c.drop), "min_rows": c.min_rows})
+        for c in corpus_cases()
+    ]  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------- generated
@@ -241,9 +265,11 @@ def generated_cases() -> list[Case]:
 
 
 def suite_cases(kind: str = "all") -> list[Case]:
-    """``real``, ``generated`` or ``all`` cases."""
+    """``real``, ``corpus``, ``generated`` or ``all`` cases (``all``: real and generated)."""
     if kind == "real":
         return real_cases()
+    if kind == "corpus":
+        return corpus_suite_cases()
     if kind == "generated":
         return generated_cases()
     return real_cases() + generated_cases()

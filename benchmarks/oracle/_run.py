@@ -50,6 +50,14 @@ ORACLE_CONFIG: dict[str, dict[str, Any]] = {
         "pruner": "halving",
         "variant_params": {"transfer/finetune": {"source_groups": 2}, "transfer/head": {"source_groups": 2}},
     },
+    "corpus": {  # real data too: the real cases' configuration
+        "n_folds": 3,
+        "n_trials": 2,
+        "max_epochs": 300,
+        "patience": 25,
+        "pruner": "halving",
+        "variant_params": {"transfer/finetune": {"source_groups": 2}, "transfer/head": {"source_groups": 2}},
+    },
     "real": {
         "n_folds": 3,
         "n_trials": 2,

