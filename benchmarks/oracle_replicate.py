@@ -12,11 +12,11 @@ The benchmark scores a choice as right when it is one of the oracle's co-winners
 §7). The oracle is itself a noisy estimate: other folds and another search (``seed``) can name
 other co-winners when paradigms are close. Scoring one oracle run's choice against another run's
 co-winners measures the accuracy a method that *knew a full-budget result* would reach: the
-level against which any probe-based advisor's accuracy has to be read. With three or more runs
-the report also scores every method against their **majority vote** (a paradigm is a consensus
-co-winner when more than half of the runs name it; regret against the runs' mean scores), the
-labels a multi-seed oracle would give, and scores the majority of all runs but one against the
-one left out (the level of a method that knew every other full-budget result). It also checks
+level against which any probe-based advisor's accuracy has to be read. With two or more runs
+the report also scores every method against the **truth** of all runs (docs/truth.md: mean
+scores, co-winners within 0.005 of the best or not worse by a test over the runs), and the
+truth of all runs but one against the one left out (the level of a method that knew every other
+full-budget result). It also checks
 one run's intervals against the runs' spread, and relabels every run with the protocol's
 fold-level test instead of its row bootstrap. The seed-``s`` oracles are cached in
 ``benchmarks/cache/oracle_seed<s>/`` through the main cache's functions (same keys and version
@@ -44,7 +44,6 @@ from benchmarks.oracle._run import (
     quiet_single_thread,
     run_oracle_case,
 )
-from probes.protocol import complexity
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -113,21 +112,23 @@ def agreement(cases: list[tuple[str, list[dict[str, Any]]]]) -> dict[str, Any]:
             "mean_regret": sum(regrets) / len(regrets) if regrets else None, "rows": rows}  # fmt: skip
 
 
-def held_out_majority(cases: list[tuple[str, list[dict[str, Any]]]]) -> dict[str, Any]:
-    """Each run scored by the majority vote of the *other* runs (leave one run out).
+def held_out_truth(cases: list[tuple[str, list[dict[str, Any]]]]) -> dict[str, Any]:
+    """Each run scored by the truth of the *other* runs (leave one run out).
 
-    The choice is the simplest consensus co-winner of the other runs (:func:`consensus`): what a
-    method that knew every other full-budget result would pick. ``accuracy[i]`` is how often that
-    choice is a co-winner of run ``i``, ``regret[i]`` its mean regret in run ``i``'s scores. Needs
-    three runs or more (a majority of one run is that run).
+    The choice is the truth's choice over the other runs (:func:`benchmarks.oracle._truth.truth`):
+    what a method that knew every other full-budget result would pick. ``accuracy[i]`` is how
+    often that choice is a co-winner of run ``i`` (by that run's own rule), ``regret[i]`` its mean
+    regret in run ``i``'s scores. Needs two runs or more.
     """
+    from benchmarks.oracle._truth import truth
+
     runs = len(cases[0][1]) if cases else 0
-    if runs < 3:
-        raise ValueError(f"a held-out majority needs 3 oracle runs or more, got {runs}")
+    if runs < 2:
+        raise ValueError(f"leaving one run out needs 2 oracle runs or more, got {runs}")
     hits, regrets = [[] for _ in range(runs)], [[] for _ in range(runs)]
     for _, results in cases:
         for i, held in enumerate(results):
-            choice = consensus([r for k, r in enumerate(results) if k != i])["co_winners"][0]
+            choice = truth([r for k, r in enumerate(results) if k != i]).choice
             hits[i].append(choice in held["co_winners"])
             regrets[i].append(score_regret(_scores(held), choice))
     return {"runs": runs, "accuracy": [sum(h) / len(h) for h in hits],
@@ -188,20 +189,12 @@ def fold_test_labels(result: dict[str, Any], *, alpha: float = 0.05) -> dict[str
     return {**result, "co_winners": list(decision.co_winners), "winner": decision.winner}
 
 
-def consensus(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """The runs' majority vote: co-winners named by more than half of them, scores averaged.
+def truth_result(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The truth of ``results`` shaped as one oracle result (co-winners and mean scores)."""
+    from benchmarks.oracle._truth import truth
 
-    When no paradigm has a majority (three runs naming three disjoint sets), the paradigms named
-    most often are the consensus. Only paradigms every run scored count.
-    """
-    scored = set.intersection(*(set(_scores(r)) for r in results))
-    votes = {p: sum(p in r["co_winners"] for r in results) for p in scored}
-    top = max(votes.values(), default=0)
-    need = len(results) // 2 + 1
-    co = [p for p in votes if votes[p] >= need] or [p for p in votes if votes[p] == top and top > 0]
-    scores = {p: sum(float(r["paradigms"][p]["score"]) for r in results) / len(results) for p in scored}
-    return {"co_winners": sorted(co, key=complexity),
-            "paradigms": {p: {"score": s} for p, s in scores.items()}}  # fmt: skip
+    t = truth(results)
+    return {"co_winners": list(t.co_winners), "paradigms": {p: {"score": v} for p, v in t.scores.items()}}
 
 
 def _against(record: Any, oracle: dict[str, Any]) -> Any:
@@ -258,9 +251,8 @@ def report_lines() -> list[str]:
     advisor = {r.case: advisor_choice(model, r) for r in records}
     runs = {f"seed {s}": [_against(r, res[k]) for r, (_, res) in zip(records, cases, strict=True)]
             for k, s in enumerate(seeds)}  # fmt: skip
-    if len(seeds) >= 3:
-        runs["majority"] = [_against(r, consensus(res)) for r, (_, res) in zip(records, cases, strict=True)]
-    per_seed = [name for name in runs if name != "majority"]
+    runs["truth"] = [_against(r, truth_result(res)) for r, (_, res) in zip(records, cases, strict=True)]
+    per_seed = [name for name in runs if name != "truth"]
     n, listed = len(cases), ", ".join(str(s) for s in seeds)
     folders = ", ".join(f"`{cache_kind(s)}/`" for s in seeds)
     lines = [
@@ -283,31 +275,26 @@ def report_lines() -> list[str]:
             "",
             f"Seeds with an incomplete cache, left out: {', '.join(map(str, partial))} (of {len(cases)} cases).",
         ]
-    if "majority" in runs:
-        sizes = [len(r.co_winners) for r in runs["majority"]]
-        lines += [
-            "",
-            f"Majority vote of the runs: a paradigm is a consensus co-winner when more than half of the {len(seeds)} "
-            f"runs name it (mean set size {np.mean(sizes):.2f}, one clear winner on {sizes.count(1)} cases); regret "
-            "there is against the runs' mean scores.",
-        ]
-        held = held_out_majority(cases)
-        lines += [
-            "",
-            f"Leave one run out: the majority of the other {len(seeds) - 1} runs (its simplest consensus co-winner) "
-            "is a co-winner of the left-out run in "
-            + ", ".join(f"{100 * a:.1f}% (seed {s})" for s, a in zip(seeds, held["accuracy"], strict=True))
-            + f": **{100 * held['mean_accuracy']:.1f}%** on average, regret {held['mean_regret']:.4f}. That is what "
-            f"a method that knew {len(seeds) - 1} full-budget results would reach against one more run.",
-        ]
+    sizes = [len(r.co_winners) for r in runs["truth"]]
+    held = held_out_truth(cases)
+    lines += [
+        "",
+        f"The truth of all {len(seeds)} runs (docs/truth.md) names {np.mean(sizes):.2f} co-winners on average, one "
+        f"clear winner on {sizes.count(1)} cases; regret there is against the runs' mean scores.",
+        "",
+        f"Leave one run out: the truth of the other {len(seeds) - 1} runs chooses a co-winner of the left-out run in "
+        + ", ".join(f"{100 * a:.1f}% (seed {s})" for s, a in zip(seeds, held["accuracy"], strict=True))
+        + f": **{100 * held['mean_accuracy']:.1f}%** on average, regret {held['mean_regret']:.4f}. That is what "
+        f"a method that knew {len(seeds) - 1} full-budget results would reach against one more run.",
+    ]
     head = " | ".join(f"acc. vs {name}" for name in runs)
     lines += [
         "",
         "## Every method against each oracle run",
         "",
         f"| method | {head} | mean over seeds | mean regret over seeds | mean Brier over seeds |"
-        + (" Brier vs majority |" if "majority" in runs else ""),
-        "|---|" + "---|" * (len(runs) + 3 + ("majority" in runs)),
+        + " Brier vs truth |",
+        "|---|" + "---|" * (len(runs) + 4),
     ]
 
     def scored(m: str, recs: list[Any]) -> dict[str, Any]:
@@ -320,9 +307,8 @@ def report_lines() -> list[str]:
         brier = [metrics[name]["brier"] for name in per_seed]
         cells = [f"{100 * metrics[name]['accuracy']:.1f}%" for name in runs]
         cells += [f"{np.mean(acc):.1f}%", f"{np.mean(regret):.4f}", "—" if None in brier else f"{np.mean(brier):.3f}"]
-        if "majority" in runs:
-            b = metrics["majority"]["brier"]
-            cells.append("—" if b is None else f"{b:.3f}")
+        b = metrics["truth"]["brier"]
+        cells.append("—" if b is None else f"{b:.3f}")
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     constant = {name: constant_brier(recs, decisions("advisor", recs, advisor)) for name, recs in runs.items()}
     lines += [
@@ -363,15 +349,14 @@ def report_lines() -> list[str]:
         "",
         "| case | "
         + " | ".join(f"seed-{s} co-winners" for s in seeds)
-        + (" | majority" if "majority" in runs else "")
+        + " | truth"
         + " | mean scores | advisor |",
-        "|---|" + "---|" * (len(seeds) + 2 + ("majority" in runs)),
+        "|---|" + "---|" * (len(seeds) + 3),
     ]
     for k, row in enumerate(result["rows"]):
-        mean = consensus(cases[k][1])["paradigms"]
+        mean = truth_result(cases[k][1])["paradigms"]
         cells = [", ".join(co) for co in row["co_winners"]]
-        if "majority" in runs:
-            cells.append(", ".join(runs["majority"][k].co_winners))
+        cells.append(", ".join(runs["truth"][k].co_winners))
         cells.append(", ".join(f"{p} {v['score']:.3f}" for p, v in sorted(mean.items())))
         lines.append(f"| {row['case']} | " + " | ".join(cells) + f" | {advisor[row['case']][0]} |")
     return lines

@@ -424,48 +424,42 @@ def test_oracle_replicate_agreement_scores_each_run_against_the_others() -> None
     assert three["accuracy"] == pytest.approx(3 / 6)  # 0 in 1, 1 in 0, 2 in 1
 
 
-def test_oracle_replicate_consensus_is_the_majority_of_the_runs() -> None:
-    from benchmarks.oracle_replicate import consensus
+def _folded_run(co: list[str], folds: dict[str, list[float]]) -> dict:
+    """An oracle result with fold scores (one variant per paradigm), its own co-winners ``co``."""
+    run = _oracle_run(co, {p: sum(v) / len(v) for p, v in folds.items()})
+    run["variants"] = [{"variant": f"{p}/x", "fold_scores": v} for p, v in folds.items()]
+    for p in folds:
+        run["paradigms"][p]["variant"] = f"{p}/x"
+    return run
+
+
+def test_oracle_replicate_truth_result_is_the_truth_of_the_runs() -> None:
+    from benchmarks.oracle_replicate import truth_result
+
+    runs = [_folded_run(["mtl"], {"stl": [0.70, 0.70], "mtl": [0.80, 0.80]}) for _ in range(3)]
+    out = truth_result(runs)
+    assert out["co_winners"] == ["mtl"]  # 0.10 ahead with no spread over runs
+    assert out["paradigms"]["stl"]["score"] == pytest.approx(0.70)
+
+
+def test_oracle_replicate_scores_each_run_against_the_truth_of_the_others() -> None:
+    from benchmarks.oracle_replicate import held_out_truth
 
     runs = [
-        _oracle_run(["mtl", "meta"], {"stl": 0.5, "mtl": 0.7, "meta": 0.7}),
-        _oracle_run(["stl", "meta"], {"stl": 0.7, "mtl": 0.6, "meta": 0.7}),
-        _oracle_run(["meta"], {"stl": 0.6, "mtl": 0.5, "meta": 0.9}),
+        _folded_run(["mtl"], {"stl": [0.70, 0.70], "mtl": [0.80, 0.80]}),
+        _folded_run(["mtl"], {"stl": [0.70, 0.70], "mtl": [0.75, 0.75]}),
+        _folded_run(["stl"], {"stl": [0.72, 0.72], "mtl": [0.70, 0.70]}),
     ]
-    vote = consensus(runs)
-    assert vote["co_winners"] == ["meta"]  # named by all three; stl and mtl by one each
-    assert vote["paradigms"]["stl"]["score"] == pytest.approx(0.6)
-    assert vote["paradigms"]["meta"]["score"] == pytest.approx(2.3 / 3)
-    # no majority: the paradigms named most often, simplest first
-    split = consensus([_oracle_run(["mtl"]), _oracle_run(["stl"]), _oracle_run(["transfer"])])
-    assert split["co_winners"] == ["stl", "transfer", "mtl"]
-    # a paradigm one run could not score is not a consensus co-winner
-    unscored = _oracle_run(["stl"], {"stl": 0.5, "mtl": 0.5})
-    unscored["paradigms"]["meta"] = {"score": None}
-    vote = consensus(
-        [unscored, _oracle_run(["meta"], {"stl": 0.4, "meta": 0.6}), _oracle_run(["meta"], {"stl": 0.4, "meta": 0.6})]
-    )
-    assert vote["co_winners"] == ["stl"] and set(vote["paradigms"]) == {"stl"}
-
-
-def test_oracle_replicate_scores_each_run_against_the_majority_of_the_others() -> None:
-    from benchmarks.oracle_replicate import held_out_majority
-
-    runs = [
-        _oracle_run(["mtl"], {"stl": 0.70, "mtl": 0.80}),
-        _oracle_run(["mtl"], {"stl": 0.70, "mtl": 0.75}),
-        _oracle_run(["stl"], {"stl": 0.72, "mtl": 0.70}),
-    ]
-    result = held_out_majority([("c", runs)])
-    # runs 1+2 split (mtl, stl): no majority, the most named, simplest first -> stl, not run 0's co-winner;
-    # runs 0+2 -> stl (split again), not run 1's; runs 0+1 -> mtl, not run 2's.
-    assert result["accuracy"] == [0.0, 0.0, 0.0]
-    assert result["regret"] == pytest.approx([0.10, 0.05, 0.02])
-    assert result["mean_regret"] == pytest.approx(0.17 / 3)
-    agree = held_out_majority([("c", runs), ("d", [_oracle_run(["mtl"])] * 3)])
-    assert agree["accuracy"] == [0.5, 0.5, 0.5] and agree["mean_accuracy"] == 0.5
-    with pytest.raises(ValueError, match="3 oracle runs"):
-        held_out_majority([("c", runs[:2])])
+    result = held_out_truth([("c", runs)])
+    # runs 1+2: mtl 0.725 vs stl 0.71, gaps 0.05 and -0.02 per run -> not significant -> stl chosen,
+    # not run 0's co-winner; runs 0+2: mtl 0.75 vs 0.71, gaps 0.10 and -0.02 -> stl, not run 1's;
+    # runs 0+1: mtl ahead by 0.10 and 0.05 (t over two runs: 0.075 +- 12.7 * 0.025) -> stl again,
+    # which is run 2's co-winner.
+    assert result["accuracy"] == [0.0, 0.0, 1.0]
+    assert result["regret"] == pytest.approx([0.10, 0.05, 0.0])
+    assert result["mean_accuracy"] == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match="2 oracle runs"):
+        held_out_truth([("c", runs[:1])])
 
 
 def test_oracle_replicate_interval_spread_compares_runs_with_one_runs_interval() -> None:
