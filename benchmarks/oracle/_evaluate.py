@@ -440,7 +440,10 @@ def evaluate(
             }
             for i, r in enumerate(subset)
         ]
-    return {"metrics": results, "cases": per_case, "nested": nested, "truth": truth}
+    if truth and real:
+        floor = [_regret(r, r.co_winners[0]) for r in real if r.co_winners]
+        truth = {k: {**v, "choice_mean_regret": round(float(np.mean(floor)), 4)} for k, v in truth.items()}
+    return {"metrics": results, "cases": per_case, "nested": nested, "truth": truth, "_real_records": real}
 
 
 def truth_summary(cases: list[list[dict[str, Any]]]) -> dict[str, Any] | None:
@@ -620,6 +623,12 @@ def _truth_lines(truth: dict[str, Any], metrics: dict[str, Any], evaluation: dic
         lines.append(f"| {m} | {_pct(x['accuracy'])} | {_pct(x['decisive_accuracy'])} | {_f(x['mean_regret'])} "
                      f"| {_f(x['worst_regret'])} | {_f(x['brier'])} | {_f(x['constant_brier'])} | {_pct(f['accuracy'])} "
                      f"| {_f(f['brier'])} | {_f(f['constant_brier'])} |")  # fmt: skip
+    floor = [_regret(r, r.co_winners[0]) for r in evaluation.get("_real_records", []) if r.co_winners]
+    if floor:
+        lines += ["", f"The truth's own choice (its simplest co-winner) loses {np.mean(floor):.4f} on average against the "
+                  f"best mean (worst {np.max(floor):.4f}): a simpler co-winner may trail the best by more than the margin "
+                  "when the runs cannot tell them apart, so a method that always chose as the truth does is not at zero "
+                  "regret."]  # fmt: skip
     nested = evaluation.get("nested") or []
     if nested:
         lines += ["", "Generated cases are decided by models whose C and margin were chosen inside each of 5 outer folds "

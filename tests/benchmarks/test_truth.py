@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -135,3 +136,23 @@ def test_the_benchmark_summarises_the_truth_under_both_tests() -> None:
     assert rule["always_stl_accuracy"] == 0.5
     assert "run-fold" in out["first_rule"]["rule"] and "runs' mean" in rule["rule"]
     assert truth_summary([[steady[0]]]) is None
+
+
+def test_results_report_the_truths_criteria_and_the_choices_own_regret(tmp_path) -> None:
+    from benchmarks.oracle._evaluate import evaluate, truth_summary, write_results
+    from tests.benchmarks.test_oracle import _record
+
+    real = [
+        _record("r/a", ["stl", "mtl"], {"stl": 0.70, "mtl": 0.73}, kind="real"),  # stl ties, 0.03 behind
+        _record("r/b", ["mtl"], {"stl": 0.50, "mtl": 0.60}, kind="real"),
+    ]
+    steady = [_run({"stl": [0.70, 0.70], "mtl": [0.80, 0.80]}) for _ in range(3)]
+    evaluation = evaluate(real, None, truth=truth_summary([steady, steady]))
+    assert evaluation["truth"]["rule"]["choice_mean_regret"] == pytest.approx(0.015)  # (0.03 + 0) / 2
+    write_results(evaluation, tmp_path)
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "| the rule: test over runs | 3 | 100.0% |" in text
+    assert "The truth's own choice (its simplest co-winner) loses 0.0150 on average" in text
+    out = json.loads((tmp_path / "results.json").read_text())
+    assert out["truth"]["loo_agreement"] == 1.0 and set(out["real_consensus"]) == set(out["real"])
+    assert out["real_consensus"]["always_stl"]["accuracy"] == 0.5
