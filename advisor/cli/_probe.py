@@ -63,7 +63,8 @@ SeedOpt = Annotated[
     ),
 ]
 TrialsOpt = Annotated[
-    int | None, typer.Option("--trials", metavar="N", help="Optuna trials per variant (default: the budget's).")
+    int | None,
+    typer.Option("--trials", metavar="N", help="Optuna trials per variant in each fold (default: the budget's)."),
 ]
 StorageOpt = Annotated[
     str | None,
