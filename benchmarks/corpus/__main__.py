@@ -21,11 +21,11 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("list", help="counts by source, layout and goal")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
-    if args.file:
+    if getattr(args, "file", None):
         cases = [CorpusCase.from_dict(e, batch=args.file.stem) for e in json.loads(args.file.read_text())]
     else:
         cases = corpus_cases()
-    if args.id:
+    if getattr(args, "id", None):
         cases = [c for c in cases if c.id in set(args.id)]
     if args.command == "list":
         print(f"{len(cases)} cases from {len({c.source for c in cases})} sources")

