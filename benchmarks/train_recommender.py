@@ -2,11 +2,11 @@
 
     python benchmarks/train_recommender.py            # writes advisor/models/recommender.json
 
-Trains on the generated cases of ``benchmarks/meta_dataset.csv`` only (real datasets stay held
-out for evaluation), labelled by the truth rule (docs/truth.md); chooses the regularisation by
+Trains on the generated and the real-corpus cases of ``benchmarks/meta_dataset.csv`` (the 22
+shared real cases stay held out for evaluation), labelled by the truth rule (docs/truth.md); chooses the regularisation by
 out-of-fold log loss and the simplicity margin (:func:`advisor._learned.choose`) by out-of-fold
 regret (:func:`benchmarks.oracle._selection.select`), and writes the model as plain JSON (see
-:mod:`advisor._learned`). The benchmark scores this procedure on the generated cases by nested
+:mod:`advisor._learned`). The benchmark scores this procedure on the training cases by nested
 cross-validation (:func:`benchmarks.oracle._selection.nested_choices`).
 """
 
@@ -66,9 +66,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--meta", type=Path, default=META)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
-    records = [r for r in records_from_meta(pd.read_csv(args.meta)) if r.kind == "generated"]
+    records = [r for r in records_from_meta(pd.read_csv(args.meta)) if r.kind in ("generated", "corpus")]
     if len(records) < 10:
-        raise SystemExit(f"only {len(records)} generated cases in {args.meta}; need at least 10")
+        raise SystemExit(f"only {len(records)} training cases in {args.meta}; need at least 10")
     sel = select(records)
     best, margin = sel["C"], sel["margin"]
     accuracy = float(sel["oof_accuracy_by_margin"][str(margin)])
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
             "oof_log_loss": sel["oof_log_loss"],
             "oof_regret_by_margin": sel["oof_regret_by_margin"],
             "oof_accuracy_by_margin": sel["oof_accuracy_by_margin"],
-            "trained_on": "generated cases of benchmarks/meta_dataset.csv, labelled by the truth rule",
+            "trained_on": "generated and corpus cases of benchmarks/meta_dataset.csv, labelled by the truth rule",
         },
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)

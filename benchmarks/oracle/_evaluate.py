@@ -76,6 +76,11 @@ class Record:
         return self.case.split("/")[1] if self.kind == "generated" else self.case.split("/")[0]
 
     @property
+    def group(self) -> str:
+        """What cross-validation keeps together: a corpus case's source dataset, else the case itself."""
+        return "/".join(self.case.split("/")[:2]) if self.kind == "corpus" else self.case
+
+    @property
     def best_score(self) -> float:
         return max(self.oracle_score.values())
 
@@ -274,12 +279,17 @@ def out_of_fold_choices(
 
 
 def case_folds(records: list[Record], *, folds: int = 5, seed: int = 0) -> list[tuple[list[Record], list[Record]]]:
-    """``folds`` (train, held-out) splits over cases, seeded: every case is held out exactly once."""
-    order = np.random.default_rng(seed).permutation(len(records))
+    """``folds`` (train, held-out) splits over cases, seeded: every case is held out exactly once.
+
+    Cases of one group (:attr:`Record.group`: the corpus cases derived from one source dataset)
+    are held out together, so no fold learns from a sibling of a case it is scored on.
+    """
+    groups = list(dict.fromkeys(r.group for r in records))
+    order = np.random.default_rng(seed).permutation(len(groups))
     splits = []
     for k in range(folds):
-        held = {int(i) for i in order[k::folds]}
-        splits.append(([r for i, r in enumerate(records) if i not in held], [records[i] for i in sorted(held)]))
+        held = {groups[int(i)] for i in order[k::folds]}
+        splits.append(([r for r in records if r.group not in held], [r for r in records if r.group in held]))
     return splits
 
 
@@ -391,14 +401,16 @@ def evaluate(
 
     generated = [r for r in records if r.kind == "generated"]
     real = [r for r in records if r.kind == "real"]
+    corpus = [r for r in records if r.kind == "corpus"]
+    training = generated + corpus  # what the shipped model learns from; the shared real cases never are
     equivalence = shipped.meta.get("equivalence") if shipped is not None else None
     advisor: dict[str, tuple[Any, ...]] = {}
     nested: list[dict[str, Any]] = []
-    if len(generated) >= 10:
-        choices, nested = nested_choices(generated, equivalence=equivalence)
+    if len(training) >= 10:
+        choices, nested = nested_choices(training, equivalence=equivalence)
         advisor.update(choices)
-    model = shipped or (fit_model(generated, c=c) if len(generated) >= 10 else None)
-    for r in real + [g for g in generated if g.case not in advisor]:
+    model = shipped or (fit_model(training, c=c) if len(training) >= 10 else None)
+    for r in real + [g for g in training if g.case not in advisor]:
         if model is not None:
             advisor[r.case] = advisor_choice(model, r)
         else:  # no model yet: the rules decide
@@ -406,7 +418,8 @@ def evaluate(
             advisor[r.case] = (settled.chosen, probs[settled.chosen], settled.verdict, settled.equivalent_to)
     results: dict[str, Any] = {}
     per_case: dict[str, list[dict[str, Any]]] = {}
-    for kind, subset in (("real", real), ("generated", generated)):
+    kinds = [("real", real), ("generated", generated)] + ([("corpus", corpus)] if corpus else [])
+    for kind, subset in kinds:
         results[kind] = {}
         made = {m: decisions(m, subset, advisor) for m in METHODS}
         for m in METHODS:
@@ -522,15 +535,21 @@ def write_results(evaluation: dict[str, Any], directory: Path) -> None:
     contract["real_consensus_first_rule"] = {
         m: {k: metrics["real"]["_first_rule"][m][k] for k in keep} for m in METHODS
     }
+    if "corpus" in metrics:
+        groups = {c["case"].split("/")[0] + "/" + c["case"].split("/")[1] for c in evaluation["cases"]["corpus"]}
+        contract["real_corpus"] = {
+            m: {**{k: metrics["corpus"][m][k] for k in keep}, "sources": len(groups)} for m in METHODS
+        }
     contract["generated_nested_selection"] = evaluation.get("nested") or []
     (directory / "results.json").write_text(json.dumps(contract, indent=1) + "\n")
     lines = ["# Oracle benchmark results", "", "Written by `python -m benchmarks.oracle report` from the cached probe and oracle runs",
              "(`benchmarks/cache/`) via the committed meta-dataset (`benchmarks/meta_dataset.csv`). Do not edit by hand.",
              "", _provenance(evaluation), ""]  # fmt: skip
     lines += _truth_lines(truth, metrics, evaluation)
-    for kind in ("real", "generated"):
+    titles = {"real": "Real cases", "generated": "Generated cases (out of fold)", "corpus": "Real corpus (out of fold)"}
+    for kind in [k for k in ("real", "corpus", "generated") if k in metrics]:
         n = metrics[kind]["advisor"]["cases"]
-        lines += [f"## {kind.capitalize()} cases ({n})", ""]
+        lines += [f"## {titles[kind]} ({n})", ""]
         if not n:
             lines += ["No case has both its probes and its oracle cached yet.", ""]
             continue
@@ -579,10 +598,8 @@ def write_results(evaluation: dict[str, Any], directory: Path) -> None:
 
 def _provenance(evaluation: dict[str, Any]) -> str:
     """Which oracle protocol and how many runs per case the figures below rest on."""
-    versions = sorted(
-        {c.get("oracle_version", "2") for kind in ("real", "generated") for c in evaluation["cases"][kind]}
-    )
-    runs = {kind: Counter(c["runs"] for c in evaluation["cases"][kind]) for kind in ("real", "generated")}
+    versions = sorted({c.get("oracle_version", "2") for cases in evaluation["cases"].values() for c in cases})
+    runs = {kind: Counter(c["runs"] for c in cases) for kind, cases in evaluation["cases"].items()}
     counts = "; ".join(f"{kind}: " + ", ".join(f"{n} with {k} run{'s' * (k > 1)}" for k, n in sorted(c.items()))
                        for kind, c in runs.items() if c)  # fmt: skip
     if versions == ["2"]:

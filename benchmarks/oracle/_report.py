@@ -36,7 +36,7 @@ def report(*, refresh: bool = True, directory: Path = BENCH) -> dict:
     started = time.perf_counter()
     meta_path = directory / "meta_dataset.csv"
     if refresh:
-        frame = meta_dataset(load_records("all"))
+        frame = meta_dataset(load_records("all") + load_records("corpus"))
         frame.to_csv(meta_path, index=False, float_format="%.6g")
     frame = pd.read_csv(meta_path)
     records = records_from_meta(frame)
@@ -47,7 +47,7 @@ def report(*, refresh: bool = True, directory: Path = BENCH) -> dict:
     evaluation = evaluate(records, load_model(), truth=truth_summary(real_runs()) if current else None)
     write_results(evaluation, directory)
     m = evaluation["metrics"]
-    for kind in ("real", "generated"):
+    for kind in [k for k in ("real", "corpus", "generated") if k in m]:
         print(f"{kind}: {m[kind]['advisor']['cases']} cases")
         for method, x in m[kind].items():
             if not method.startswith("_"):
