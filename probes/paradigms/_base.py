@@ -50,6 +50,9 @@ class Variant:
     applicable_to: Applicability = _always
     min_tasks: int = 1
     citation: str = ""
+    prunable: bool = True
+    """Whether a search may stop its trials early on the per-epoch losses it reports (not when its
+    training runs several loops whose epochs each start from zero, as transfer's)."""
 
     @property
     def paradigm(self) -> str:

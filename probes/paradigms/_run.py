@@ -160,52 +160,72 @@ def prepare_folds(
     return [prepare_fold(taskset, fold, seed=seed) for fold in folds]
 
 
+def _selection_rows(data: FoldData, seed: int) -> tuple[FoldData, dict[int, int]]:
+    """Each task's validation rows dealt in two, seeded by the fold: the same for every variant and trial.
+
+    The learner's view keeps half as its validation part (early stopping, step sweeps, pruning);
+    the other half (``n // 2`` rows; none for a task with one) moves ahead of the test rows and
+    only scores. Returns the view and each task's count of selection rows.
+    """
+    rng = np.random.default_rng([seed, 11])
+    views, held = [], {}
+    for t, v in enumerate(data.tasks):
+        order = rng.permutation(len(v.rows_valid))
+        pick, keep = np.sort(order[: len(order) // 2]), np.sort(order[len(order) // 2 :])
+        held[t] = len(pick)
+        views.append(
+            replace(
+                v,
+                rows_valid=v.rows_valid[keep],
+                y_valid=v.y_valid[keep],
+                rows_test=np.concatenate([v.rows_valid[pick], v.rows_test]),
+                y_test=np.concatenate([v.y_valid[pick], v.y_test]),
+            )
+        )
+    return replace(data, tasks=tuple(views)), held
+
+
 def _predict_and_score(
     taskset: TaskSet, variant: Variant, data: FoldData | MetaFoldData, params: dict[str, Any], ctx: RunContext
 ) -> FoldResult:
-    """Fit once on the fold; score its test part (the result) and its validation part (``valid_aggregate``).
+    """Fit once on the fold; score its test part (the result) and its selection part (``valid_aggregate``).
 
-    The model predicts the validation rows (or the validation tasks' episodes) together with the
-    test ones; the validation score is what chooses among search trials and among a paradigm's
-    variants, so no test score ever chooses anything.
+    Row folds: each task's validation rows are dealt in two (:func:`_selection_rows`); the
+    learner stops early and sweeps on one half and predicts the other half together with the test
+    rows, and that half's score is what chooses among search trials and among a paradigm's
+    variants. No test score ever chooses anything, and no choice is scored on the rows that
+    stopped the training (a variant that stops early per task on a few rows would otherwise look
+    better than it is). Task folds (``new_tasks``): the validation tasks are few, so they both
+    steady the learners' sweeps and score the choice (their episodes as first drawn).
     """
     if isinstance(data, MetaFoldData):
         assert variant.fit_predict_meta is not None
-        watched = data.valid_episodes  # scored as they were drawn (the redrawn copies only steady the learners)
+        picked = tuple(data.valid_episodes)  # scored as they were drawn (the redrawn copies only steady the learners)
         data = redrawn_validation(data, VALID_DRAWS, ctx.seed)  # every learner adapts to the same draws
         view = replace(
             data,
-            test_episodes=(*watched, *data.test_episodes),
-            fold=replace(data.fold, test_episodes=(*watched, *data.fold.test_episodes)),
+            test_episodes=(*picked, *data.test_episodes),
+            fold=replace(data.fold, test_episodes=(*picked, *data.fold.test_episodes)),
         )
         preds = variant.fit_predict_meta(view, params, ctx)
-        k = len(watched)
+        k = len(picked)
         result = score_meta_fold(taskset, data.fold, preds[k:])
         valid = math.nan
         if k:
-            valid_fold = replace(data.fold, test_tasks=data.fold.valid_tasks, test_episodes=tuple(watched))
+            valid_fold = replace(data.fold, test_tasks=data.fold.valid_tasks, test_episodes=picked)
             valid = score_meta_fold(taskset, valid_fold, preds[:k]).aggregate
         return replace(result, valid_aggregate=valid)
     assert variant.fit_predict is not None
-    view = replace(
-        data,
-        tasks=tuple(
-            replace(
-                v, rows_test=np.concatenate([v.rows_valid, v.rows_test]), y_test=np.concatenate([v.y_valid, v.y_test])
-            )
-            for v in data.tasks
-        ),
-    )
+    view, held = _selection_rows(data, ctx.seed)
     preds = variant.fit_predict(view, params, ctx)
     tests, valid_scores = {}, {}
     for t, pred in preds.items():
-        v = data.tasks[t]
-        n = len(v.rows_valid)
-        if len(v.rows_test):
+        n, v = held[t], view.tasks[t]
+        if len(data.tasks[t].rows_test):
             tests[t] = pred[n:]
         if n:
             task = taskset.tasks[t]
-            valid_scores[task.name] = METRICS[task.metric](v.y_valid, check_finite(task.name, pred[:n]))
+            valid_scores[task.name] = METRICS[task.metric](v.y_test[:n], check_finite(task.name, pred[:n]))
     result = score_fold(taskset, data.fold, tests)
     valid = aggregate_task_scores(taskset, valid_scores) if valid_scores else math.nan
     return replace(result, valid_aggregate=valid)
@@ -230,9 +250,12 @@ def _search_fold(
     Every trial fits on the fold's own training part (early stopping on its validation part) and
     is judged by its validation score; the best trial's model is the fold's model, so nothing is
     refitted and the fold's test part never chooses anything (nested cross-validation; Cawley &
-    Talbot 2010, "On over-fitting in model selection"). The defaults are the first trial.
-    Raises :class:`NonFinitePredictionError` when every trial failed and one diverged, and
-    :class:`BudgetExhausted` when the time limit stopped the search before any trial finished.
+    Talbot 2010, "On over-fitting in model selection"). The first trial is the variant as it runs
+    unsearched. Variants whose training reports several loops' losses (``prunable=False``) are
+    not pruned: their per-epoch losses are not comparable between trials.
+    Raises :class:`NonFinitePredictionError` when every trial failed and one diverged,
+    :class:`BudgetExhausted` when the time limit stopped the search before any trial finished,
+    and ``RuntimeError`` (with the first trial's error) when every trial failed otherwise.
     """
     import optuna
 
@@ -241,28 +264,35 @@ def _search_fold(
     assert variant.search_space is not None
     kept: dict[str, Any] = {}
     diverged: list[str] = []
+    errors: list[str] = []
 
     def objective(trial: optuna.Trial) -> float:
-        trial_params = {**params, **variant.search_space(trial)}
+        # The first trial is the variant as it runs unsearched; later ones draw from its space.
+        trial_params = dict(params) if trial.number == 0 else {**params, **variant.search_space(trial)}
 
         def report(epoch: int, value: float) -> None:
             trial.report(value, epoch)
             if trial.should_prune():
                 raise optuna.TrialPruned()
 
+        trial_ctx = replace(ctx, on_epoch=report if variant.prunable else None)
         try:
-            result = _predict_and_score(taskset, variant, data, trial_params, replace(ctx, on_epoch=report))
+            result = _predict_and_score(taskset, variant, data, trial_params, trial_ctx)
         except NonFinitePredictionError as exc:
             diverged.append(str(exc))
             raise
+        except (optuna.TrialPruned, BudgetExhausted):
+            raise
+        except Exception as exc:  # optuna records the trial as failed; kept to say why if all fail
+            errors.append(f"{type(exc).__name__}: {exc}")
+            raise
         value = result.valid_aggregate
         if value is None or not math.isfinite(value):
-            value = -math.inf  # no validation part: the first finished trial is kept
+            value = -math.inf  # no selection rows: the first finished trial is kept
         if "result" not in kept or value > kept["value"]:
             kept.update(result=result, params=trial_params, value=value)
         return float(value) if math.isfinite(value) else -1e12
 
-    seed_params = {k: params[k] for k in params if k in _space_keys(variant)}
     study = run_study(
         objective,
         n_trials=n_trials,
@@ -271,7 +301,6 @@ def _search_fold(
         pruner=pruner,
         storage=storage,
         study_name=f"{taskset.source.name}:{variant.id}:{ctx.seed}" if storage else None,
-        first_params=seed_params or None,
     )
     failed = sum(t.state == optuna.trial.TrialState.FAIL for t in study.trials)
     if failed:
@@ -279,35 +308,10 @@ def _search_fold(
     if "result" not in kept:
         if diverged:
             raise NonFinitePredictionError(diverged[0])
+        if errors and not ctx.budget.exhausted():
+            raise RuntimeError(f"{variant.id}: every search trial failed; the first: {errors[0]}")
         raise BudgetExhausted(f"{variant.id}: no search trial finished")
     return kept["result"], kept["params"], len(study.trials)
-
-
-# ------------------------------------------------------------------------------------ the runner
-
-
-class _KeyRecorder:
-    """Stands in for an optuna trial to learn which parameters a search space suggests."""
-
-    def __init__(self) -> None:
-        self.keys: set[str] = set()
-
-    def __getattr__(self, method: str) -> Callable[..., Any]:
-        def suggest(name: str, *args: Any, **kwargs: Any) -> Any:
-            self.keys.add(name)
-            if method == "suggest_categorical":
-                return args[0][0]
-            return args[0] if args else kwargs.get("low")
-
-        return suggest
-
-
-def _space_keys(variant: Variant) -> set[str]:
-    if variant.search_space is None:
-        return set()
-    recorder = _KeyRecorder()
-    variant.search_space(recorder)  # type: ignore[arg-type]
-    return recorder.keys
 
 
 # ------------------------------------------------------------------------------------ the runner

@@ -4,8 +4,8 @@ TPE sampling (seeded), median pruning or asynchronous successive halving (Li et 
 system for massively parallel hyperparameter tuning") on the intermediate validation scores a
 training loop reports each epoch, and in-memory storage unless an RDB URL (``sqlite:///studies.db``,
 ``postgresql://...``) is given — then studies can be inspected or shared between workers.
-The default hyper-parameters are tried first, so a search is never worse on validation than
-no search at all.
+The caller's objective runs its first trial with the default hyper-parameters, so a search is
+never worse on validation than no search at all.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ def run_study(
     pruner: str = "median",
     storage: str | None = None,
     study_name: str | None = None,
-    first_params: dict[str, Any] | None = None,
 ) -> Any:
     """Maximise ``objective(trial)`` for up to ``n_trials`` trials or until ``budget`` runs out.
 
@@ -59,8 +58,6 @@ def run_study(
         study_name=study_name,
         load_if_exists=study_name is not None,
     )
-    if first_params:
-        study.enqueue_trial(first_params, skip_if_exists=True)
 
     def guarded(trial: optuna.Trial) -> float:
         try:

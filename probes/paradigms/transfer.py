@@ -240,6 +240,7 @@ TRANSFER_FINETUNE = Variant(
     applicable_to=_needs_sources,
     min_tasks=2,
     citation="Yosinski et al. 2014",
+    prunable=False,
 )
 TRANSFER_HEAD = Variant(
     id="transfer/head",
@@ -250,4 +251,5 @@ TRANSFER_HEAD = Variant(
     applicable_to=_needs_sources,
     min_tasks=2,
     citation="Yosinski et al. 2014 (frozen features)",
+    prunable=False,
 )

@@ -129,18 +129,19 @@ def test_the_search_does_not_prefer_a_configuration_that_diverges_on_a_task() ->
     assert any("trials failed" in note for note in result.notes)
 
 
-def _two_faced_variant() -> Variant:
-    """Exact on the validation rows when ``x < 0.5``, exact on the test rows otherwise (a test double).
+def _two_faced_variant(folds) -> Variant:
+    """Exact on the fold's test rows when ``x > 0.5``, exact on every other row it predicts otherwise.
 
-    It tells the two apart only by ``rows_valid``: the fold it is handed predicts both parts at once.
+    A test double that knows the true test rows (from ``folds``); the runner hands it a view in
+    which part of the validation rows sits beside the test rows, to be scored for selection.
     """
 
     def fit_predict(data, params, ctx):
         out = {}
         for t in data.scored_tasks():
             v = data.tasks[t]
-            is_valid = np.isin(v.rows_test, v.rows_valid)
-            exact = is_valid if params.get("x", 0.0) < 0.5 else ~is_valid
+            on_test = np.isin(v.rows_test, folds[data.fold.index].tasks[t].rows_test)
+            exact = on_test if params.get("x", 0.0) > 0.5 else ~on_test
             out[t] = np.where(exact, v.y_test, v.y_test + 2.0 * v.y_test.std() + 1.0)
         return out
 
@@ -155,12 +156,28 @@ def test_the_search_chooses_on_validation_rows_and_never_on_test_rows() -> None:
     ts = load_taskset(s.frame, s.spec)
     folds = prepare_folds(ts, TINY)
     # The defaults (x = 0.9) are exact on the test rows: a search that read test scores keeps them.
-    result = run_variant(ts, _two_faced_variant(), folds, preset=TINY, n_trials=6, params={"x": 0.9})
-    assert len(result.fold_params) == 3 and all(p["x"] < 0.5 for p in result.fold_params)
-    assert all(f.valid_aggregate == 1.0 for f in result.folds)  # exact on validation ...
+    result = run_variant(ts, _two_faced_variant(folds), folds, preset=TINY, n_trials=6, params={"x": 0.9})
+    assert len(result.fold_params) == 3 and all(p["x"] <= 0.5 for p in result.fold_params)
+    assert all(f.valid_aggregate == 1.0 for f in result.folds)  # exact on the selection rows ...
     assert result.score < 0.5  # ... and poor on test, as chosen
-    unsearched = run_variant(ts, _two_faced_variant(), folds, preset=TINY, params={"x": 0.9})
+    unsearched = run_variant(ts, _two_faced_variant(folds), folds, preset=TINY, params={"x": 0.9})
     assert unsearched.score == 1.0 and unsearched.valid_score < 0.5
+
+
+def test_selection_rows_are_half_of_each_tasks_validation_rows_and_never_stop_training() -> None:
+    from probes.paradigms._run import _selection_rows
+
+    s = make_scenario(n_tasks=3, rows_per_task=60, seed=0)
+    ts = load_taskset(s.frame, s.spec)
+    fold = prepare_folds(ts, TINY)[0]
+    view, held = _selection_rows(fold, seed=5)
+    again, _ = _selection_rows(fold, seed=5)
+    for t, (v, w) in enumerate(zip(fold.tasks, view.tasks, strict=True)):
+        picked = w.rows_test[: held[t]]
+        assert held[t] == len(v.rows_valid) // 2 and len(w.rows_valid) == len(v.rows_valid) - held[t]
+        assert set(picked) | set(w.rows_valid) == set(v.rows_valid) and not set(picked) & set(w.rows_valid)
+        assert list(w.rows_test[held[t] :]) == list(v.rows_test)  # the test rows follow, unchanged
+        assert list(again.tasks[t].rows_valid) == list(w.rows_valid)  # the same split for every variant
 
 
 def test_the_runner_reports_a_diverged_variant_as_failed() -> None:
