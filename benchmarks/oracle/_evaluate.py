@@ -393,8 +393,8 @@ def evaluate(
     """Metrics of every method on real and generated cases separately, plus per-case tables.
 
     Generated cases are decided by models that never saw them, their settings chosen by nested
-    cross-validation (:func:`~benchmarks.oracle._selection.nested_choices`); real cases by the
-    shipped model (trained on generated cases only). ``truth`` (:func:`truth_summary`) is
+    cross-validation (:func:`~benchmarks.oracle._selection.nested_choices`), and so are the real
+    corpus's; the 22 shared real cases by the shipped model (trained on generated and corpus cases). ``truth`` (:func:`truth_summary`) is
     passed through to the results.
     """
     from benchmarks.oracle._selection import nested_choices

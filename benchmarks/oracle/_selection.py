@@ -73,13 +73,14 @@ def select(records: list[Record], *, seeds: int = 3) -> Selection:
 
 
 def nested_choices(
-    records: list[Record], *, folds: int = 5, seed: int = 0, inner_seeds: int = 1, equivalence: float | None = None
+    records: list[Record], *, folds: int = 5, seed: int = 0, inner_seeds: int = 3, equivalence: float | None = None
 ) -> tuple[dict[str, tuple[str, float, str, tuple[str, ...]]], list[Selection]]:
     """Advisor decisions on every case from a model whose settings were chosen without it.
 
     Returns the decisions (as :func:`~benchmarks.oracle._evaluate.advisor_choice`) and each
     outer fold's selection. ``equivalence`` is the tie threshold of the "equivalent" verdict
-    (the shipped model's), which does not change the choice.
+    (the shipped model's, chosen on every training case: it sets the verdicts, not the choices).
+    ``inner_seeds`` fold splits choose the margin, as :func:`select` does for the shipped model.
     """
     out: dict[str, tuple[str, float, str, tuple[str, ...]]] = {}
     chosen = []

@@ -94,20 +94,17 @@ def fold_scores(result: dict[str, Any]) -> dict[str, list[float]]:
     return out
 
 
-def _gap_test(diffs: np.ndarray, folds: int, alpha: float, test: str) -> tuple[float, float, float, float]:
-    """Mean of ``diffs`` (best minus other, run-major run-folds), its interval and two-sided p-value."""
-    if test == "runs":
-        diffs = diffs.reshape(-1, folds).mean(axis=1)
-        inflation = 0.0
-    elif test == "run_folds":
-        inflation = 1.0 / max(folds - 1, 1)
-    else:
-        raise ValueError(f"unknown test {test!r}; choose one of {', '.join(TESTS)}")
-    j = len(diffs)
-    mean = float(np.mean(diffs))
+def _gap_test(values: np.ndarray, inflation: float, alpha: float) -> tuple[float, float, float, float]:
+    """Mean of the paired differences ``values``, its two-sided interval and p-value.
+
+    The variance of the mean is ``(1/J + inflation) s²``: ``inflation`` 0 for independent units
+    (the runs' mean differences), ``1/(K-1)`` for the corrected resampled t-test over run-folds.
+    """
+    j = len(values)
+    mean = float(np.mean(values))
     if j < 2:
         return mean, -math.inf, math.inf, 1.0
-    var = float(np.var(diffs, ddof=1))
+    var = float(np.var(values, ddof=1))
     se = math.sqrt((1.0 / j + inflation) * var)
     if se == 0.0:
         return mean, mean, mean, (1.0 if mean == 0.0 else 0.0)
@@ -116,46 +113,56 @@ def _gap_test(diffs: np.ndarray, folds: int, alpha: float, test: str) -> tuple[f
     return mean, mean - t_crit * se, mean + t_crit * se, p
 
 
-def _own_test(result: dict[str, Any], best: str, p: str) -> tuple[float, float, float, float] | None:
-    """One run's own paired gap ``best - p`` (recorded by the oracle against its best), if it has it."""
-    if result.get("best") != best:
-        return None
-    gap = result["paradigms"].get(p, {}).get("gap_to_best")
-    if not gap:
-        return None
-    low = -math.inf if gap.get("ci_low") is None else float(gap["ci_low"])
-    high = math.inf if gap.get("ci_high") is None else float(gap["ci_high"])
-    return float(gap["mean"]), low, high, 0.0 if gap.get("significant") else 1.0
+def _one_run(result: dict[str, Any], common: set[str], delta: float) -> Truth:
+    """One run: its own scores, its best and its own paired test decide (plus the margin)."""
+    scores = {p: float(result["paradigms"][p]["score"]) for p in common}
+    best = max(sorted(scores, key=complexity), key=lambda p: (scores[p], -complexity(p)))
+    named = set(result.get("co_winners") or ())
+    gaps, tied = {}, [best]
+    for p in sorted(common - {best}, key=complexity):
+        gap = result["paradigms"][p].get("gap_to_best") if result.get("best") == best else None
+        significant = bool(gap["significant"]) if gap else p not in named
+        low = -math.inf if not gap or gap.get("ci_low") is None else float(gap["ci_low"])
+        high = math.inf if not gap or gap.get("ci_high") is None else float(gap["ci_high"])
+        gaps[p] = {"mean": scores[best] - scores[p], "low": low, "high": high, "p": 0.0 if significant else 1.0}
+        if scores[best] - scores[p] <= delta or not significant:
+            tied.append(p)
+    return Truth(runs=1, scores=scores, best=best, co_winners=tuple(sorted(tied, key=complexity)), gaps=gaps)
 
 
 def truth(
     results: Sequence[dict[str, Any]], *, delta: float = DELTA, alpha: float = ALPHA, test: str = "runs"
 ) -> Truth:
-    """The truth rule applied to one case's oracle runs (cached result dicts, any number ≥ 1)."""
+    """The truth rule applied to one case's oracle runs (cached result dicts, any number ≥ 1).
+
+    A paradigm takes part when every run scored it on all of that run's folds (a variant that
+    failed on a fold has no scores at all, so this only matters for runs cut short).
+    """
     if not results:
         raise ValueError("the truth needs at least one oracle run")
+    if test not in TESTS:
+        raise ValueError(f"unknown test {test!r}; choose one of {', '.join(TESTS)}")
     per_run = [fold_scores(r) for r in results]
-    common = set.intersection(*(set(s) for s in per_run))
+    full = [max((len(v) for v in s.values()), default=0) for s in per_run]
+    common = set.intersection(*({p for p, v in s.items() if len(v) == k} for s, k in zip(per_run, full, strict=True)))
     if not common:
         raise ValueError("no paradigm was scored by every oracle run")
-    matrix = {p: np.concatenate([np.asarray(s[p], dtype=float) for s in per_run]) for p in common}
-    folds = max(len(next(iter(s.values()))) for s in per_run)
-    scores = {p: float(np.mean(v)) for p, v in matrix.items()}
+    if test == "runs" and len(results) == 1:
+        return _one_run(results[0], common, delta)
+    runs = [{p: np.asarray(s[p], dtype=float) for p in common} for s in per_run]
+    scores = {p: float(np.mean(np.concatenate([r[p] for r in runs]))) for p in common}
     best = max(sorted(scores, key=complexity), key=lambda p: (scores[p], -complexity(p)))
     gaps, tied = {}, [best]
     for p in sorted(common - {best}, key=complexity):
-        own = _own_test(results[0], best, p) if test == "runs" and len(results) == 1 else None
-        if own is not None:
-            _, low, high, pval = own
-            mean, significant = scores[best] - scores[p], pval == 0.0
-        elif len(matrix[p]) != len(matrix[best]):  # a run with fewer folds of one paradigm: unpaired, means only
-            mean, low, high, pval = scores[best] - scores[p], -math.inf, math.inf, 1.0
-            significant = False
+        diffs = [r[best] - r[p] for r in runs]
+        if test == "runs":
+            values, inflation = np.asarray([float(np.mean(d)) for d in diffs]), 0.0
         else:
-            mean, low, high, pval = _gap_test(matrix[best] - matrix[p], folds, alpha, test)
-            significant = low > 0
+            values, inflation = np.concatenate(diffs), 1.0 / max(float(np.mean(full)) - 1.0, 1.0)
+        mean, low, high, pval = _gap_test(values, inflation, alpha)
+        mean = scores[best] - scores[p]  # the gap of the means (the same unless runs have unequal folds)
         gaps[p] = {"mean": mean, "low": low, "high": high, "p": pval}
-        if mean <= delta or not significant:
+        if mean <= delta or not low > 0:
             tied.append(p)
     return Truth(
         runs=len(results),

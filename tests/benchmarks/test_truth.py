@@ -156,3 +156,18 @@ def test_results_report_the_truths_criteria_and_the_choices_own_regret(tmp_path)
     out = json.loads((tmp_path / "results.json").read_text())
     assert out["truth"]["loo_agreement"] == 1.0 and set(out["real_consensus"]) == set(out["real"])
     assert out["real_consensus"]["always_stl"]["accuracy"] == 0.5
+
+
+def test_one_run_ranks_on_its_own_scores_so_its_own_test_always_applies() -> None:
+    # Under new_tasks a run's score weights held-out tasks: here mtl leads on it, meta on fold means.
+    run = _run({"stl": [0.20, 0.20, 0.20], "mtl": [0.92, 0.92, 0.92], "meta": [0.95, 0.95, 0.87]},
+               best="mtl", gaps={"stl": True, "meta": False})  # fmt: skip
+    run["paradigms"]["meta"]["score"] = 0.91
+    t = truth([run])
+    assert t.best == "mtl" and t.co_winners == ("mtl", "meta") and t.choice == "mtl"  # stl stays out
+    assert t.scores["meta"] == 0.91
+
+
+def test_a_paradigm_missing_folds_takes_no_part() -> None:
+    runs = [_run({"stl": [0.7, 0.7, 0.7], "mtl": [0.8, 0.8]}), _run({"stl": [0.7, 0.7, 0.7], "mtl": [0.8, 0.8, 0.8]})]
+    assert set(truth(runs).scores) == {"stl"}
