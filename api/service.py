@@ -68,7 +68,12 @@ class SweepResult:
 def _limits(settings: Settings) -> Any:
     from probes.data import Limits
 
-    return Limits(max_file_mb=settings.max_upload_mb, max_rows=settings.max_rows, max_columns=settings.max_columns)
+    return Limits(
+        max_file_mb=settings.max_upload_mb,
+        max_rows=settings.max_rows,
+        max_columns=settings.max_columns,
+        max_cells=settings.max_cells,
+    )
 
 
 def sdk_runner(settings: Settings) -> JobRunner:

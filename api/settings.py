@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     max_upload_mb: float = Field(100.0, gt=0, description="Largest upload (file or JSON body) in MB.")
     max_rows: int = Field(1_000_000, ge=1, description="Most rows a dataset may have.")
     max_columns: int = Field(1_000, ge=1, description="Most columns a dataset may have.")
+    max_cells: int = Field(
+        20_000_000,
+        ge=1,
+        description="Most cells (rows × columns) a dataset may have: checked before the table is built, so a "
+        "small file that describes a huge table is refused without the memory it would take.",
+    )
     max_tasks: int = Field(1_000, ge=1, description="Most tasks a dataset may define.")
     budgets: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["fast", "standard"], description="Budget presets clients may ask for."

@@ -39,6 +39,22 @@ class Limits:
     max_file_mb: float = 2048.0
     max_rows: int = 20_000_000
     max_columns: int = 20_000
+    max_cells: int = 1_000_000_000
+    """Rows × columns: what the table will hold in memory (a few bytes of file can describe
+    many empty cells), checked before the table is built."""
+
+    def rows_allowed(self, n_columns: int) -> int:
+        """The most rows a table of ``n_columns`` columns may have under both the row and the cell limit."""
+        return min(self.max_rows, self.max_cells // max(n_columns, 1))
+
+    def check_cells(self, n_rows: int, n_columns: int, where: str) -> None:
+        if n_rows * n_columns > self.max_cells:
+            raise FileTooLargeError(
+                f"{where} has {n_rows:,} rows × {n_columns:,} columns = {n_rows * n_columns:,} cells; the limit is "
+                f"{self.max_cells:,}. Subsample the rows, drop columns you do not need, or raise the limit "
+                "(SDK: Advisor(limits=Limits(max_cells=...)); service: ADVISOR_MAX_CELLS).",
+                details={"rows": n_rows, "columns": n_columns, "cells": n_rows * n_columns, "limit": self.max_cells},
+            )
 
     def check_columns(self, n_columns: int, where: str) -> None:
         if n_columns > self.max_columns:

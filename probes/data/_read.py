@@ -130,7 +130,13 @@ def _check_gzip_magic(path: Path) -> None:
 
 
 def _check_gzip_expansion(
-    path: Path, *, limits: Limits, delimiter: str | None = None, encoding: str = "utf-8", first_column: str = ""
+    path: Path,
+    *,
+    limits: Limits,
+    delimiter: str | None = None,
+    encoding: str = "utf-8",
+    first_column: str = "",
+    n_columns: int = 1,
 ) -> None:
     """Refuse a gzipped file that decompresses past the limits, streaming, before any parser holds it in memory.
 
@@ -138,10 +144,12 @@ def _check_gzip_expansion(
     bomb). Bytes are capped at :data:`_MAX_GZIP_EXPANSION` times the size limit. A delimited file
     (``delimiter`` given) is also held to the row limit: its newlines are counted first, an upper
     bound on its records; only if they pass the limit are the records counted exactly, by
-    pyarrow's streaming reader with the real parse's options, stopping one past it. JSON Lines
-    stops at the row limit as it reads.
+    pyarrow's streaming reader with the real parse's options, stopping one past it. The row limit
+    of a table of ``n_columns`` columns is also bounded by the cell limit. JSON Lines stops at
+    the row limit as it reads.
     """
     cap = _MAX_GZIP_EXPANSION * limits.max_file_mb * 1024 * 1024
+    allowed = limits.rows_allowed(n_columns)
     n_bytes = n_lines = 0
     rows_checked = delimiter is None
     try:
@@ -155,20 +163,43 @@ def _check_gzip_expansion(
                         f"({_MAX_GZIP_EXPANSION}x the {limits.max_file_mb:,.0f} MB limit). Subsample the data.",
                         details={"expanded_bytes_over": int(cap), "limit_mb": limits.max_file_mb},
                     )
-                if not rows_checked and n_lines > limits.max_rows + 1:
+                if not rows_checked and n_lines > allowed + 1:
                     rows_checked = True  # counted to the end or one past the limit: decided for the whole file
-                    if _rows_over(path, limits.max_rows, delimiter or ",", encoding, first_column):
-                        raise FileTooLargeError(
-                            f"'{path.name}' has more than {limits.max_rows:,} rows, the limit. "
-                            "Subsample the data or raise the limit.",
-                            details={"limit": limits.max_rows},
-                        )
+                    if _rows_over(path, allowed, delimiter or ",", encoding, first_column, compressed=True):
+                        _refuse_rows(path.name, allowed, n_columns, limits)
     except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
         raise UnreadableFileError(f"'{path.name}' is a corrupt or truncated gzip file ({exc}).") from None
 
 
-def _rows_over(path: Path, limit: int, delimiter: str, encoding: str, first_column: str) -> bool:
-    """Whether a gzipped delimited file has more than ``limit`` data rows, as the real parse counts them
+def _refuse_rows(name: str, allowed: int, n_columns: int, limits: Limits) -> None:
+    """The 413 of a delimited file with more than ``allowed`` rows: over the row limit, or the cell limit."""
+    if allowed >= limits.max_rows:
+        raise FileTooLargeError(
+            f"'{name}' has more than {limits.max_rows:,} rows, the limit. Subsample the data or raise the limit.",
+            details={"limit": limits.max_rows},
+        )
+    limits.check_cells(allowed + 1, n_columns, f"'{name}' (at least)")
+
+
+def _check_plain_rows(
+    path: Path, *, limits: Limits, delimiter: str, encoding: str, first_column: str, n_columns: int
+) -> None:
+    """The same row and cell bound for an uncompressed delimited file, streaming, before it is parsed."""
+    allowed = limits.rows_allowed(n_columns)
+    n_lines = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(_SAMPLE_BYTES):
+            n_lines += chunk.count(b"\n")
+            if n_lines > allowed + 1:
+                if _rows_over(path, allowed, delimiter, encoding, first_column, compressed=False):
+                    _refuse_rows(path.name, allowed, n_columns, limits)
+                return
+
+
+def _rows_over(
+    path: Path, limit: int, delimiter: str, encoding: str, first_column: str, *, compressed: bool = True
+) -> bool:
+    """Whether a delimited file has more than ``limit`` data rows, as the real parse counts them
     (quoted newlines, blank lines), reading one column as text in constant memory.
 
     ``False`` when pyarrow cannot parse it: the real parse then reports the error with its context.
@@ -178,7 +209,7 @@ def _rows_over(path: Path, limit: int, delimiter: str, encoding: str, first_colu
 
     try:
         reader = pacsv.open_csv(
-            pa.input_stream(str(path), compression="gzip"),
+            pa.input_stream(str(path), compression="gzip" if compressed else None),
             read_options=pacsv.ReadOptions(encoding=encoding),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
@@ -389,7 +420,13 @@ def _read_delimited(
     if not has_rows:
         raise EmptyDataError(f"'{path.name}' has a header but no data rows.")
     if compressed:
-        _check_gzip_expansion(path, limits=limits, delimiter=delimiter, encoding=encoding, first_column=names[0])
+        _check_gzip_expansion(
+            path, limits=limits, delimiter=delimiter, encoding=encoding, first_column=names[0], n_columns=len(header)
+        )
+    else:
+        _check_plain_rows(
+            path, limits=limits, delimiter=delimiter, encoding=encoding, first_column=names[0], n_columns=len(header)
+        )
     decimal_comma = delimiter != "," and _uses_decimal_commas(rows)
     as_text = _huge_integer_columns(len(names), rows)
     padded = [i for i in _zero_padded_columns(len(names), rows) if i not in as_text]
@@ -649,6 +686,9 @@ def _read_parquet(
         names = list(pfile.schema_arrow.names)
         _check_header(names, path.name)
         limits.check_columns(len(names), f"'{path.name}'")
+        rows = pfile.metadata.num_rows  # from the footer: refused before a row is decoded
+        limits.check_rows(rows, f"'{path.name}'")
+        limits.check_cells(rows, len(names), f"'{path.name}'")
         table = pfile.read()
     except UnreadableFileError:
         raise
@@ -720,6 +760,7 @@ def _read_jsonl(path: Path, *, fmt: str, compressed: bool, limits: Limits) -> tu
                         huge.add(key)
                 records.append(record)
                 limits.check_rows(len(records), f"'{path.name}'")
+                limits.check_cells(len(records), len(columns), f"'{path.name}'")
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise UnreadableFileError(f"'{path.name}' is a corrupt or truncated gzip file ({exc}).") from None
     except UnicodeDecodeError as exc:
@@ -763,6 +804,7 @@ def _check_frame(frame: pd.DataFrame, limits: Limits) -> pd.DataFrame:
         )
     limits.check_columns(len(names), "The DataFrame")
     limits.check_rows(len(frame), "The DataFrame")
+    limits.check_cells(len(frame), len(names), "The DataFrame")
     if len(frame) == 0:
         raise EmptyDataError("The DataFrame has no rows.")
     if any(not isinstance(c, str) for c in frame.columns):

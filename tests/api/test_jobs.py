@@ -279,6 +279,19 @@ async def test_limits_answer_413_and_422(settings, runner, tiny_csv: Path, tiny_
         assert body["details"] == {"rows": 60, "limit": 50}  # the same answer as a file over the row cap
 
 
+async def test_a_file_over_the_cell_limit_answers_413_before_it_is_parsed(
+    settings, runner, tiny_csv, tiny_frame
+) -> None:
+    from api import create_app
+
+    app = create_app(settings.model_copy(update={"max_cells": 100}), runner=runner)
+    async with serving(app) as http:
+        wide = tiny_csv.parent / "wide.csv"
+        tiny_frame.head(30).to_csv(wide, index=False)  # 30 rows x 5+ columns > 100 cells
+        body = assert_error(await http.post("/v1/jobs", headers=auth(ALICE), **upload(wide)), 413, "file_too_large")
+        assert "cells" in body["message"] and body["details"]["limit"] == 100
+
+
 async def test_a_streamed_upload_without_a_length_is_cut_off_at_the_limit(settings, runner) -> None:
     from api import create_app
 

@@ -180,3 +180,39 @@ def test_the_path_checks_need_no_pandas() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", ["wide.csv", "wide.csv.gz", "wide.parquet", "wide.jsonl"])
+def test_a_table_over_the_cell_limit_is_refused_before_it_is_built(tmp_path: Path, name: str) -> None:
+    from probes.data import Limits
+    from probes.exceptions import FileTooLargeError
+
+    frame = pd.DataFrame(np.zeros((60, 20), dtype=int), columns=[f"c{i}" for i in range(20)])
+    path = _write(frame, tmp_path / name)
+    with pytest.raises(FileTooLargeError, match="cells; the limit is 1,000") as info:
+        read_table(path, limits=Limits(max_cells=1_000))  # 60 x 20 = 1,200 cells
+    assert info.value.details["limit"] == 1_000 and info.value.details["columns"] == 20
+    assert read_table(path, limits=Limits(max_cells=1_200)).shape == (60, 20)  # at the limit: read
+    with pytest.raises(FileTooLargeError, match="cells"):
+        read_table(frame, limits=Limits(max_cells=1_000))
+
+
+def test_quoted_newlines_do_not_count_against_the_cell_limit(tmp_path: Path) -> None:
+    from probes.data import Limits
+
+    # 30 records over 91 lines: 60 cells, under a limit of 70 (the line count alone would say 182)
+    path = tmp_path / "quoted.csv"
+    path.write_text("x;note\n" + "".join(f'{i};"a\nb\nc"\n' for i in range(30)))
+    assert read_table(path, limits=Limits(max_cells=70)).shape == (30, 2)
+
+
+def test_parquet_rows_are_refused_from_the_footer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow.parquet as pq
+
+    from probes.data import Limits
+    from probes.exceptions import FileTooLargeError
+
+    path = _write(pd.DataFrame({"a": np.zeros(500, dtype=int)}), tmp_path / "long.parquet")
+    monkeypatch.setattr(pq.ParquetFile, "read", lambda *a, **k: pytest.fail("the table was decoded"))
+    with pytest.raises(FileTooLargeError, match="500 rows; the limit is 100"):
+        read_table(path, limits=Limits(max_rows=100))
