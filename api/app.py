@@ -16,7 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import install_error_handlers
+from api.errors import install_error_handlers, install_request_ids
 from api.routes import health, jobs, recommend
 from api.schemas import JobRequest
 from api.service import Service
@@ -74,6 +74,17 @@ def create_app(settings: Settings | None = None, *, runner: JobRunner | None = N
     )
     app.state.service = service
     install_error_handlers(app)
+    install_request_ids(app)
+    if service.settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(service.settings.cors_origins),
+            allow_methods=["GET", "HEAD", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
     app.include_router(health.router)
     app.include_router(jobs.router)
     app.include_router(recommend.router)

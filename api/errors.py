@@ -7,9 +7,11 @@ keep their status; anything unexpected is logged and answered 500 ``internal_err
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import math
 import re
+import uuid
 from http import HTTPStatus
 from typing import Any
 
@@ -51,9 +53,14 @@ def _finite(value: Any) -> Any:
     return value
 
 
+#: Seconds a client told "too many queued jobs" (429) is asked to wait before it retries.
+RETRY_AFTER_S = 30
+
+
 async def _advisor_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AdvisorError)
-    return error_response(exc.http_status, exc.code, exc.message, exc.details)
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if exc.http_status == 429 else None
+    return error_response(exc.http_status, exc.code, exc.message, exc.details, headers=headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -111,3 +118,37 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _internal_error)
+
+
+#: The request being served (``X-Request-ID``): log records of the ``api`` logger carry it as ``request_id``.
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts the current request's id on every record (``%(request_id)s`` in a log format)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = REQUEST_ID.get()
+        return True
+
+
+def _usable_request_id(value: str | None) -> bool:
+    return bool(value) and len(value) <= 128 and value.isascii() and value.isprintable()  # type: ignore[union-attr]
+
+
+def install_request_ids(app: FastAPI) -> None:
+    """Accept a client's ``X-Request-ID`` (up to 128 printable ASCII characters) or make one; echo it."""
+    if not any(isinstance(f, RequestIdFilter) for f in logger.filters):
+        logger.addFilter(RequestIdFilter())
+
+    @app.middleware("http")
+    async def request_id(request: Request, call_next: Any) -> Any:
+        sent = request.headers.get("x-request-id")
+        rid = sent if _usable_request_id(sent) else uuid.uuid4().hex
+        token = REQUEST_ID.set(rid)
+        try:
+            response = await call_next(request)
+        finally:
+            REQUEST_ID.reset(token)
+        response.headers["X-Request-ID"] = rid
+        return response

@@ -50,6 +50,10 @@ class ErrorBody(BaseModel):
     )
 
 
+#: The shortest probe time limit a job may ask for: less cannot finish a fold, and only occupies a worker.
+MIN_TIME_LIMIT_S = 1.0
+
+
 class JobOptions(BaseModel):
     """How much probing to do, and the seed (same data, spec, seed and budget give the same job)."""
 
@@ -60,10 +64,11 @@ class JobOptions(BaseModel):
     )
     time_limit: float | None = Field(
         None,
-        gt=0,
+        ge=MIN_TIME_LIMIT_S,
         allow_inf_nan=False,
-        description="Probe wall-time limit in seconds, at most the service's maximum (default: none; the budget "
-        "fixes the work, so a run without a limit gives the same result however busy the service is).",
+        description="Probe wall-time limit in seconds, at least 1 and at most the service's maximum (default: "
+        "none; the budget fixes the work, so a run without a limit gives the same result however busy the "
+        "service is).",
     )
     seed: int = Field(0, ge=0, le=MAX_SEED, description="Random seed.")
 
@@ -74,6 +79,18 @@ class JobOptions(BaseModel):
         if isinstance(value, bool):
             raise ValueError("must be a number, not a boolean")
         return value
+
+
+#: Two tasks of 12 rows, enough for the protocol's folds: the example a reader can send as it is.
+_EXAMPLE_RECORDS = [
+    {
+        "task": task,
+        "x0": round(0.1 * i - 0.6, 2),
+        "y": round((1.5 if task == "a" else 1.2) * (0.1 * i - 0.6) + 0.05 * (i % 3), 3),
+    }
+    for task in ("a", "b")
+    for i in range(12)
+]
 
 
 class JobRequest(JobOptions):
@@ -89,11 +106,7 @@ class JobRequest(JobOptions):
         json_schema_extra={
             "examples": [
                 {
-                    "records": [
-                        {"task": "a", "x0": 0.1, "y": 1.2},
-                        {"task": "a", "x0": -0.4, "y": 0.3},
-                        {"task": "b", "x0": 0.7, "y": 2.0},
-                    ],
+                    "records": _EXAMPLE_RECORDS,
                     "spec": _SPEC_EXAMPLE,
                     "budget": "fast",
                     "time_limit": 30,

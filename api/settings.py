@@ -97,6 +97,11 @@ class Settings(BaseSettings):
         ),
     )
     device: str | None = Field(None, description="Torch device for the probes (default: CUDA when available).")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API (comma-separated, e.g. https://ml.example.com); "
+        "none by default.",
+    )
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -132,7 +137,7 @@ class Settings(BaseSettings):
             ) from None
         return value
 
-    @field_validator("budgets", mode="before")
+    @field_validator("budgets", "cors_origins", mode="before")
     @classmethod
     def _split_budgets(cls, value: Any) -> Any:
         return _comma_list(value)

@@ -1,9 +1,12 @@
-"""``GET /healthz`` (the process answers) and ``GET /readyz`` (database reachable, workers running)."""
+"""``GET /healthz`` (the process answers) and ``GET /readyz`` (database reachable, workers running).
+
+Both answer ``HEAD`` too, as load balancers probe.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ServiceDep
@@ -37,3 +40,16 @@ async def readyz(service: ServiceDep) -> Readiness | JSONResponse:
     if not pool.alive:
         return error_response(503, "not_ready", "Not ready: the worker pool is not running.")
     return Readiness(workers=pool.workers, queued=queued, running=len(pool.running_ids()))
+
+
+@router.head("/healthz", include_in_schema=False)
+def healthz_head() -> Response:
+    """``HEAD /healthz``: the liveness answer without a body (load balancers probe so)."""
+    return Response(status_code=200)
+
+
+@router.head("/readyz", include_in_schema=False)
+async def readyz_head(service: ServiceDep) -> Response:
+    """``HEAD /readyz``: the readiness status code without a body."""
+    answer = await readyz(service)
+    return Response(status_code=answer.status_code if isinstance(answer, JSONResponse) else 200)

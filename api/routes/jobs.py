@@ -13,7 +13,7 @@ from advisor.exceptions import FileTooLargeError, InvalidRequestError, Unsupport
 from advisor.report import CONTENT_SECURITY_POLICY
 from advisor.schemas import Recommendation
 from api.deps import CallerDep, ServiceDep
-from api.schemas import DataInfo, ErrorBody, Job, JobError, JobLinks, JobPage, JobProgress
+from api.schemas import MIN_TIME_LIMIT_S, DataInfo, ErrorBody, Job, JobError, JobLinks, JobPage, JobProgress
 from api.service import Service
 from api.storage import JobRecord
 from probes.seeds import MAX_SEED
@@ -58,7 +58,7 @@ _MULTIPART_SCHEMA = {
             "examples": ['{"targets": ["y"], "task_column": "task"}'],
         },
         "budget": {"type": "string", "enum": ["fast", "standard", "thorough"], "default": "fast"},
-        "time_limit": {"type": "number", "exclusiveMinimum": 0, "description": "Probe time limit in seconds."},
+        "time_limit": {"type": "number", "minimum": MIN_TIME_LIMIT_S, "description": "Probe time limit in seconds."},
         "seed": {"type": "integer", "minimum": 0, "maximum": MAX_SEED, "default": 0},
     },
     "additionalProperties": False,

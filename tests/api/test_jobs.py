@@ -325,7 +325,9 @@ async def test_queue_is_bounded(settings, runner, tiny_csv: Path) -> None:
         second = await http.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv, seed=2))
         assert second.status_code == 202
         assert (await http.get(f"/v1/jobs/{second.json()['id']}", headers=auth(ALICE))).json()["status"] == "queued"
-        assert_error(await http.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv, seed=3)), 429, "queue_full")
+        full = await http.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv, seed=3))
+        assert_error(full, 429, "queue_full")
+        assert full.headers["retry-after"] == "30"
         for job_id, seed in ((first["id"], 1), (second.json()["id"], 2)):  # a retry is answered, however full
             again = await http.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv, seed=seed))
             assert again.status_code == 200 and again.json()["id"] == job_id
@@ -384,3 +386,34 @@ def test_an_error_body_always_renders() -> None:
 
     response = error_response(422, "limit_exceeded", "too long", {"time_limit": float("inf"), "x": [float("nan")]})
     assert json.loads(response.body)["details"] == {"time_limit": "inf", "x": ["nan"]}
+
+
+async def test_operability_request_ids_head_probes_retry_after_and_cors(settings, runner, tiny_csv) -> None:
+    from api import create_app
+
+    app = create_app(settings.model_copy(update={"cors_origins": ["https://ml.example.com"]}), runner=runner)
+    async with serving(app) as http:
+        sent = await http.get("/healthz", headers={"X-Request-ID": "trace-42"})
+        assert sent.headers["x-request-id"] == "trace-42"
+        made = await http.get("/healthz", headers={"X-Request-ID": "bad\x01id"})
+        assert len(made.headers["x-request-id"]) == 32 and made.headers["x-request-id"] != "bad\x01id"
+        for path in ("/healthz", "/readyz"):
+            head = await http.head(path)
+            assert head.status_code == 200 and head.content == b""
+        cors = await http.options("/v1/jobs", headers={"Origin": "https://ml.example.com",
+                                                        "Access-Control-Request-Method": "POST"})  # fmt: skip
+        assert cors.headers["access-control-allow-origin"] == "https://ml.example.com"
+        other = await http.get("/healthz", headers={"Origin": "https://elsewhere.example"})
+        assert "access-control-allow-origin" not in other.headers
+        assert_error(await http.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv, time_limit=0.5)), 422,
+                     "invalid_request")  # fmt: skip
+
+
+async def test_the_documented_json_example_is_accepted_as_it_is(settings, runner) -> None:
+    from api import create_app
+    from api.schemas import JobRequest
+
+    example = JobRequest.model_config["json_schema_extra"]["examples"][0]
+    async with serving(create_app(settings, runner=runner)) as http:
+        response = await http.post("/v1/jobs", headers=auth(ALICE), json=example)
+        assert response.status_code == 202, response.text
