@@ -66,6 +66,8 @@ def create_app(settings: Settings | None = None, *, runner: JobRunner | None = N
         version=__version__,
         description=_DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served below from the package's own Swagger UI files: no CDN, works offline
+        redoc_url=None,
         openapi_tags=[
             {"name": "jobs", "description": "Submit datasets, follow and cancel jobs, read results."},
             {"name": "recommend", "description": "Submit and wait for small jobs."},
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None, *, runner: JobRunner | None = N
     app.include_router(health.router)
     app.include_router(jobs.router)
     app.include_router(recommend.router)
+    _offline_docs(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -96,6 +99,26 @@ def create_app(settings: Settings | None = None, *, runner: JobRunner | None = N
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """``/docs``: Swagger UI from the ``swagger-ui-bundle`` package's files, mounted at ``/docs/assets``."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} — API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon-32x32.png",
+        )
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -57,8 +57,16 @@ def _finite(value: Any) -> Any:
 RETRY_AFTER_S = 30
 
 
+def _count_refusal(request: Request, status: int, code: str) -> None:
+    """A submission refused before it made a job (413, 422, 429): counted by code for ``/metrics``."""
+    service = getattr(request.app.state, "service", None)
+    if service is not None and status in (413, 422, 429) and request.url.path.startswith(("/v1/jobs", "/v1/recommend")):
+        service.metrics.refused.labels(code).inc()
+
+
 async def _advisor_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AdvisorError)
+    _count_refusal(request, exc.http_status, exc.code)
     headers = {"Retry-After": str(RETRY_AFTER_S)} if exc.http_status == 429 else None
     return error_response(exc.http_status, exc.code, exc.message, exc.details, headers=headers)
 
@@ -70,6 +78,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         for e in exc.errors()
     ]
     where = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:5])
+    _count_refusal(request, 422, "invalid_request")
     return error_response(422, "invalid_request", f"The request is not valid: {where}.", {"errors": errors})
 
 

@@ -29,6 +29,7 @@ from advisor.exceptions import (
     UnreadableFileError,
 )
 from api.auth import KeyRing
+from api.metrics import Metrics
 from api.schemas import JobOptions
 from api.settings import Settings
 from api.storage import JobRecord, JobStore, NewJob, get_store
@@ -132,6 +133,7 @@ class Service:
         self._sweeper: threading.Thread | None = None
         # A new event per start: a sweeper left over from a timed-out stop stays stopped.
         self._stop_sweeping = threading.Event()
+        self.metrics = Metrics(lambda status: self.store.count(status))
 
     # ---------------------------------------------------------------------------- lifecycle
 
@@ -162,6 +164,7 @@ class Service:
                 runner=self._runner,
                 workers=self.settings.workers,
                 max_attempts=self.settings.max_attempts,
+                metrics=self.metrics,
             )
             self._pool.start()
             self._stop_sweeping = threading.Event()

@@ -14,10 +14,14 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from advisor.exceptions import AdvisorError, Cancelled
 from api.storage import JobRecord, JobStore
 from api.uploads import UploadStore, safe_name
+
+if TYPE_CHECKING:
+    from api.metrics import Metrics
 
 __all__ = ["JobRunner", "WorkerPool"]
 
@@ -45,9 +49,17 @@ class WorkerPool:
     """
 
     def __init__(
-        self, *, store: JobStore, uploads: UploadStore, runner: JobRunner, workers: int = 1, max_attempts: int = 2
+        self,
+        *,
+        store: JobStore,
+        uploads: UploadStore,
+        runner: JobRunner,
+        workers: int = 1,
+        max_attempts: int = 2,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
+        self.metrics = metrics
         self.uploads = uploads
         self.runner = runner
         self.workers = workers
@@ -120,6 +132,10 @@ class WorkerPool:
         job = self.store.claim(job_id)
         if job is None:  # cancelled, or already taken
             return
+        claimed = time.monotonic()
+        outcome = "failed"
+        if self.metrics is not None and job.started_at is not None:
+            self.metrics.claim_wait.observe(max(0.0, (job.started_at - job.created_at).total_seconds()))
         event = threading.Event()
         with self._lock:
             self._running[job_id] = event
@@ -145,9 +161,11 @@ class WorkerPool:
             if self._stopping.is_set():
                 self.store.requeue(job_id, message="re-queued: the service was shut down while it ran")
                 logger.info("job %s: re-queued at shutdown", job_id)
+                outcome = "requeued"
             else:
                 self.store.mark_cancelled(job_id)
                 logger.info("job %s: cancelled", job_id)
+                outcome = "cancelled"
         except AdvisorError as exc:
             self.store.fail(job_id, exc.to_dict())
             logger.info("job %s: failed: %s", job_id, exc.code)
@@ -164,9 +182,12 @@ class WorkerPool:
         else:
             self.store.succeed(job_id, result)
             logger.info("job %s: succeeded", job_id)
+            outcome = "succeeded"
         finally:
             with self._lock:
                 self._running.pop(job_id, None)
+            if self.metrics is not None:
+                self.metrics.job_seconds.labels(outcome).observe(time.monotonic() - claimed)
 
     def _progress(self, job_id: str) -> Callable[[str, float, str], None]:
         last = {"at": 0.0, "phase": ""}

@@ -1,6 +1,7 @@
-"""``GET /healthz`` (the process answers) and ``GET /readyz`` (database reachable, workers running).
+"""``GET /healthz`` (the process answers), ``GET /readyz`` (database reachable, workers running)
+and ``GET /metrics`` (Prometheus).
 
-Both answer ``HEAD`` too, as load balancers probe.
+The probes answer ``HEAD`` too, as load balancers probe.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ServiceDep
 from api.errors import error_response
+from api.metrics import CONTENT_TYPE
 from api.schemas import ErrorBody, Health, Readiness
 
 __all__ = ["router"]
@@ -53,3 +55,10 @@ async def readyz_head(service: ServiceDep) -> Response:
     """``HEAD /readyz``: the readiness status code without a body."""
     answer = await readyz(service)
     return Response(status_code=answer.status_code if isinstance(answer, JSONResponse) else 200)
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(service: ServiceDep) -> Response:
+    """Prometheus metrics (text exposition format; :mod:`api.metrics`). No key needed."""
+    body = await run_in_threadpool(service.metrics.render)
+    return Response(body, media_type=CONTENT_TYPE)

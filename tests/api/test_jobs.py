@@ -417,3 +417,34 @@ async def test_the_documented_json_example_is_accepted_as_it_is(settings, runner
     async with serving(create_app(settings, runner=runner)) as http:
         response = await http.post("/v1/jobs", headers=auth(ALICE), json=example)
         assert response.status_code == 202, response.text
+
+
+async def test_docs_render_from_the_service_itself_and_metrics_count_jobs(settings, runner, tiny_csv) -> None:
+    import re
+
+    from api import create_app
+
+    app = create_app(settings.model_copy(update={"max_rows": 5}), runner=runner)
+    async with serving(app) as http:
+        page = (await http.get("/docs")).text
+        scripts = re.findall(r'(?:src|href)="([^"]+)"', page)
+        assert scripts and all(s.startswith("/docs/assets/") for s in scripts), scripts  # no CDN
+        for asset in scripts:
+            assert (await http.get(asset)).status_code == 200
+        done = (await http.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv))).status_code
+        assert done == 413  # over 5 rows: refused, and counted
+        text = (await http.get("/metrics")).text
+        assert 'advisor_jobs{status="queued"} 0.0' in text and "advisor_queue_depth 0.0" in text
+        assert 'advisor_requests_refused_total{code="file_too_large"} 1.0' in text
+
+
+async def test_metrics_time_the_jobs_a_worker_ran(settings, runner, tiny_csv) -> None:
+    from api import create_app
+
+    async with serving(create_app(settings, runner=runner)) as http:
+        job = (await http.post("/v1/jobs", headers=auth(ALICE), **upload(tiny_csv))).json()
+        assert (await wait_for(http, job["id"]))["status"] == "succeeded"
+        text = (await http.get("/metrics")).text
+        assert 'advisor_job_seconds_count{outcome="succeeded"} 1.0' in text
+        assert "advisor_job_claim_wait_seconds_count 1.0" in text
+        assert 'advisor_jobs{status="succeeded"} 1.0' in text
