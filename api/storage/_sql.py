@@ -361,8 +361,25 @@ class SQLJobStore(JobStore):
         requeued: list[str] = []
         failed: list[str] = []
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(jobs.c.id, jobs.c.attempts).where(jobs.c.status == "running")).all()
+            rows = conn.execute(
+                sa.select(jobs.c.id, jobs.c.attempts, jobs.c.cancel_requested).where(jobs.c.status == "running")
+            ).all()
         for row in rows:
+            if (
+                row.cancel_requested
+            ):  # cancelled while it ran, then interrupted: it ends cancelled, whatever the attempt
+                now = _now()
+                self._update(
+                    row.id,
+                    jobs.c.status == "running",
+                    status="cancelled",
+                    progress_phase="cancelled",
+                    progress_message="cancelled; the service stopped before the job did",
+                    error={"code": "cancelled", "message": "Cancelled on request while running.", "details": {}},
+                    finished_at=now,
+                    updated_at=now,
+                )
+                continue
             if row.attempts < max_attempts:
                 if self._update(
                     row.id,

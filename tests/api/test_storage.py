@@ -108,6 +108,16 @@ class TestJobStoreContract:
         assert dead.status == "failed" and dead.error["code"] == "interrupted"
         assert "2 attempt" in dead.error["message"] and dead.error["details"] == {"attempts": 2, "max_attempts": 2}
 
+    def test_a_job_cancelled_while_running_then_interrupted_ends_cancelled(self, store: JobStore) -> None:
+        for attempts_left in (True, False):  # on an early attempt, and on its last one
+            job, _ = store.submit(new_job(seed=int(attempts_left), fingerprint=str(int(attempts_left)) * 64))
+            store.claim(job.id)
+            store.request_cancel(job.id)
+            requeued, failed = store.recover(max_attempts=2 if attempts_left else 1)
+            assert job.id not in requeued and job.id not in failed
+            ended = store.get(job.id)
+            assert ended.status == "cancelled" and ended.error["code"] == "cancelled" and ended.finished_at
+
     def test_requeue_at_shutdown_does_not_count_the_attempt(self, store: JobStore) -> None:
         job, _ = store.submit(new_job())
         store.claim(job.id)
