@@ -121,7 +121,7 @@ def main() -> None:
         "# `advisor recommend --budget fast`: one process against every core\n",
         f"Median wall time of the whole command (process start, loading, probes, JSON) on {platform.system()} "
         f"{platform.machine()} with {cores} cores: `--jobs 1` (every unit of work in one process, {baseline} run(s)) "
-        f"against `--jobs {cores}` ({args.repeat} run(s)), alternating, measured in the same session on an idle "
+        f"against `--jobs {cores}` ({args.repeat} run(s)), alternating, measured in the same run on an idle "
         "machine. *Same* compares the two "
         "recommendations with their wall times dropped (`python -m benchmarks.bench_recommend_fast`).\n",
         f"| dataset / spec | tasks | paradigms scored | --jobs 1 (s) | --jobs {cores} (s) | partial | same | paradigm |",

@@ -229,9 +229,9 @@ def _family_params(family: str, rng: np.random.Generator, seed: int) -> dict[str
 
 #: Families of generated cases and how many of each (331 in all). New families go at the end:
 #: a family's knobs are drawn from a generator seeded by its position, so the earlier cases (and
-#: their cached results) stay the same, and raising a count appends cases to its family. Until
-#: session 19 there were 206; it added half as many again to each small family and doubled the
-#: four large ones, before any of their oracles ran. ``large_own`` and ``large_target_own`` are
+#: their cached results) stay the same, and raising a count appends cases to its family. There
+#: were 206 at first; half as many again were added to each small family and the four large
+#: ones doubled, before any of their oracles ran. ``large_own`` and ``large_target_own`` are
 #: ``large`` and ``large_target`` with ``own_inputs``: in those two, tasks of relatedness 0 still
 #: share hidden units and relevant inputs (see :mod:`benchmarks.scenarios`), so a 400-row probe
 #: whose sharing gain is inside noise was almost always followed by a full-data sharing win;
