@@ -26,6 +26,10 @@ EXPECTED = {
         "DatasetSpec", "Goal", "Layout", "Limits", "Task", "TaskSet", "co_winners", "compare", "exceptions",
         "fold_matrix", "load_taskset", "make_folds", "profile_taskset", "read_table",
     },
+    "benchmarks.corpus": {
+        "MAX_ROWS", "MIN_ROWS", "MIN_TASKS", "RESERVED_ITEMS", "RESERVED_PACKAGES", "RESERVED_PYTHON_PACKAGES",
+        "CorpusCase", "case_frame", "check_case", "corpus_cases", "is_reserved",
+    },
     "benchmarks.scenarios": {
         "PRESETS", "PlantedStructure", "Scenario", "make_scenario", "make_sinusoids", "preset", "task_names",
     },
