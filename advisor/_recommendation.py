@@ -224,7 +224,11 @@ class Recommendation(_Model):
                 lines.append(f"  {entry.paradigm:9s} not scored: {entry.reason or 'no fold finished'}")
                 continue
             mark = "*" if entry.co_winner else " "
-            p = f"P(co-winner) {entry.p_cowinner:.2f}" if entry.p_cowinner is not None else f"p(best) {entry.p_best:.2f}"
+            p = (
+                f"P(co-winner) {entry.p_cowinner:.2f}"
+                if entry.p_cowinner is not None
+                else f"p(best) {entry.p_best:.2f}"
+            )
             folds = f"{entry.folds}/{self.budget.folds} folds"
             veto = f"  ruled out by {', '.join(entry.vetoed_by)}" if entry.vetoed_by else ""
             lines.append(

@@ -7,7 +7,7 @@ with no API keys must be opened explicitly (``ADVISOR_OPEN=1`` / ``--open``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -97,6 +97,9 @@ class Settings(BaseSettings):
         ),
     )
     device: str | None = Field(None, description="Torch device for the probes (default: CUDA when available).")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as text, or one JSON object per line (each with its request id)."
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Browser origins allowed to call the API (comma-separated, e.g. https://ml.example.com); "

@@ -60,7 +60,8 @@ def serve_command(
     API keys come from ADVISOR_API_KEYS (comma-separated; clients send 'Authorization: Bearer KEY').
     Other settings: ADVISOR_MAX_UPLOAD_MB, ADVISOR_MAX_ROWS, ADVISOR_MAX_COLUMNS, ADVISOR_MAX_TASKS,
     ADVISOR_BUDGETS, ADVISOR_MAX_TIME_LIMIT_S, ADVISOR_MAX_QUEUED, ADVISOR_MAX_ATTEMPTS,
-    ADVISOR_RECOMMEND_WAIT_S, ADVISOR_RETENTION_DAYS, ADVISOR_SWEEP_INTERVAL_S, ADVISOR_DEVICE (see the README).
+    ADVISOR_RECOMMEND_WAIT_S, ADVISOR_RETENTION_DAYS, ADVISOR_SWEEP_INTERVAL_S, ADVISOR_DEVICE, ADVISOR_MAX_CELLS,
+    ADVISOR_CORS_ORIGINS, ADVISOR_LOG_FORMAT (see the README).
     """
     try:
         import fastapi  # noqa: F401
@@ -88,12 +89,10 @@ def serve_command(
             for e in exc.errors()
         )
         raise BadOption(f"invalid service settings: {problems}") from None
-    import logging
+    from api.logs import configure_logging
 
     level = log_level.value
-    logging.basicConfig(
-        level="DEBUG" if level == "trace" else level.upper(), format="%(levelname)s:     %(name)s: %(message)s"
-    )
+    configure_logging("DEBUG" if level == "trace" else level.upper(), settings.log_format)
     _check_can_listen(host, port)  # before the database and the workers start
     try:
         uvicorn.run(create_app(settings), host=host, port=port, log_level=level, timeout_graceful_shutdown=30)
