@@ -165,6 +165,7 @@ class Service:
                 workers=self.settings.workers,
                 max_attempts=self.settings.max_attempts,
                 metrics=self.metrics,
+                lease_s=self.settings.lease_s,
             )
             self._pool.start()
             self._stop_sweeping = threading.Event()

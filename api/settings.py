@@ -48,7 +48,13 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL; default a SQLite file in data_dir. postgresql://user@host/db for PostgreSQL."
     )
     data_dir: Path = Field(Path("advisor-data"), description="Uploads (content-addressed), reports, the SQLite file.")
-    workers: int = Field(1, ge=1, le=64, description="Jobs run at once (in-process worker threads).")
+    workers: int = Field(
+        1,
+        ge=0,
+        le=64,
+        description="Jobs this process runs at once (worker threads); 0 serves the API only, and processes "
+        "started with `advisor worker` run the jobs.",
+    )
     probe_jobs: int = Field(
         1,
         ge=1,
@@ -97,6 +103,13 @@ class Settings(BaseSettings):
         ),
     )
     device: str | None = Field(None, description="Torch device for the probes (default: CUDA when available).")
+    lease_s: float = Field(
+        30.0,
+        ge=1,
+        le=3600,
+        description="A worker's lease on a running job, renewed every third of it; a job whose runner died is "
+        "re-queued by any live process once its lease has run out.",
+    )
     log_format: Literal["text", "json"] = Field(
         "text", description="Log lines as text, or one JSON object per line (each with its request id)."
     )

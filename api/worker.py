@@ -1,17 +1,23 @@
-"""The in-process worker pool: a queue of job ids and a fixed number of threads that run them.
+"""The worker pool: threads that take queued jobs from the store and run them.
 
-Concurrency is bounded by the thread count (``ADVISOR_WORKERS``); waiting jobs live in the store,
-so the queue is rebuilt from it on start (jobs left running by a dead process are re-queued or
-failed there first). Progress callbacks write to the store at most every half second per job;
-a cancellation request sets the job's event, which its budget checks read.
+The job table is the queue. A thread claims the oldest queued job with a conditional update (the
+first process to claim it wins), which gives its process a lease on it; a heartbeat thread
+renews the leases of the jobs the process runs, reads their cancellation flags (a cancel sent to
+any process reaches the runner within a beat), and re-queues jobs whose lease expired — a dead
+process's work moves to the live ones, and a job a live process runs is never touched.
+Concurrency is bounded by the thread count (``ADVISOR_WORKERS``); a local submission wakes a
+thread at once, others are found by polling. Progress callbacks write to the store at most every
+half second per job; a cancellation sets the job's event, which its budget checks read.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
+import os
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +37,10 @@ logger = logging.getLogger("api.worker")
 JobRunner = Callable[[JobRecord, Path, Callable[[str, float, str], None], Callable[[], bool]], str]
 
 _PROGRESS_EVERY_S = 0.5
+#: A runner's lease on a job (seconds); renewed every third of it. After it, any process may re-queue the job.
+LEASE_S = 30.0
+#: How often an idle thread looks for work queued by another process (seconds).
+POLL_S = 1.0
 
 
 class WorkerPool:
@@ -46,6 +56,8 @@ class WorkerPool:
         Jobs run at once.
     max_attempts:
         Starts allowed per job when restarts interrupt it (see :meth:`JobStore.recover`).
+    lease_s, poll_s:
+        The lease on a running job, and how often idle threads poll the store.
     """
 
     def __init__(
@@ -57,14 +69,21 @@ class WorkerPool:
         workers: int = 1,
         max_attempts: int = 2,
         metrics: Metrics | None = None,
+        lease_s: float = LEASE_S,
+        poll_s: float = POLL_S,
     ) -> None:
         self.store = store
         self.metrics = metrics
+        self.lease_s = lease_s
+        self.poll_s = poll_s
+        #: This process's name on the leases it takes (host, pid and a random part).
+        self.holder = f"{socket.gethostname()[:64]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.uploads = uploads
         self.runner = runner
         self.workers = workers
         self.max_attempts = max_attempts
-        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._wake = threading.Condition()
+        self._pending = 0  # local submissions not yet looked for
         self._threads: list[threading.Thread] = []
         self._running: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
@@ -80,21 +99,21 @@ class WorkerPool:
             return list(self._running)
 
     def start(self) -> None:
-        """Recover jobs a dead process left running, queue every waiting job, start the threads."""
-        requeued, failed = self.store.recover(self.max_attempts)
-        if requeued or failed:
-            logger.warning(
-                "restart: re-queued %d interrupted job(s), failed %d out of attempts", len(requeued), len(failed)
-            )
-        for job_id in self.store.queued_ids():
-            self._queue.put(job_id)
+        """Re-queue jobs whose runner's lease expired, then start the threads and the heartbeat."""
+        self._recover()
         for i in range(self.workers):
             thread = threading.Thread(target=self._loop, name=f"advisor-worker-{i}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        beat = threading.Thread(target=self._heartbeat, name="advisor-heartbeat", daemon=True)
+        beat.start()
+        self._threads.append(beat)
 
     def enqueue(self, job_id: str) -> None:
-        self._queue.put(job_id)
+        """A job was queued here: wake a thread (any process's thread may take it)."""
+        with self._wake:
+            self._pending += 1
+            self._wake.notify()
 
     def cancel(self, job_id: str) -> None:
         """Stop a running job at its next budget check (queued jobs are cancelled by the store)."""
@@ -109,8 +128,8 @@ class WorkerPool:
         with self._lock:
             for event in self._running.values():
                 event.set()
-        for _ in self._threads:
-            self._queue.put(None)
+        with self._wake:
+            self._wake.notify_all()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -119,19 +138,56 @@ class WorkerPool:
     # ------------------------------------------------------------------------------ threads
 
     def _loop(self) -> None:
-        while True:
-            job_id = self._queue.get()
-            if job_id is None or self._stopping.is_set():
-                return
+        while not self._stopping.is_set():
             try:
-                self._execute(job_id)
+                job = self._claim_next()
+            except Exception:  # a store that does not answer must not kill the thread: log, retry
+                logger.exception("could not look for queued jobs")
+                job = None
+            if job is None:
+                with self._wake:
+                    if self._pending == 0 and not self._stopping.is_set():
+                        self._wake.wait(self.poll_s)
+                    self._pending = max(0, self._pending - 1)
+                continue
+            try:
+                self._execute(job)
             except Exception:  # a broken store must not kill the thread: log, keep serving
-                logger.exception("job %s: unexpected error outside the job", job_id)
+                logger.exception("job %s: unexpected error outside the job", job.id)
 
-    def _execute(self, job_id: str) -> None:
-        job = self.store.claim(job_id)
-        if job is None:  # cancelled, or already taken
-            return
+    def _claim_next(self) -> JobRecord | None:
+        """The oldest queued job this process could claim, or ``None``."""
+        for job_id in self.store.queued_ids():
+            if self._stopping.is_set():
+                return None
+            job = self.store.claim(job_id, holder=self.holder, lease_s=self.lease_s)
+            if job is not None:
+                return job
+        return None
+
+    def _recover(self) -> None:
+        requeued, failed = self.store.recover(self.max_attempts)
+        if requeued or failed:
+            logger.warning(
+                "re-queued %d job(s) whose runner stopped, failed %d out of attempts", len(requeued), len(failed)
+            )
+            self.enqueue("")
+
+    def _heartbeat(self) -> None:
+        """Renew this process's leases, pass cancellations on, and recover jobs whose runner died."""
+        while not self._stopping.wait(self.lease_s / 3):
+            try:
+                flags = self.store.renew(self.running_ids(), holder=self.holder, lease_s=self.lease_s)
+                with self._lock:
+                    for job_id, event in self._running.items():
+                        if flags.get(job_id):
+                            event.set()
+                self._recover()
+            except Exception:
+                logger.exception("heartbeat: could not renew leases")
+
+    def _execute(self, job: JobRecord) -> None:
+        job_id, holder = job.id, self.holder
         claimed = time.monotonic()
         outcome = "failed"
         if self.metrics is not None and job.started_at is not None:
@@ -146,7 +202,8 @@ class WorkerPool:
             if not self.uploads.exists(job.data_hash, job.data_suffix):  # deleted by hand, or by a sweep
                 self.store.fail(
                     job_id,
-                    {
+                    holder=holder,
+                    error={
                         "code": "data_missing",
                         "message": "The job's uploaded data is no longer stored on the service; submit it again.",
                         "details": {"data_name": job.data_name},
@@ -159,28 +216,29 @@ class WorkerPool:
                 result = self.runner(job, path, self._progress(job_id), event.is_set)
         except Cancelled:
             if self._stopping.is_set():
-                self.store.requeue(job_id, message="re-queued: the service was shut down while it ran")
+                self.store.requeue(job_id, message="re-queued: the service was shut down while it ran", holder=holder)
                 logger.info("job %s: re-queued at shutdown", job_id)
                 outcome = "requeued"
             else:
-                self.store.mark_cancelled(job_id)
+                self.store.mark_cancelled(job_id, holder=holder)
                 logger.info("job %s: cancelled", job_id)
                 outcome = "cancelled"
         except AdvisorError as exc:
-            self.store.fail(job_id, exc.to_dict())
+            self.store.fail(job_id, exc.to_dict(), holder=holder)
             logger.info("job %s: failed: %s", job_id, exc.code)
         except Exception as exc:
             logger.exception("job %s: internal error", job_id)
             self.store.fail(
                 job_id,
-                {
+                holder=holder,
+                error={
                     "code": "internal_error",
                     "message": f"The probes failed unexpectedly: {type(exc).__name__}: {exc}",
                     "details": {"type": type(exc).__name__},
                 },
             )
         else:
-            self.store.succeed(job_id, result)
+            self.store.succeed(job_id, result, holder=holder)
             logger.info("job %s: succeeded", job_id)
             outcome = "succeeded"
         finally:
@@ -198,7 +256,7 @@ class WorkerPool:
                 return
             last["at"], last["phase"] = now, phase
             try:
-                self.store.set_progress(job_id, phase, fraction, message)
+                self.store.set_progress(job_id, phase, fraction, message, holder=self.holder)
             except Exception:  # progress is best effort; the job goes on
                 logger.warning("job %s: could not record progress", job_id, exc_info=True)
 

@@ -16,7 +16,7 @@ from advisor.cli._inspect import inspect_command
 from advisor.cli._probe import probe_command
 from advisor.cli._recommend import recommend_command
 from advisor.cli._schema import schema_command
-from advisor.cli._serve import serve_command
+from advisor.cli._serve import serve_command, worker_command
 
 __all__ = ["app", "main"]
 
@@ -73,6 +73,7 @@ app.command("recommend", no_args_is_help=True)(recommend_command)
 app.command("demo")(demo_command)
 app.command("schema")(schema_command)
 app.command("serve")(serve_command)
+app.command("worker")(worker_command)
 
 
 def _readable_help(command: Any) -> Any:

@@ -31,7 +31,12 @@ def serve_command(
     port: Annotated[int, typer.Option("--port", metavar="N", help="Port to listen on.", min=0, max=65535)] = 8000,
     workers: Annotated[
         int | None,
-        typer.Option("--workers", metavar="N", help="Jobs run at once (env ADVISOR_WORKERS, default 1).", min=1),
+        typer.Option(
+            "--workers",
+            metavar="N",
+            help="Jobs run at once (env ADVISOR_WORKERS, default 1); 0 serves the API only (see advisor worker).",
+            min=0,
+        ),
     ] = None,
     database_url: Annotated[
         str | None,
@@ -67,10 +72,29 @@ def serve_command(
         import fastapi  # noqa: F401
         import uvicorn
 
-        from api import Settings, create_app
+        from api import create_app
     except ImportError as exc:
         raise BadOption(f"{_INSTALL_HINT} ({exc.name or exc} is missing)") from None
+    settings = _settings(workers=workers, database_url=database_url, data_dir=data_dir, open_access=open_access)
+    from api.logs import configure_logging
+
+    level = log_level.value
+    configure_logging("DEBUG" if level == "trace" else level.upper(), settings.log_format)
+    _check_can_listen(host, port)  # before the database and the workers start
+    try:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=level, timeout_graceful_shutdown=30)
+    except SystemExit as exc:  # uvicorn exits 3 when start-up fails; 3 is this CLI's "gate failed"
+        return EXIT_OK if exc.code in (0, None) else EXIT_INTERNAL
+    return EXIT_OK
+
+
+def _settings(
+    *, workers: int | None, database_url: str | None, data_dir: Path | None, open_access: bool = False
+) -> Any:
+    """The service's settings from the environment and these flags; a one-line error when invalid."""
     from pydantic import ValidationError
+
+    from api import Settings
 
     overrides: dict[str, Any] = {}
     if workers is not None:
@@ -82,22 +106,65 @@ def serve_command(
     if open_access:
         overrides["open"] = True
     try:
-        settings = Settings(**overrides)
+        return Settings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
             f"{_setting_name(e['loc'], overrides) + ': ' if e['loc'] else ''}{e['msg'].removeprefix('Value error, ')}"
             for e in exc.errors()
         )
         raise BadOption(f"invalid service settings: {problems}") from None
-    from api.logs import configure_logging
 
+
+def worker_command(
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", metavar="N", help="Jobs run at once (env ADVISOR_WORKERS, default 1).", min=1),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", metavar="URL", help="The service's database (env ADVISOR_DATABASE_URL)."),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", metavar="DIR", help="The service's data dir (env ADVISOR_DATA_DIR)."),
+    ] = None,
+    log_level: Annotated[
+        LogLevel, typer.Option("--log-level", metavar="LEVEL", help="critical, error, warning, info or debug.")
+    ] = LogLevel.info,
+) -> int:
+    """Run queued jobs of a service without serving HTTP, until Ctrl-C or SIGTERM.
+
+    Point it at the same database and data dir as the API processes (advisor serve --workers 0 to
+    serve the API only); every process takes queued jobs from the database, and a job whose
+    process died is taken over by another once its lease (ADVISOR_LEASE_S) has run out.
+    """
+    try:
+        import sqlalchemy  # noqa: F401
+
+        from api.logs import configure_logging
+        from api.service import Service
+    except ImportError as exc:
+        raise BadOption(f"{_INSTALL_HINT} ({exc.name or exc} is missing)") from None
+    import os
+    import signal
+    import threading
+
+    # A worker answers no request: it needs no keys (and takes them, unused, when the environment sets them).
+    keys = bool(os.environ.get("ADVISOR_API_KEYS", "").strip())
+    settings = _settings(workers=workers, database_url=database_url, data_dir=data_dir, open_access=not keys)
     level = log_level.value
     configure_logging("DEBUG" if level == "trace" else level.upper(), settings.log_format)
-    _check_can_listen(host, port)  # before the database and the workers start
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    service = Service(settings)
+    service.start()
     try:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level=level, timeout_graceful_shutdown=30)
-    except SystemExit as exc:  # uvicorn exits 3 when start-up fails; 3 is this CLI's "gate failed"
-        return EXIT_OK if exc.code in (0, None) else EXIT_INTERNAL
+        while not stop.wait(0.5):
+            pass
+    finally:
+        service.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return EXIT_OK
 
 

@@ -64,6 +64,10 @@ class JobRecord:
     updated_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    lease_holder: str | None = None
+    """The runner (process) whose lease covers a running job."""
+    lease_until: datetime | None = None
+    """When that lease ends unless renewed; after it, any process may re-queue the job."""
 
     @property
     def finished(self) -> bool:
@@ -116,36 +120,52 @@ class JobStore(abc.ABC):
         """Ids of queued jobs, oldest first."""
 
     @abc.abstractmethod
-    def claim(self, job_id: str) -> JobRecord | None:
-        """Move a queued job to running (counting an attempt); ``None`` when it is no longer queued."""
+    def claim(self, job_id: str, *, holder: str | None = None, lease_s: float | None = None) -> JobRecord | None:
+        """Move a queued job to running (counting an attempt); ``None`` when it is no longer queued.
+
+        ``holder`` takes a lease of ``lease_s`` seconds on it, which :meth:`renew` extends; only a
+        job whose lease expired is re-queued by :meth:`recover`.
+        """
 
     @abc.abstractmethod
-    def set_progress(self, job_id: str, phase: str, fraction: float, message: str) -> None:
+    def renew(self, job_ids: Iterable[str], *, holder: str, lease_s: float) -> dict[str, bool]:
+        """Extend ``holder``'s leases on its running jobs; returns each still held job's cancellation flag."""
+
+    @abc.abstractmethod
+    def set_progress(
+        self, job_id: str, phase: str, fraction: float, message: str, *, holder: str | None = None
+    ) -> None:
         """Record a running job's progress."""
 
     @abc.abstractmethod
-    def succeed(self, job_id: str, result_json: str) -> None:
+    def succeed(self, job_id: str, result_json: str, *, holder: str | None = None) -> None:
         """Store the result (a ``Recommendation`` as JSON) and mark the job succeeded."""
 
     @abc.abstractmethod
-    def fail(self, job_id: str, error: dict[str, Any]) -> None:
-        """Mark the job failed with ``error`` = ``{code, message, details}``."""
+    def fail(self, job_id: str, error: dict[str, Any], *, holder: str | None = None) -> None:
+        """Mark the job failed with ``error`` = ``{code, message, details}``.
+
+        With ``holder`` (here and in the other transitions of a running job) only while that runner
+        still holds the job's lease: a runner that lost it to a recovery changes nothing.
+        """
 
     @abc.abstractmethod
     def request_cancel(self, job_id: str) -> JobRecord:
         """Cancel a queued job at once, or flag a running one (the worker stops it); returns the job."""
 
     @abc.abstractmethod
-    def mark_cancelled(self, job_id: str) -> None:
+    def mark_cancelled(self, job_id: str, *, holder: str | None = None) -> None:
         """A running job stopped on a cancellation request."""
 
     @abc.abstractmethod
-    def requeue(self, job_id: str, *, message: str) -> None:
+    def requeue(self, job_id: str, *, message: str, holder: str | None = None) -> None:
         """Put a running job back in the queue (the service is shutting down); the attempt is not counted."""
 
     @abc.abstractmethod
-    def recover(self, max_attempts: int) -> tuple[list[str], list[str]]:
-        """After a restart: re-queue jobs left running, or fail those out of attempts; returns both id lists."""
+    def recover(self, max_attempts: int, *, now: datetime | None = None) -> tuple[list[str], list[str]]:
+        """Jobs whose runner stopped renewing its lease (or that never had one): re-queue them, fail those
+        out of attempts, end the cancelled ones cancelled; returns the re-queued and failed ids.
+        A job a live runner holds is never touched, whichever process calls this."""
 
     @abc.abstractmethod
     def result(self, job_id: str) -> str | None:

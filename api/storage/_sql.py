@@ -11,7 +11,7 @@ import re
 import threading
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,11 @@ jobs = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("started_at", sa.DateTime(timezone=True)),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("lease_holder", sa.String(128)),
+    sa.Column("lease_until", sa.DateTime(timezone=True)),
 )
+#: Columns added after the first release: added to an older table when the store opens it.
+_ADDED_COLUMNS = ("lease_holder", "lease_until")
 _RECORD_COLUMNS = [c for c in jobs.c if c.name != "result"]
 #: Facts about the store itself: ``created_at``, when it began keeping jobs (see :meth:`SQLJobStore.created_at`).
 store_facts = sa.Table(
@@ -91,9 +95,14 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _held(holder: str | None) -> tuple[Any, ...]:
+    """The condition that a runner still holds the job's lease (none when no holder is named)."""
+    return () if holder is None else (jobs.c.lease_holder == holder,)
+
+
 def _record(row: Any) -> JobRecord:
     data = dict(row._mapping)
-    for key in ("created_at", "updated_at", "started_at", "finished_at"):
+    for key in ("created_at", "updated_at", "started_at", "finished_at", "lease_until"):
         data[key] = _utc(data[key])
     data["cancel_requested"] = bool(data["cancel_requested"])
     return JobRecord(**data)
@@ -123,7 +132,22 @@ class SQLJobStore(JobStore):
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         self._submit_lock = threading.Lock()
         _metadata.create_all(self.engine)
+        self._add_missing_columns()
         self._created_at = self._record_creation()
+
+    def _add_missing_columns(self) -> None:
+        """Columns a newer release added (the leases), added to a table an older release created."""
+        present = {c["name"] for c in sa.inspect(self.engine).get_columns(jobs.name)}
+        for name in _ADDED_COLUMNS:
+            if name in present:
+                continue
+            column = jobs.c[name]
+            kind = column.type.compile(dialect=self.engine.dialect)
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(sa.text(f"ALTER TABLE {jobs.name} ADD COLUMN {name} {kind}"))
+            except sa.exc.DBAPIError:  # another process added it first
+                pass
 
     def _record_creation(self) -> datetime:
         """Read ``created_at``, writing it first when missing: now, or the oldest job's time in a store made before."""
@@ -265,8 +289,9 @@ class SQLJobStore(JobStore):
             done = conn.execute(jobs.update().where(jobs.c.id == job_id, *conditions).values(**values))
         return done.rowcount > 0
 
-    def claim(self, job_id: str) -> JobRecord | None:
+    def claim(self, job_id: str, *, holder: str | None = None, lease_s: float | None = None) -> JobRecord | None:
         now = _now()
+        lease = {"lease_holder": holder, "lease_until": now + timedelta(seconds=lease_s) if lease_s else None}
         claimed = self._update(
             job_id,
             jobs.c.status == "queued",
@@ -276,22 +301,38 @@ class SQLJobStore(JobStore):
             updated_at=now,
             progress_phase="starting",
             progress_message="loading the data",
+            **lease,
         )
         return self.get(job_id) if claimed else None
 
-    def set_progress(self, job_id: str, phase: str, fraction: float, message: str) -> None:
+    def renew(self, job_ids: Iterable[str], *, holder: str, lease_s: float) -> dict[str, bool]:
+        ids = list(job_ids)
+        if not ids:
+            return {}
+        until = _now() + timedelta(seconds=lease_s)
+        held = (jobs.c.id.in_(ids), jobs.c.status == "running", jobs.c.lease_holder == holder)
+        with self.engine.begin() as conn:
+            conn.execute(jobs.update().where(*held).values(lease_until=until))
+            rows = conn.execute(sa.select(jobs.c.id, jobs.c.cancel_requested).where(*held)).all()
+        return {r.id: bool(r.cancel_requested) for r in rows}
+
+    def set_progress(
+        self, job_id: str, phase: str, fraction: float, message: str, *, holder: str | None = None
+    ) -> None:
         self._update(
             job_id,
+            *_held(holder),
             jobs.c.status == "running",
             progress_phase=phase[:64],
             progress_fraction=min(1.0, max(0.0, float(fraction))),
             progress_message=message,
         )
 
-    def succeed(self, job_id: str, result_json: str) -> None:
+    def succeed(self, job_id: str, result_json: str, *, holder: str | None = None) -> None:
         now = _now()
         self._update(
             job_id,
+            *_held(holder),
             jobs.c.status == "running",
             status="succeeded",
             result=result_json,
@@ -300,12 +341,15 @@ class SQLJobStore(JobStore):
             progress_message="recommendation ready",
             finished_at=now,
             updated_at=now,
+            lease_holder=None,
+            lease_until=None,
         )
 
-    def fail(self, job_id: str, error: dict[str, Any]) -> None:
+    def fail(self, job_id: str, error: dict[str, Any], *, holder: str | None = None) -> None:
         now = _now()
         self._update(
             job_id,
+            *_held(holder),
             jobs.c.status.in_(("queued", "running")),
             status="failed",
             error=error,
@@ -313,6 +357,8 @@ class SQLJobStore(JobStore):
             progress_message=error.get("message"),
             finished_at=now,
             updated_at=now,
+            lease_holder=None,
+            lease_until=None,
         )
 
     def request_cancel(self, job_id: str) -> JobRecord:
@@ -332,10 +378,11 @@ class SQLJobStore(JobStore):
             self._update(job_id, jobs.c.status == "running", cancel_requested=True, progress_message="cancelling")
         return self.get(job_id)
 
-    def mark_cancelled(self, job_id: str) -> None:
+    def mark_cancelled(self, job_id: str, *, holder: str | None = None) -> None:
         now = _now()
         self._update(
             job_id,
+            *_held(holder),
             jobs.c.status == "running",
             status="cancelled",
             progress_phase="cancelled",
@@ -343,11 +390,14 @@ class SQLJobStore(JobStore):
             error={"code": "cancelled", "message": "Cancelled on request while running.", "details": {}},
             finished_at=now,
             updated_at=now,
+            lease_holder=None,
+            lease_until=None,
         )
 
-    def requeue(self, job_id: str, *, message: str) -> None:
+    def requeue(self, job_id: str, *, message: str, holder: str | None = None) -> None:
         self._update(
             job_id,
+            *_held(holder),
             jobs.c.status == "running",
             status="queued",
             attempts=sa.case((jobs.c.attempts > 0, jobs.c.attempts - 1), else_=0),
@@ -355,56 +405,72 @@ class SQLJobStore(JobStore):
             progress_fraction=0.0,
             progress_message=message,
             started_at=None,
+            lease_holder=None,
+            lease_until=None,
         )
 
-    def recover(self, max_attempts: int) -> tuple[list[str], list[str]]:
+    def recover(self, max_attempts: int, *, now: datetime | None = None) -> tuple[list[str], list[str]]:
         requeued: list[str] = []
         failed: list[str] = []
+        now = _utc(now) or _now()
+        # Only jobs whose runner stopped renewing its lease (or that no lease ever covered: a process
+        # of an older release): a job a live process runs is never touched.
+        expired = sa.or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now)
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(jobs.c.id, jobs.c.attempts, jobs.c.cancel_requested).where(jobs.c.status == "running")
+                sa.select(jobs.c.id, jobs.c.attempts, jobs.c.cancel_requested).where(
+                    jobs.c.status == "running", expired
+                )
             ).all()
         for row in rows:
-            if (
-                row.cancel_requested
-            ):  # cancelled while it ran, then interrupted: it ends cancelled, whatever the attempt
-                now = _now()
+            stopped = (jobs.c.status == "running", expired)  # still expired when the update runs
+            if row.cancel_requested:  # cancelled while it ran, then its runner stopped: it ends cancelled
                 self._update(
                     row.id,
-                    jobs.c.status == "running",
+                    *stopped,
                     status="cancelled",
                     progress_phase="cancelled",
                     progress_message="cancelled; the service stopped before the job did",
                     error={"code": "cancelled", "message": "Cancelled on request while running.", "details": {}},
                     finished_at=now,
-                    updated_at=now,
+                    lease_holder=None,
+                    lease_until=None,
                 )
-                continue
-            if row.attempts < max_attempts:
+            elif row.attempts < max_attempts:
                 if self._update(
                     row.id,
-                    jobs.c.status == "running",
+                    *stopped,
                     status="queued",
                     progress_phase="queued",
                     progress_fraction=0.0,
-                    progress_message=f"re-queued: the service restarted during attempt {row.attempts}",
+                    progress_message=f"re-queued: its runner stopped during attempt {row.attempts}",
                     started_at=None,
+                    lease_holder=None,
+                    lease_until=None,
                 ):
                     requeued.append(row.id)
             else:
-                self.fail(
+                error = {
+                    "code": "interrupted",
+                    "message": (
+                        f"The service stopped while this job was running, {row.attempts} time(s); "
+                        f"it was given up after {max_attempts} attempt(s). Submit it again, perhaps "
+                        "with a smaller budget or time limit."
+                    ),
+                    "details": {"attempts": row.attempts, "max_attempts": max_attempts},
+                }
+                if self._update(
                     row.id,
-                    {
-                        "code": "interrupted",
-                        "message": (
-                            f"The service stopped while this job was running, {row.attempts} time(s); "
-                            f"it was given up after {max_attempts} attempt(s). Submit it again, perhaps "
-                            "with a smaller budget or time limit."
-                        ),
-                        "details": {"attempts": row.attempts, "max_attempts": max_attempts},
-                    },
-                )
-                failed.append(row.id)
+                    *stopped,
+                    status="failed",
+                    error=error,
+                    progress_phase="failed",
+                    progress_message=error["message"],
+                    finished_at=now,
+                    lease_holder=None,
+                    lease_until=None,
+                ):
+                    failed.append(row.id)
         # A cancellation requested just before the restart is honoured, not re-run.
         for job_id in list(requeued):
             record = self.get(job_id)

@@ -100,7 +100,7 @@ class TestJobStoreContract:
         requeued, failed = store.recover(max_attempts=2)
         assert (requeued, failed) == ([job.id], [])
         back = store.get(job.id)
-        assert back.status == "queued" and "restarted" in back.progress_message and store.queued_ids() == [job.id]
+        assert back.status == "queued" and "runner stopped" in back.progress_message and store.queued_ids() == [job.id]
         assert store.claim(job.id).attempts == 2
         requeued, failed = store.recover(max_attempts=2)
         assert (requeued, failed) == ([], [job.id])
@@ -117,6 +117,39 @@ class TestJobStoreContract:
             assert job.id not in requeued and job.id not in failed
             ended = store.get(job.id)
             assert ended.status == "cancelled" and ended.error["code"] == "cancelled" and ended.finished_at
+
+    def test_a_leased_job_is_never_recovered_while_its_runner_renews(self, store: JobStore) -> None:
+        job, _ = store.submit(new_job())
+        held = store.claim(job.id, holder="live", lease_s=30)
+        assert held.lease_holder == "live" and held.lease_until > held.started_at
+        assert store.recover(max_attempts=2) == ([], [])  # another process starting: hands off
+        assert store.get(job.id).status == "running"
+        later = datetime.now(UTC) + timedelta(seconds=31)
+        assert store.recover(max_attempts=2, now=later) == ([job.id], [])  # the runner stopped renewing
+        back = store.get(job.id)
+        assert back.status == "queued" and back.lease_holder is None and back.lease_until is None
+
+    def test_renewal_extends_the_lease_and_passes_cancellations_on(self, store: JobStore) -> None:
+        job, _ = store.submit(new_job())
+        first = store.claim(job.id, holder="a", lease_s=5).lease_until
+        assert store.renew([job.id], holder="b", lease_s=60) == {}  # not b's job
+        assert store.renew([job.id], holder="a", lease_s=60) == {job.id: False}
+        assert store.get(job.id).lease_until > first
+        store.request_cancel(job.id)
+        assert store.renew([job.id], holder="a", lease_s=60) == {job.id: True}
+        assert store.renew([], holder="a", lease_s=60) == {}
+
+    def test_a_runner_that_lost_its_lease_changes_nothing(self, store: JobStore) -> None:
+        job, _ = store.submit(new_job())
+        store.claim(job.id, holder="slow", lease_s=1)
+        store.recover(max_attempts=3, now=datetime.now(UTC) + timedelta(seconds=2))
+        store.claim(job.id, holder="fresh", lease_s=30)
+        store.succeed(job.id, '{"stale": true}', holder="slow")  # the first runner wakes up late
+        store.set_progress(job.id, "probe", 0.5, "stale", holder="slow")
+        assert store.get(job.id).status == "running" and store.result(job.id) is None
+        store.succeed(job.id, '{"fresh": true}', holder="fresh")
+        assert store.get(job.id).status == "succeeded" and store.result(job.id) == '{"fresh": true}'
+        assert store.get(job.id).lease_holder is None
 
     def test_requeue_at_shutdown_does_not_count_the_attempt(self, store: JobStore) -> None:
         job, _ = store.submit(new_job())
