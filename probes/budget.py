@@ -118,6 +118,10 @@ class BudgetPreset:
     """Stop a validation sweep over adaptation step counts once it stops improving (every built-in
     preset, the oracle's included); ``False`` sweeps every checkpoint. A fixed property of the
     preset, never of the clock."""
+    selection_split: bool = False
+    """Choose trials and variants on half of each task's validation rows and stop training on the
+    other half (the oracle); ``False`` uses the whole validation part for both (the probes: their
+    capped tasks have too few validation rows to halve)."""
     pruner: str = "median"
     """How a search stops unpromising trials early: ``median`` or ``halving`` (asynchronous
     successive halving). ``n_trials`` is per fold: every fold runs its own search."""
@@ -130,7 +134,7 @@ BUDGETS: dict[str, BudgetPreset] = {
     "fast": BudgetPreset("fast", n_folds=3, n_repeats=1, max_epochs=60, patience=8, n_trials=0, max_rows_per_task=400),
     "standard": BudgetPreset("standard", n_folds=5, n_repeats=1, max_epochs=150, patience=15, n_trials=2, max_rows_per_task=1500),
     "thorough": BudgetPreset("thorough", n_folds=5, n_repeats=2, max_epochs=300, patience=25, n_trials=3, episodes_per_task=2),
-    "oracle": BudgetPreset("oracle", n_folds=5, n_repeats=1, max_epochs=400, patience=30, n_trials=2, episodes_per_task=3, pruner="halving"),
+    "oracle": BudgetPreset("oracle", n_folds=5, n_repeats=1, max_epochs=400, patience=30, n_trials=2, episodes_per_task=3, pruner="halving", selection_split=True),
 }  # fmt: skip
 
 #: The presets a user may ask for (SDK, CLI, service); ``oracle`` is the benchmark suite's full budget.

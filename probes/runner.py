@@ -401,6 +401,7 @@ def _ctx(budget: Budget, seed: int, preset: BudgetPreset, device: torch.device |
     return RunContext(
         budget=budget, seed=seed, device=dev, max_epochs=preset.max_epochs, patience=preset.patience,
         sweep_stop=preset.sweep_stop,
+        selection_split=preset.selection_split,
     )  # fmt: skip
 
 

@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 #: Bump when the probe runner or the rules change in a way that changes the cached recommendations.
-PROBE_VERSION = "5"
+PROBE_VERSION = "6"
 
 #: The oracle's configuration for each kind of case (recorded in every cached result). ``n_trials``
 #: is per variant and fold (each fold searches on its own training and validation parts); the

@@ -190,12 +190,14 @@ def _predict_and_score(
 ) -> FoldResult:
     """Fit once on the fold; score its test part (the result) and its selection part (``valid_aggregate``).
 
-    Row folds: each task's validation rows are dealt in two (:func:`_selection_rows`); the
-    learner stops early and sweeps on one half and predicts the other half together with the test
-    rows, and that half's score is what chooses among search trials and among a paradigm's
-    variants. No test score ever chooses anything, and no choice is scored on the rows that
+    Row folds: with the preset's ``selection_split`` (the oracle) each task's validation rows are
+    dealt in two (:func:`_selection_rows`); the learner stops early and sweeps on one half and
+    predicts the other half together with the test rows, and that half's score is what chooses
+    among search trials and among a paradigm's variants, so no choice is scored on the rows that
     stopped the training (a variant that stops early per task on a few rows would otherwise look
-    better than it is). Task folds (``new_tasks``): the validation tasks are few, so they both
+    better than it is). Without it (the probes, whose capped tasks have too few validation rows
+    to halve without hurting the per-task learners' early stopping) the whole validation part
+    does both. No test score ever chooses anything. Task folds (``new_tasks``): the validation tasks are few, so they both
     steady the learners' sweeps and score the choice (their episodes as first drawn).
     """
     if isinstance(data, MetaFoldData):
@@ -216,7 +218,21 @@ def _predict_and_score(
             valid = score_meta_fold(taskset, valid_fold, preds[:k]).aggregate
         return replace(result, valid_aggregate=valid)
     assert variant.fit_predict is not None
-    view, held = _selection_rows(data, ctx.seed)
+    if ctx.selection_split:
+        view, held = _selection_rows(data, ctx.seed)
+    else:  # the validation rows both stop the training and score the choices
+        held = {t: len(v.rows_valid) for t, v in enumerate(data.tasks)}
+        view = replace(
+            data,
+            tasks=tuple(
+                replace(
+                    v,
+                    rows_test=np.concatenate([v.rows_valid, v.rows_test]),
+                    y_test=np.concatenate([v.y_valid, v.y_test]),
+                )
+                for v in data.tasks
+            ),
+        )
     preds = variant.fit_predict(view, params, ctx)
     tests, valid_scores = {}, {}
     for t, pred in preds.items():
@@ -332,6 +348,7 @@ def _context(
         max_epochs=preset.max_epochs,
         patience=preset.patience,
         sweep_stop=preset.sweep_stop,
+        selection_split=preset.selection_split,
     )
 
 

@@ -78,6 +78,9 @@ class RunContext:
     """Called with (epoch, validation score) after each epoch; may raise ``optuna.TrialPruned``."""
     sweep_stop: bool = False
     """Few-shot validation sweeps stop once they stop improving (the budget preset's ``sweep_stop``)."""
+    selection_split: bool = False
+    """Score trials and variants on half of each task's validation rows, the other half stopping the
+    training (the budget preset's ``selection_split``)."""
     notes: list[str] = field(default_factory=list)
 
     def train_config(self, params: dict[str, Any]) -> TrainConfig:
