@@ -20,7 +20,6 @@ import os
 import secrets
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from benchmarks.bench_service_load import _free_port, _wait_ready
+from benchmarks.bench_service_load import _free_port, _wait_ready, start_server
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = "8c772f9"
@@ -98,14 +97,9 @@ def _upload(tree: Path, path: Path) -> tuple[int, str, float, float]:
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="advisor-hostile-") as folder:
         env = {**os.environ, "ADVISOR_API_KEYS": key, "ADVISOR_WORKERS": "1", "PYTHONPATH": str(tree)}
-        log = (Path(folder) / "server.log").open("w")
-        server = subprocess.Popen(
-            [sys.executable, "-m", "advisor", "serve", "--port", str(port), "--data-dir", str(Path(folder) / "data")],
-            cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        server, log = start_server(tree, env, Path(folder), port)
         try:
             _wait_ready(base, server, log.name)
-            peak = 0.0
             started = time.perf_counter()
             with httpx.Client(timeout=600) as http, path.open("rb") as fh:
                 response = http.post(

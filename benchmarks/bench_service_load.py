@@ -26,6 +26,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -66,11 +67,7 @@ def main() -> int:
         make_scenario(n_tasks=2, rows_per_task=40, n_features=3, seed=0).frame.to_csv(data, index=False)
         payload = data.read_bytes()
         env = {**os.environ, "ADVISOR_API_KEYS": key, "ADVISOR_WORKERS": str(args.workers)}
-        log = (Path(folder) / "server.log").open("w")
-        server = subprocess.Popen(
-            [sys.executable, "-m", "advisor", "serve", "--port", str(port), "--data-dir", str(Path(folder) / "data")],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        server, log = start_server(ROOT, env, Path(folder), port)
         try:
             _wait_ready(base, server, log.name)
             latencies: list[float] = [0.0] * args.jobs
@@ -142,6 +139,16 @@ def main() -> int:
         )
         args.out.write_text(f"# Service load\n\n{note}\n{table}\n", encoding="utf-8")
     return 0 if ok else 1
+
+
+def start_server(tree: Path, env: dict[str, str], folder: Path, port: int) -> tuple[subprocess.Popen, Any]:
+    """``advisor serve`` from ``tree`` on ``port``, its data and log (``server.log``) in ``folder``."""
+    log = (folder / "server.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "advisor", "serve", "--port", str(port), "--data-dir", str(folder / "data")],
+        cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    return server, log
 
 
 def _wait_ready(base: str, server: subprocess.Popen, log_name: str) -> None:

@@ -41,31 +41,17 @@ PROBE_VERSION = "6"
 #: The oracle's configuration for each kind of case (recorded in every cached result). ``n_trials``
 #: is per variant and fold (each fold searches on its own training and validation parts); the
 #: transfer variants' search starts from two source groups and may choose four.
+_SEARCH: dict[str, Any] = {
+    "n_folds": 3,
+    "n_trials": 2,
+    "pruner": "halving",
+    "variant_params": {"transfer/finetune": {"source_groups": 2}, "transfer/head": {"source_groups": 2}},
+}
+_REAL: dict[str, Any] = {**_SEARCH, "max_epochs": 300, "patience": 25}
 ORACLE_CONFIG: dict[str, dict[str, Any]] = {
-    "generated": {
-        "n_folds": 3,
-        "n_trials": 2,
-        "max_epochs": 100,
-        "patience": 10,
-        "pruner": "halving",
-        "variant_params": {"transfer/finetune": {"source_groups": 2}, "transfer/head": {"source_groups": 2}},
-    },
-    "corpus": {  # real data too: the real cases' configuration
-        "n_folds": 3,
-        "n_trials": 2,
-        "max_epochs": 300,
-        "patience": 25,
-        "pruner": "halving",
-        "variant_params": {"transfer/finetune": {"source_groups": 2}, "transfer/head": {"source_groups": 2}},
-    },
-    "real": {
-        "n_folds": 3,
-        "n_trials": 2,
-        "max_epochs": 300,
-        "patience": 25,
-        "pruner": "halving",
-        "variant_params": {"transfer/finetune": {"source_groups": 2}, "transfer/head": {"source_groups": 2}},
-    },
+    "generated": {**_SEARCH, "max_epochs": 100, "patience": 10},
+    "corpus": _REAL,  # real data too: the real cases' configuration
+    "real": _REAL,
 }
 
 
