@@ -202,8 +202,10 @@ class Service:
         default), with their results. Cached reports go when their job is gone, or when an upgrade
         changed the report. An upload goes when no stored job refers to it and it was last used
         :data:`UPLOAD_GRACE_S` ago or more.
-        Staging folders go a day after they were made, or twice the longest time limit when that
-        is longer (a running job reads its data there). ``now`` (UTC when naive) is for tests.
+        Staging folders go once the process that made them is gone (killed, say: the lock it held
+        on them is free), and in any case a day after they were made, or twice the longest time
+        limit when that is longer (a running job reads its data there). ``now`` (UTC when naive)
+        is for tests.
         """
         now = datetime.now(UTC) if now is None else now
         now = now if now.tzinfo else now.replace(tzinfo=UTC)

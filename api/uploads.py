@@ -5,6 +5,9 @@ picks the parser from it). Writes go to a temporary file first and are renamed i
 a half-written upload is never visible under a hash, and an identical upload costs no space.
 An upload's modification time is its last use (a commit of the same bytes refreshes it), so
 :meth:`UploadStore.remove_unused` can tell a just-sent upload from one no job needs any more.
+Staging folders (``data_dir/tmp/tmp*``) hold an exclusive ``flock`` on their ``.owner`` file while
+in use; the kernel drops it when the owning process dies, however it died, so a sweep removes a
+killed process's folders at once instead of waiting a day.
 """
 
 from __future__ import annotations
@@ -24,6 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+try:
+    import fcntl
+except ImportError:  # Windows: staging folders go by age alone
+    fcntl = None  # type: ignore[assignment]
+
 from advisor.exceptions import FileTooLargeError, UnsupportedFormatError
 from probes.data import FORMATS
 
@@ -32,6 +40,39 @@ __all__ = ["Removed", "StagedUpload", "UploadStore", "data_suffix", "delete_file
 logger = logging.getLogger("api")
 
 _CHUNK = 1 << 20
+#: The lock file inside a staging folder; its owner holds an exclusive flock on it.
+_OWNER = ".owner"
+#: A staging folder younger than this is never removed by the lock rule (its owner may not hold the lock yet).
+_LOCK_GRACE_S = 60.0
+
+
+@contextlib.contextmanager
+def _owned_folder(parent: Path) -> Iterator[Path]:
+    """A temporary folder under ``parent`` whose ``.owner`` file this process locks while the block runs."""
+    parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=parent) as folder:
+        with contextlib.ExitStack() as stack:
+            if fcntl is not None:
+                handle = stack.enter_context((Path(folder) / _OWNER).open("w"))
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            yield Path(folder)
+
+
+def _owner_gone(folder: Path) -> bool:
+    """Whether the process that made ``folder`` is gone: its ``.owner`` lock can be taken (then it is dropped)."""
+    if fcntl is None:
+        return False
+    try:
+        handle = (folder / _OWNER).open("r+")
+    except OSError:  # no lock file (another release, or a crash before it was made): the age rule decides
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return True
 #: A stored upload's file name: the SHA-256 of its bytes, then its format suffix.
 _STORED = re.compile(r"(?P<sha256>[0-9a-f]{64})(?P<suffix>(?:\.[a-z0-9]+)+)")
 
@@ -108,10 +149,8 @@ class UploadStore:
 
         The temporary file is removed on exit; :meth:`commit` it first to keep it.
         """
-        staging = self.root / "tmp"
-        staging.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=staging) as folder:
-            target = Path(folder) / name
+        with _owned_folder(self.root / "tmp") as folder:
+            target = folder / name
             digest = hashlib.sha256()
             n_bytes = 0
             with target.open("wb") as out:
@@ -174,15 +213,22 @@ class UploadStore:
         return Removed(freed_bytes=freed, predating=predating)
 
     def remove_stale_staging(self, *, older_than: float, now: float | None = None) -> int:
-        """Delete staging folders (``tmp*``) a crashed process left, older than ``older_than`` seconds; returns how many."""
-        cutoff = (time.time() if now is None else now) - older_than
+        """Delete staging folders (``tmp*``) a crashed process left; returns how many.
+
+        A folder goes as soon as its owner is gone (its ``.owner`` lock is free) and it is a minute
+        old, or in any case once it is older than ``older_than`` seconds.
+        """
+        now = time.time() if now is None else now
         removed = 0
         for folder in (self.root / "tmp").glob("tmp*"):
             try:
                 info = folder.stat(follow_symlinks=False)
             except OSError:
                 continue
-            if not stat.S_ISDIR(info.st_mode) or info.st_mtime > cutoff:
+            if not stat.S_ISDIR(info.st_mode):
+                continue
+            expired = info.st_mtime <= now - older_than
+            if not expired and not (info.st_mtime <= now - _LOCK_GRACE_S and _owner_gone(folder)):
                 continue
             shutil.rmtree(folder, ignore_errors=True)
             if folder.exists():
@@ -195,10 +241,8 @@ class UploadStore:
     def named(self, sha256: str, suffix: str, name: str) -> Iterator[Path]:
         """The stored upload seen under the user's file name (a symbolic link in a temporary folder)."""
         stored = self.path(sha256, suffix)
-        staging = self.root / "tmp"
-        staging.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=staging) as folder:
-            link = Path(folder) / name
+        with _owned_folder(self.root / "tmp") as folder:
+            link = folder / name
             try:
                 link.symlink_to(stored.resolve())
             except OSError:  # no symlinks on this file system: read the stored name directly

@@ -1,7 +1,8 @@
 """The worker pool: threads that take queued jobs from the store and run them.
 
-The job table is the queue. A thread claims the oldest queued job with a conditional update (the
-first process to claim it wins), which gives its process a lease on it; a heartbeat thread
+The job table is the queue. A thread claims the oldest queued job under a row lock (PostgreSQL's
+``FOR UPDATE SKIP LOCKED``, SQLite's write lock), which gives its process a lease on it and opens
+the job's run record; a heartbeat thread
 renews the leases of the jobs the process runs, reads their cancellation flags (a cancel sent to
 any process reaches the runner within a beat), and re-queues jobs whose lease expired — a dead
 process's work moves to the live ones, and a job a live process runs is never touched.
@@ -156,14 +157,10 @@ class WorkerPool:
                 logger.exception("job %s: unexpected error outside the job", job.id)
 
     def _claim_next(self) -> JobRecord | None:
-        """The oldest queued job this process could claim, or ``None``."""
-        for job_id in self.store.queued_ids():
-            if self._stopping.is_set():
-                return None
-            job = self.store.claim(job_id, holder=self.holder, lease_s=self.lease_s)
-            if job is not None:
-                return job
-        return None
+        """The oldest queued job no other claimant is taking, claimed for this process; or ``None``."""
+        if self._stopping.is_set():
+            return None
+        return self.store.claim_next(holder=self.holder, lease_s=self.lease_s)
 
     def _recover(self) -> None:
         requeued, failed = self.store.recover(self.max_attempts)

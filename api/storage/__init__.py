@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from api.storage._base import FINAL_STATUSES, JobRecord, JobStatus, JobStore, NewJob
+from api.storage._base import FINAL_STATUSES, JobRecord, JobRun, JobStatus, JobStore, NewJob
 from api.storage._sql import SQLJobStore
 
-__all__ = ["FINAL_STATUSES", "JobRecord", "JobStatus", "JobStore", "NewJob", "SQLJobStore", "get_store"]
+__all__ = ["FINAL_STATUSES", "JobRecord", "JobRun", "JobStatus", "JobStore", "NewJob", "SQLJobStore", "get_store"]
 
 
 def get_store(store: str | JobStore) -> JobStore:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from advisor.exceptions import QueueFullError
 
-__all__ = ["FINAL_STATUSES", "JobRecord", "JobStatus", "JobStore", "NewJob", "queue_full"]
+__all__ = ["FINAL_STATUSES", "JobRecord", "JobRun", "JobStatus", "JobStore", "NewJob", "queue_full"]
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 FINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
@@ -74,6 +74,24 @@ class JobRecord:
         return self.status in FINAL_STATUSES
 
 
+@dataclass(frozen=True)
+class JobRun:
+    """One start of a job: which runner held it, from when until when, and how that start ended.
+
+    Written in the transaction that claims the job and closed in the one that ends the start, so
+    the runs of a job are its exact history: two runs of one job never overlap unless two runners
+    held it at once. ``ended_at`` is ``None`` while the run goes on; a runner that died is closed
+    ``lost`` when its lease is found expired.
+    """
+
+    job_id: str
+    attempt: int
+    holder: str | None
+    started_at: datetime
+    ended_at: datetime | None
+    outcome: Literal["succeeded", "failed", "cancelled", "requeued", "lost"] | None
+
+
 def queue_full(queued: int, limit: int) -> QueueFullError:
     """The 429 for a full queue: one wording for the service's early check and the store's check at insert."""
     return QueueFullError(
@@ -126,6 +144,17 @@ class JobStore(abc.ABC):
         ``holder`` takes a lease of ``lease_s`` seconds on it, which :meth:`renew` extends; only a
         job whose lease expired is re-queued by :meth:`recover`.
         """
+
+    @abc.abstractmethod
+    def claim_next(self, *, holder: str, lease_s: float) -> JobRecord | None:
+        """Claim the oldest queued job as :meth:`claim` does, or return ``None`` when none is queued.
+
+        Safe against every other process on the database: each queued job goes to one claimant.
+        """
+
+    @abc.abstractmethod
+    def runs(self, job_id: str) -> list[JobRun]:
+        """Every start of the job, oldest first (see :class:`JobRun`)."""
 
     @abc.abstractmethod
     def renew(self, job_ids: Iterable[str], *, holder: str, lease_s: float) -> dict[str, bool]:

@@ -1,8 +1,10 @@
 """The SQLAlchemy job store: a SQLite file by default, PostgreSQL (or any SQLAlchemy database) by URL.
 
-Jobs live in ``advisor_jobs``; ``advisor_store`` keeps when the store was created. Results are stored as the ``Recommendation``'s JSON text. Status
+Jobs live in ``advisor_jobs``, each start of a job in ``advisor_job_runs``; ``advisor_store`` keeps
+when the store was created. Results are stored as the ``Recommendation``'s JSON text. Status
 changes are conditional updates (``UPDATE ... WHERE status = 'queued'``), so a cancelled job is
-never started and a finished one never re-opened.
+never started and a finished one never re-opened. Taking the next queued job locks its row and
+skips rows other claimants hold (PostgreSQL ``FOR UPDATE SKIP LOCKED``; SQLite's write lock).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from advisor.exceptions import JobNotFoundError
-from api.storage._base import FINAL_STATUSES, JobRecord, JobStore, NewJob, queue_full
+from api.storage._base import FINAL_STATUSES, JobRecord, JobRun, JobStore, NewJob, queue_full
 
 __all__ = ["SQLJobStore", "normalise_url"]
 
@@ -56,6 +58,18 @@ jobs = sa.Table(
 #: Columns added after the first release: added to an older table when the store opens it.
 _ADDED_COLUMNS = ("lease_holder", "lease_until")
 _RECORD_COLUMNS = [c for c in jobs.c if c.name != "result"]
+#: Each start of a job: written with the claim, closed with the transition that ends the start.
+job_runs = sa.Table(
+    "advisor_job_runs",
+    _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("job_id", sa.String(32), nullable=False, index=True),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("holder", sa.String(128)),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ended_at", sa.DateTime(timezone=True)),
+    sa.Column("outcome", sa.String(16)),
+)
 #: Facts about the store itself: ``created_at``, when it began keeping jobs (see :meth:`SQLJobStore.created_at`).
 store_facts = sa.Table(
     "advisor_store",
@@ -282,28 +296,78 @@ class SQLJobStore(JobStore):
                     )
             return self.get(existing or job_id), existing is not None
 
-    def _update(self, job_id: str, *conditions: Any, **values: Any) -> bool:
+    def _update(self, job_id: str, *conditions: Any, ends_run: str | None = None, **values: Any) -> bool:
+        """Update the job where ``conditions`` hold; ``ends_run`` closes its open run with that outcome too."""
         values = {k: _text(v) for k, v in values.items()}
         values.setdefault("updated_at", _now())
         with self.engine.begin() as conn:
-            done = conn.execute(jobs.update().where(jobs.c.id == job_id, *conditions).values(**values))
-        return done.rowcount > 0
+            done = conn.execute(jobs.update().where(jobs.c.id == job_id, *conditions).values(**values)).rowcount > 0
+            if done and ends_run is not None:
+                _end_run(conn, job_id, ends_run, values["updated_at"])
+        return done
+
+    def _claim_in(self, conn: sa.Connection, job_id: str, holder: str | None, lease_s: float | None) -> bool:
+        """Claim a queued job and open its run, inside the caller's transaction."""
+        now = _now()
+        until = now + timedelta(seconds=lease_s) if lease_s else None
+        claimed = conn.execute(
+            jobs.update()
+            .where(jobs.c.id == job_id, jobs.c.status == "queued")
+            .values(
+                status="running",
+                attempts=jobs.c.attempts + 1,
+                started_at=now,
+                updated_at=now,
+                progress_phase="starting",
+                progress_message="loading the data",
+                lease_holder=holder,
+                lease_until=until,
+            )
+        ).rowcount
+        if not claimed:
+            return False
+        attempt = conn.execute(sa.select(jobs.c.attempts).where(jobs.c.id == job_id)).scalar_one()
+        conn.execute(job_runs.insert().values(job_id=job_id, attempt=attempt, holder=holder, started_at=now))
+        return True
 
     def claim(self, job_id: str, *, holder: str | None = None, lease_s: float | None = None) -> JobRecord | None:
-        now = _now()
-        lease = {"lease_holder": holder, "lease_until": now + timedelta(seconds=lease_s) if lease_s else None}
-        claimed = self._update(
-            job_id,
-            jobs.c.status == "queued",
-            status="running",
-            attempts=jobs.c.attempts + 1,
-            started_at=now,
-            updated_at=now,
-            progress_phase="starting",
-            progress_message="loading the data",
-            **lease,
-        )
+        with self.engine.begin() as conn:
+            claimed = self._claim_in(conn, job_id, holder, lease_s)
         return self.get(job_id) if claimed else None
+
+    def claim_next(self, *, holder: str, lease_s: float) -> JobRecord | None:
+        oldest = sa.select(jobs.c.id).where(jobs.c.status == "queued").order_by(jobs.c.created_at, jobs.c.id).limit(1)
+        backend = self.engine.dialect.name
+        if backend not in ("postgresql", "sqlite"):  # no row locks to rely on: conditional claims, oldest first
+            for job_id in self.queued_ids():
+                if (job := self.claim(job_id, holder=holder, lease_s=lease_s)) is not None:
+                    return job
+            return None
+        with self.engine.begin() as conn:
+            if backend == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock first: no other claimant reads in between
+            else:
+                oldest = oldest.with_for_update(skip_locked=True)  # rows another claimant is taking are skipped
+            job_id = conn.execute(oldest).scalar_one_or_none()
+            if job_id is None or not self._claim_in(conn, job_id, holder, lease_s):
+                return None
+        return self.get(job_id)
+
+    def runs(self, job_id: str) -> list[JobRun]:
+        query = sa.select(job_runs).where(job_runs.c.job_id == job_id).order_by(job_runs.c.started_at, job_runs.c.id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            JobRun(
+                job_id=r.job_id,
+                attempt=r.attempt,
+                holder=r.holder,
+                started_at=_utc(r.started_at),  # type: ignore[arg-type]
+                ended_at=_utc(r.ended_at),
+                outcome=r.outcome,
+            )
+            for r in rows
+        ]
 
     def renew(self, job_ids: Iterable[str], *, holder: str, lease_s: float) -> dict[str, bool]:
         ids = list(job_ids)
@@ -334,6 +398,7 @@ class SQLJobStore(JobStore):
             job_id,
             *_held(holder),
             jobs.c.status == "running",
+            ends_run="succeeded",
             status="succeeded",
             result=result_json,
             progress_phase="done",
@@ -351,6 +416,7 @@ class SQLJobStore(JobStore):
             job_id,
             *_held(holder),
             jobs.c.status.in_(("queued", "running")),
+            ends_run="failed",
             status="failed",
             error=error,
             progress_phase="failed",
@@ -384,6 +450,7 @@ class SQLJobStore(JobStore):
             job_id,
             *_held(holder),
             jobs.c.status == "running",
+            ends_run="cancelled",
             status="cancelled",
             progress_phase="cancelled",
             progress_message="stopped at a budget check",
@@ -399,6 +466,7 @@ class SQLJobStore(JobStore):
             job_id,
             *_held(holder),
             jobs.c.status == "running",
+            ends_run="requeued",
             status="queued",
             attempts=sa.case((jobs.c.attempts > 0, jobs.c.attempts - 1), else_=0),
             progress_phase="queued",
@@ -428,6 +496,7 @@ class SQLJobStore(JobStore):
                 self._update(
                     row.id,
                     *stopped,
+                    ends_run="lost",
                     status="cancelled",
                     progress_phase="cancelled",
                     progress_message="cancelled; the service stopped before the job did",
@@ -440,6 +509,7 @@ class SQLJobStore(JobStore):
                 if self._update(
                     row.id,
                     *stopped,
+                    ends_run="lost",
                     status="queued",
                     progress_phase="queued",
                     progress_fraction=0.0,
@@ -462,6 +532,7 @@ class SQLJobStore(JobStore):
                 if self._update(
                     row.id,
                     *stopped,
+                    ends_run="lost",
                     status="failed",
                     error=error,
                     progress_phase="failed",
@@ -493,6 +564,7 @@ class SQLJobStore(JobStore):
                 ids = [r.id for r in conn.execute(sa.select(jobs.c.id).where(*expired).limit(_BATCH))]
                 if ids:
                     conn.execute(jobs.delete().where(jobs.c.id.in_(ids), *expired))
+                    conn.execute(job_runs.delete().where(job_runs.c.job_id.in_(ids)))
             if not ids:
                 return purged
             purged += ids
@@ -528,6 +600,15 @@ def _lock_submissions(conn: sa.Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     elif backend == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SUBMIT_LOCK_KEY})
+
+
+def _end_run(conn: sa.Connection, job_id: str, outcome: str, at: datetime) -> None:
+    """Close the job's open run (there is at most one: a job is claimed only while queued)."""
+    conn.execute(
+        job_runs.update()
+        .where(job_runs.c.job_id == job_id, job_runs.c.ended_at.is_(None))
+        .values(ended_at=at, outcome=outcome)
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

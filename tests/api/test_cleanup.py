@@ -96,6 +96,35 @@ def test_staging_folders_left_by_a_crash_are_removed(tmp_path: Path) -> None:
     assert not old.exists() and new.is_dir() and foreign.is_dir()  # only tempfile's own folders (tmp*)
 
 
+def test_a_killed_process_staging_folder_goes_at_the_next_sweep_a_live_one_stays(tmp_path: Path) -> None:
+    import io
+    import signal
+    import subprocess
+    import sys
+
+    code = (
+        "import io, sys, time; from pathlib import Path; from api.uploads import UploadStore\n"
+        "with UploadStore(Path(sys.argv[1])).stage(io.BytesIO(b'y\\n1\\n'), suffix='.csv', name='d.csv', "
+        "max_bytes=100):\n    print('staged', flush=True); time.sleep(600)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "staged"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+    uploads = UploadStore(tmp_path)
+    with uploads.stage(io.BytesIO(b"y\n2\n"), suffix=".csv", name="d.csv", max_bytes=100) as live:
+        dead, alive = sorted((tmp_path / "tmp").glob("tmp*"), key=lambda f: f == live.path.parent)
+        assert alive == live.path.parent
+        assert uploads.remove_stale_staging(older_than=86_400) == 0  # both under a minute old
+        for folder in (dead, alive):
+            _age(folder, 120)
+        assert uploads.remove_stale_staging(older_than=86_400) == 1
+        assert not dead.exists() and alive.is_dir() and live.path.is_file()
+    assert not alive.exists()
+
+
 def test_retention_and_sweep_interval_are_checked() -> None:
     for bad in ({"retention_days": 0}, {"retention_days": float("inf")}, {"sweep_interval_s": float("nan")}):
         with pytest.raises(ValidationError):

@@ -94,6 +94,58 @@ class TestJobStoreContract:
         store.mark_cancelled(running.id)
         assert store.get(running.id).status == "cancelled"
 
+    def test_claim_next_takes_the_oldest_queued_job_once(self, store: JobStore) -> None:
+        ids = [store.submit(new_job(seed=i, fingerprint=f"{i:064d}"))[0].id for i in range(3)]
+        store.request_cancel(ids[0])
+        first = store.claim_next(holder="a", lease_s=30)
+        assert first.id == ids[1] and first.status == "running" and first.lease_holder == "a"
+        assert store.claim_next(holder="b", lease_s=30).id == ids[2]
+        assert store.claim_next(holder="b", lease_s=30) is None
+
+    def test_concurrent_claimants_share_the_queue_without_overlap(self, store: JobStore) -> None:
+        ids = {store.submit(new_job(seed=i, fingerprint=f"{i:064d}"))[0].id for i in range(24)}
+        taken: dict[str, list[str]] = {}
+
+        def claimant(name: str) -> None:
+            mine = taken.setdefault(name, [])
+            while (job := store.claim_next(holder=name, lease_s=30)) is not None:
+                mine.append(job.id)
+
+        threads = [threading.Thread(target=claimant, args=(f"t{i}",)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        claimed = [job_id for mine in taken.values() for job_id in mine]
+        assert sorted(claimed) == sorted(ids)  # each job to exactly one claimant
+        assert all(len(store.runs(job_id)) == 1 for job_id in ids)
+
+    def test_runs_record_every_start_and_how_it_ended(self, store: JobStore) -> None:
+        job, _ = store.submit(new_job())
+        store.claim(job.id, holder="first", lease_s=30)
+        [open_run] = store.runs(job.id)
+        assert (open_run.attempt, open_run.holder, open_run.ended_at, open_run.outcome) == (1, "first", None, None)
+        # The first runner dies: its lease runs out and a recovery closes its run as lost.
+        requeued, _ = store.recover(max_attempts=3, now=datetime.now(UTC) + timedelta(seconds=60))
+        assert requeued == [job.id]
+        store.claim(job.id, holder="second", lease_s=30)
+        store.succeed(job.id, "{}", holder="first")  # the lost runner wakes up: it changes nothing
+        assert store.get(job.id).status == "running"
+        store.succeed(job.id, "{}", holder="second")
+        lost, done = store.runs(job.id)
+        assert (lost.holder, lost.outcome, done.holder, done.outcome, done.attempt) == (
+            "first", "lost", "second", "succeeded", 2
+        )  # fmt: skip
+        assert lost.ended_at <= done.started_at <= done.ended_at
+        other, _ = store.submit(new_job(seed=5, fingerprint="b" * 64))
+        store.claim(other.id, holder="x", lease_s=30)
+        store.requeue(other.id, message="shutting down", holder="x")
+        assert [r.outcome for r in store.runs(other.id)] == ["requeued"]
+        store.claim(other.id, holder="y", lease_s=30)
+        store.fail(other.id, {"code": "x", "message": "m", "details": {}}, holder="y")
+        assert [r.outcome for r in store.runs(other.id)] == ["requeued", "failed"]
+        assert store.purge(datetime.now(UTC) + timedelta(days=1)) and store.runs(job.id) == []
+
     def test_recover_requeues_interrupted_jobs_then_fails_them_with_a_reason(self, store: JobStore) -> None:
         job, _ = store.submit(new_job())
         store.claim(job.id)
