@@ -3,7 +3,8 @@
     python -m benchmarks.bench_hostile_uploads [--baseline REF] [--write]
 
 Builds the hostile files (Parquet files of a few hundred KB holding tens of millions of rows, a
-gzipped CSV of 300,000 × 1,000 zeros, a CSV over the row limit), then, for this tree and for git
+Parquet file of 1,000,000 rows × 25 within the row limit, a gzipped CSV of 300,000 × 1,000 zeros, a
+CSV over the row limit), then, for this tree and for git
 revision ``REF`` (checked out into a temporary worktree), starts ``advisor serve`` with its
 default limits once per file, uploads the file, and reads the answer and the high-water mark of
 the server's memory: the sum of ``VmHWM`` over the server process and its children (an upper
@@ -44,6 +45,11 @@ def _files(folder: Path) -> dict[str, Path]:
         zeros = pa.array(np.zeros(rows, dtype=np.int8))
         pq.write_table(pa.table({"x": zeros, "y": zeros}), path, compression="zstd")
         out[f"Parquet, {rows:,} rows × 2"] = path
+    million = folder / "million_wide.parquet"
+    rng = np.random.default_rng(0)
+    columns = {f"c{i}": pa.array(rng.integers(0, 100, 1_000_000, dtype=np.int16)) for i in range(24)}
+    pq.write_table(pa.table({**columns, "y": pa.array(rng.normal(size=1_000_000))}), million, compression="zstd")
+    out["Parquet, 1,000,000 rows × 25 (under the row limit)"] = million
     wide = folder / "wide.csv.gz"
     with gzip.open(wide, "wt", compresslevel=9) as fh:
         fh.write(",".join(["y"] + [f"c{i}" for i in range(999)]) + "\n")

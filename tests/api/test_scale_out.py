@@ -146,8 +146,11 @@ def statuses(service: Cluster, ids: list[str]) -> dict[str, str]:
 
 
 def holds_a_running_job(store: SQLJobStore, process: Process, ids: list[str]) -> bool:
+    """``process`` runs a job and is inside its probes (past the claim, its log line written)."""
     return any(
-        (job := store.get(job_id)).status == "running" and (job.lease_holder or "").split(":")[1:2] == [str(process.pid)]
+        (job := store.get(job_id)).status == "running"
+        and (job.lease_holder or "").split(":")[1:2] == [str(process.pid)]
+        and job.progress_phase not in {"queued", "starting"}
         for job_id in ids
     )
 
