@@ -50,12 +50,11 @@ _LOCK_GRACE_S = 60.0
 def _owned_folder(parent: Path) -> Iterator[Path]:
     """A temporary folder under ``parent`` whose ``.owner`` file this process locks while the block runs."""
     parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=parent) as folder:
-        with contextlib.ExitStack() as stack:
-            if fcntl is not None:
-                handle = stack.enter_context((Path(folder) / _OWNER).open("w"))
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            yield Path(folder)
+    with tempfile.TemporaryDirectory(dir=parent) as folder, contextlib.ExitStack() as stack:
+        if fcntl is not None:
+            handle = stack.enter_context((Path(folder) / _OWNER).open("w"))
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        yield Path(folder)
 
 
 def _owner_gone(folder: Path) -> bool:
@@ -73,6 +72,8 @@ def _owner_gone(folder: Path) -> bool:
             return False
         fcntl.flock(handle, fcntl.LOCK_UN)
         return True
+
+
 #: A stored upload's file name: the SHA-256 of its bytes, then its format suffix.
 _STORED = re.compile(r"(?P<sha256>[0-9a-f]{64})(?P<suffix>(?:\.[a-z0-9]+)+)")
 

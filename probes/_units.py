@@ -13,15 +13,21 @@ one unit at a time runs in a thread of this process (warm at once: no start-up) 
 worker processes from loky's reusable executor (shipped with joblib), started once per process
 and kept between runs, so a second probe run in the same process pays no start-up.
 
+Given a ``scheduler`` (a ``dask.distributed`` address or ``Client``), the units run on that
+cluster's worker threads instead: every object a unit takes that is larger than 64 KB (the task
+set, a fold) is scattered to the cluster once per run, not sent with every unit, and a unit whose
+worker died is run again elsewhere by Dask (units seed themselves: the result does not change).
+
 Without a time limit nothing here looks at the clock. With one, a unit is given the run's
-deadline and checks it cooperatively; a unit not started by the deadline is skipped. A
-cancellation request is seen between units (in-process also inside them); a unit already on
-a worker runs to its end and its result is dropped.
+deadline (on the wall clock, which hosts share) and checks it cooperatively; a unit not started
+by the deadline is skipped. A cancellation request is seen between units (in-process also inside
+them); a unit already on a worker runs to its end and its result is dropped.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import threading
 import time
 import traceback
@@ -48,6 +54,8 @@ _WORKER_ENV = {
 _IDLE_TIMEOUT = 300
 #: How often (s) the scheduler looks at the cancellation request while units run on workers.
 _POLL = 0.2
+#: Arguments larger than this (pickled bytes) go to a Dask cluster once per run (scattered).
+_SCATTER_BYTES = 64 * 1024
 
 
 def default_jobs() -> int:
@@ -152,8 +160,8 @@ def one_thread() -> Any:
 def _execute(
     fn: Callable[..., Any], args: tuple[Any, ...], deadline: float | None, cancel: Callable[[], bool] | None = None
 ) -> Outcome:
-    """Run one unit under a budget ending at ``deadline`` (``time.monotonic`` value; ``None``: no limit)."""
-    budget = Budget(None if deadline is None else max(0.0, deadline - time.monotonic()), cancelled=cancel)
+    """Run one unit under a budget ending at ``deadline`` (``time.time`` value; ``None``: no limit)."""
+    budget = Budget(None if deadline is None else max(0.0, deadline - time.time()), cancelled=cancel)
     started = time.perf_counter()
     try:
         with one_thread():
@@ -191,6 +199,50 @@ def _executor(n_jobs: int) -> Any:
     return get_reusable_executor(max_workers=n_jobs, timeout=_IDLE_TIMEOUT, env=_WORKER_ENV, reuse=True)
 
 
+class _Cluster:
+    """A ``dask.distributed`` cluster as a unit pool: its executor, its thread count, and the scatter cache."""
+
+    def __init__(self, scheduler: Any) -> None:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ImportError(
+                'a Dask scheduler was given but dask.distributed is not installed: pip install "paradigm-advisor[dask]"'
+            ) from None
+        self.own = not isinstance(scheduler, Client)
+        self.client = Client(scheduler, set_as_default=False) if self.own else scheduler
+        self.executor = self.client.get_executor(pure=False)
+        self.slots = max(1, sum(self.client.nthreads().values()))
+        self._sent: dict[int, tuple[Any, Any]] = {}  # id(arg) -> (arg, its future or None when small)
+
+    def send(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        """``args`` with every large object replaced by its future on the cluster (scattered once per run)."""
+        out = []
+        for arg in args:
+            if arg is None or isinstance(arg, (str, int, float, bool, bytes)):
+                out.append(arg)
+                continue
+            seen = self._sent.get(id(arg))
+            if seen is None:
+                try:
+                    large = len(pickle.dumps(arg, protocol=pickle.HIGHEST_PROTOCOL)) > _SCATTER_BYTES
+                except Exception:  # left to Dask, which reports what would not pickle
+                    large = False
+                future = self.client.scatter(arg, hash=False) if large else None
+                seen = self._sent[id(arg)] = (arg, future)  # the object is kept: its id is not reused
+            out.append(arg if seen[1] is None else seen[1])
+        return tuple(out)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False)
+        futures = [future for _, future in self._sent.values() if future is not None]
+        self._sent.clear()
+        if self.own:
+            self.client.close()
+        elif futures:
+            self.client.cancel(futures)
+
+
 def start_workers(n_jobs: int) -> list[Future[bool]]:
     """Start (or reuse) the ``n_jobs - 1`` worker processes and warm them up, without waiting: call it early."""
     if n_jobs <= 1:
@@ -205,23 +257,32 @@ def run_units(
     n_jobs: int = 1,
     budget: Budget | None = None,
     on_done: Callable[[Hashable, Outcome], None] | None = None,
+    scheduler: Any = None,
 ) -> dict[Hashable, Outcome]:
     """Run ``units`` (in plan order, at most ``n_jobs`` at a time) and return every outcome by key.
 
     ``budget`` holds the deadline and the cancellation request of the whole run; cancellation
     raises :class:`~probes.exceptions.Cancelled`. ``on_done(key, outcome)`` is called in the
     caller's process as each unit ends (in the order they end: for progress only).
+    ``scheduler`` (a Dask scheduler address such as ``tcp://host:8786``, or a ``Client``) runs
+    the units on that cluster, as many at a time as it has worker threads; ``n_jobs`` is then unused.
     """
     budget = budget or Budget()
     keys = [u.key for u in units]
     if len(set(keys)) != len(keys):
         raise ValueError("unit keys must be unique")
-    deadline = budget.deadline if budget.limited else None
+    deadline = time.time() + budget.remaining() if budget.limited else None
     outcomes: dict[Hashable, Outcome] = {}
     pending = list(units)
     in_flight: dict[Future[Outcome], Unit] = {}
-    workers = _executor(n_jobs - 1) if n_jobs > 1 else None
-    local = ThreadPoolExecutor(max_workers=1, thread_name_prefix="probe-unit") if n_jobs > 1 else None
+    cluster = _Cluster(scheduler) if scheduler is not None else None
+    if cluster is not None:
+        n_jobs = cluster.slots
+        workers: Any = cluster.executor
+        local = None
+    else:
+        workers = _executor(n_jobs - 1) if n_jobs > 1 else None
+        local = ThreadPoolExecutor(max_workers=1, thread_name_prefix="probe-unit") if n_jobs > 1 else None
     local_busy: list[Future[Outcome]] = []
 
     def finish(key: Hashable, outcome: Outcome) -> None:
@@ -258,7 +319,8 @@ def run_units(
                         slots -= 1
                     else:
                         try:
-                            in_flight[workers.submit(_execute, unit.fn, args, deadline)] = unit
+                            sent = cluster.send(args) if cluster is not None else args
+                            in_flight[workers.submit(_execute, unit.fn, sent, deadline)] = unit
                         except Exception as exc:  # a broken pool (a worker killed): this unit fails, not the run
                             finish(unit.key, _lost(exc))
                             continue
@@ -282,4 +344,8 @@ def run_units(
         finally:
             if local is not None:
                 local.shutdown(wait=False)
+            if cluster is not None:
+                for future in in_flight:  # cancelled or failed: what still runs is dropped
+                    future.cancel()
+                cluster.close()
     return outcomes

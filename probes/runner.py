@@ -244,6 +244,7 @@ def run_probes(
     device: torch.device | str | None = None,
     cancel: Callable[[], bool] | None = None,
     n_jobs: int | None = None,
+    scheduler: Any = None,
 ) -> ProbeReport:
     """Probe every applicable paradigm and measure the signals.
 
@@ -266,13 +267,17 @@ def run_probes(
         Units of work (a fold of a variant, a signal, a learning-curve point) run at once in
         worker processes. ``None``: every core this process may use (one on a GPU); 1: all in
         this process.
+    scheduler:
+        A ``dask.distributed`` scheduler address (``tcp://host:8786``) or ``Client``: the units
+        run on that cluster instead (same results; ``n_jobs`` unused).
     """
     started = time.perf_counter()
     preset = budget_preset(budget)
     limit = preset.seconds if time_limit is None else time_limit
     notify = progress or (lambda phase, fraction, message: None)
     jobs = resolve_jobs(n_jobs, device)
-    start_workers(jobs)  # workers import torch while this process prepares the folds
+    if scheduler is None:
+        start_workers(jobs)  # workers import torch while this process prepares the folds
     warm_up()
     total = Budget(limit, cancelled=cancel)
     probed = subsample_taskset(taskset, preset.max_rows_per_task, seed=seed)
@@ -308,7 +313,7 @@ def run_probes(
         notify("probe", finished[0] / max(len(units), 1), owner[key])
 
     total.check_cancelled("the probes")
-    outcomes = run_units(units, n_jobs=jobs, budget=total, on_done=on_done)
+    outcomes = run_units(units, n_jobs=jobs, budget=total, on_done=on_done, scheduler=scheduler)
     for step in steps:  # plan order: the report never depends on the order units ended
         phase = Phase(step.name)
         report.phases.append(phase)

@@ -115,6 +115,16 @@ JobsOpt = Annotated[
         show_default=False,
     ),
 ]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Run the probes on a Dask cluster, e.g. tcp://10.0.0.5:8786 (env ADVISOR_DASK_ADDRESS; the dask "
+        "extra). The result is the same as on this machine.",
+        show_default=False,
+    ),
+]
 MaxFileOpt = Annotated[
     float, typer.Option("--max-file-mb", metavar="MB", help="Refuse files larger than MB megabytes.")
 ]

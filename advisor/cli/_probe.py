@@ -12,6 +12,7 @@ from advisor.cli._common import (
     JobsOpt,
     JsonOpt,
     MaxFileOpt,
+    SchedulerOpt,
     check_data,
     check_outputs,
     check_run_options,
@@ -146,6 +147,7 @@ def probe_command(
     quiet: QuietOpt = False,
     max_file_mb: MaxFileOpt = 2048.0,
     jobs: JobsOpt = None,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Train each paradigm on DATA under the evaluation protocol and print its scores.
 
@@ -163,6 +165,9 @@ def probe_command(
     if storage is not None:
         check_storage(storage)
     check_paradigms(paradigm)
+    from advisor._sdk import _check_scheduler
+
+    scheduler = _check_scheduler(scheduler)
     # only now the heavy part (pandas, torch, optuna): a bad option is refused without it
     from advisor.cli._progress import stderr_progress
     from probes.budget import budget_preset
@@ -186,6 +191,7 @@ def probe_command(
             progress=progress,
             params=preset_params(budget),  # as `advisor recommend` sets them (fast: two transfer pretrainings)
             n_jobs=jobs,
+            scheduler=scheduler,
         )
     cut = any(t.n_rows < f.n_rows for t, f in zip(taskset.tasks, full.tasks, strict=True))
     payload = probe_payload(taskset, run, time_limit, subsampled=cut)

@@ -16,6 +16,7 @@ from advisor.cli._common import (
     JobsOpt,
     JsonOpt,
     MaxFileOpt,
+    SchedulerOpt,
     check_data,
     check_outputs,
     check_run_options,
@@ -61,6 +62,7 @@ def recommend_command(
     quiet: QuietOpt = False,
     max_file_mb: MaxFileOpt = 2048.0,
     jobs: JobsOpt = None,
+    scheduler: SchedulerOpt = None,
 ) -> int:
     """Recommend STL, MTL, transfer or meta-learning for DATA, from probe trainings on it.
 
@@ -91,6 +93,7 @@ def recommend_command(
             progress=progress,
             limits=Limits(max_file_mb=max_file_mb),
             n_jobs=jobs,
+            scheduler=scheduler,
         )
         rec = advisor.recommend(data, **fields)
     if json_out is not None:  # first: a report that cannot be written does not lose the JSON

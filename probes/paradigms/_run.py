@@ -614,6 +614,7 @@ def run_variants(
     prepared: Sequence[FoldData | MetaFoldData] | None = None,
     params: Mapping[str, dict[str, Any]] | None = None,
     n_jobs: int | None = 1,
+    scheduler: Any = None,
 ) -> ProbeRun:
     """Run ``variants`` on the same folds; every (variant, fold) is a unit of its own.
 
@@ -622,6 +623,7 @@ def run_variants(
     process pool (``None``: every core; 1: in this process); the results are the same whatever
     ``n_jobs``. ``params`` maps a variant id to parameters overriding its defaults (see
     :func:`run_variant`). ``threads`` is kept for compatibility: every unit runs on one thread.
+    ``scheduler`` (a ``dask.distributed`` address or ``Client``) runs the units on that cluster.
     """
     from probes._units import default_jobs, run_units, start_workers
 
@@ -630,7 +632,8 @@ def run_variants(
     jobs = default_jobs() if n_jobs is None else max(1, int(n_jobs))
     if storage is not None:
         jobs = 1  # one optuna storage, written by one process
-    start_workers(jobs)
+    if scheduler is None:
+        start_workers(jobs)
     warm_up()
     budget = Budget(limit)
     started = time.perf_counter()
@@ -653,7 +656,7 @@ def run_variants(
         if progress:
             progress("probe", finished[0] / max(len(units), 1), f"{key[0]}: {key[1]} {outcome.status}")
 
-    outcomes = run_units(units, n_jobs=jobs, budget=budget, on_done=on_done)
+    outcomes = run_units(units, n_jobs=jobs, budget=budget, on_done=on_done, scheduler=scheduler)
     results = []
     for variant, merge in zip(variants, merges, strict=True):
         try:

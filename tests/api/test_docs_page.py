@@ -14,7 +14,9 @@ import pytest
 
 from tests.api.test_server import free_port, serve
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason='Playwright is in the dev extra: pip install -e ".[dev]"')
+playwright_api = pytest.importorskip(
+    "playwright.sync_api", reason='Playwright is in the dev extra: pip install -e ".[dev]"'
+)
 
 
 def _chromium() -> str:

@@ -9,6 +9,7 @@ same time, and that a dead runner's jobs moved on within the lease plus 10 s.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -193,7 +194,7 @@ def check_runs(service: Cluster, store: SQLJobStore, ids: list[str], final: dict
         assert [r.outcome for r in runs].count("succeeded") == 1 and runs[-1].outcome == "succeeded", runs
         assert [r.attempt for r in runs] == list(range(1, len(runs) + 1)), runs
         assert started_in_logs.get(job_id) == len(runs), (job_id, started_in_logs.get(job_id), runs)
-        for before, after in zip(runs, runs[1:], strict=False):
+        for before, after in itertools.pairwise(runs):
             # One runner at a time: a run ends (or is found dead) before the next one starts ...
             assert before.ended_at is not None and before.ended_at <= after.started_at, runs
             assert before.outcome == "lost", runs
