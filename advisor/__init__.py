@@ -19,6 +19,7 @@ __all__ = [
     "Job",
     "JobStatus",
     "Recommendation",
+    "Verification",
     "__version__",
     "exceptions",
     "inspect_data",
@@ -31,6 +32,7 @@ _LAZY = {
     "Advisor": ("advisor._sdk", "Advisor"),
     "AdvisorClient": ("advisor._client", "AdvisorClient"),
     "Recommendation": ("advisor.schemas", "Recommendation"),
+    "Verification": ("advisor.schemas", "Verification"),
     "AdvisorError": ("advisor.exceptions", "AdvisorError"),
     "DataProfile": ("advisor.schemas", "DataProfile"),
     "DatasetSpec": ("advisor.schemas", "DatasetSpec"),
@@ -48,7 +50,7 @@ if TYPE_CHECKING:
     from advisor._inspect import inspect_data
     from advisor._sdk import Advisor
     from advisor.exceptions import AdvisorError
-    from advisor.schemas import DataProfile, DatasetSpec, Goal, Recommendation
+    from advisor.schemas import DataProfile, DatasetSpec, Goal, Recommendation, Verification
 
 
 def __getattr__(name: str) -> Any:

@@ -15,6 +15,7 @@ from advisor._checks import check_budget as _check_budget
 from advisor._checks import check_seed as _check_seed
 from advisor._checks import check_time_limit as _check_time_limit
 from advisor._recommendation import Recommendation
+from advisor._verification import Verification
 from advisor.exceptions import InvalidRequestError
 from probes.data import DataProfile, DatasetSpec, Limits, load_taskset, profile_taskset
 
@@ -118,25 +119,22 @@ class Advisor:
         from probes.budget import budget_preset
         from probes.runner import run_probes
 
+        fields = {
+            "targets": targets,
+            "task_column": task_column,
+            "goal": goal,
+            "target_task": target_task,
+            "shots": shots,
+            "features": features,
+            "ignore": ignore,
+            "task_types": task_types,
+            "metric": metric,
+            "small_tasks": small_tasks,
+        }
+
         preset = budget_preset(self.budget)
-        with _reporter(self.progress) as progress:  # a bar on stderr for progress=True, closed however this ends
-            if spec is None:
-                fields = {
-                    "targets": targets,
-                    "task_column": task_column,
-                    "goal": goal,
-                    "target_task": target_task,
-                    "shots": shots,
-                    "features": features,
-                    "ignore": ignore,
-                    "task_types": task_types,
-                    "metric": metric,
-                    "small_tasks": small_tasks,
-                }
-                spec_kwargs = {k: v for k, v in fields.items() if v is not None}
-                taskset = load_taskset(data, limits=self.limits, **spec_kwargs)
-            else:
-                taskset = load_taskset(data, spec, limits=self.limits)
+        with _reporter(self.progress) as progress:
+            taskset = self._load(data, spec, fields)
             profile = profile_taskset(taskset)
             if progress is not None:  # only once the data is good: a bad input stays a single line of error
                 rows = sum(t.n_rows for t in taskset.tasks)
@@ -153,6 +151,108 @@ class Advisor:
                 scheduler=self.scheduler,
             )
             return recommend_from_report(report, profile, versions=versions())
+
+    def verify(
+        self,
+        data: str | os.PathLike[str] | pd.DataFrame,
+        spec: DatasetSpec | None = None,
+        *,
+        paradigms: list[str] | None = None,
+        runs: int = 3,
+        targets: str | list[str] | None = None,
+        task_column: str | None = None,
+        goal: str = "all_tasks",
+        target_task: str | None = None,
+        shots: int | None = None,
+        features: list[str] | None = None,
+        ignore: list[str] | None = None,
+        task_types: Any = None,
+        metric: str | None = None,
+        small_tasks: str | None = None,
+    ) -> Verification:
+        """Compare the paradigms at full budget on ``data``: the benchmark's oracle, ``runs`` times.
+
+        All rows, a hyper-parameter search inside every fold, variants chosen on validation; run
+        ``r`` uses seed ``seed + r`` (other folds, search and training). The runs are combined by
+        the truth rule (mean scores; co-winners within 0.005 of the best or not significantly worse
+        over the runs). Far more work than :meth:`recommend` (minutes to hours): give the advisor a
+        Dask ``scheduler`` to spread it. ``paradigms`` limits the comparison (default: all four).
+        The advisor's ``budget`` does not apply; its ``time_limit`` does not either (a run is
+        never cut: a cut run would not be the full budget).
+        """
+        import time
+
+        from advisor._recommender import versions
+        from advisor._verification import verification_from_runs
+        from probes.oracle import FULL_BUDGET, oracle_variants, run_oracle
+        from probes.paradigms import PARADIGMS, VARIANTS
+
+        wanted = _check_paradigms(paradigms)
+        runs = _check_runs(runs)
+        fields = {
+            "targets": targets,
+            "task_column": task_column,
+            "goal": goal,
+            "target_task": target_task,
+            "shots": shots,
+            "features": features,
+            "ignore": ignore,
+            "task_types": task_types,
+            "metric": metric,
+            "small_tasks": small_tasks,
+        }
+        started = time.perf_counter()
+        with _reporter(self.progress) as progress:
+            taskset = self._load(data, spec, fields)
+            profile = profile_taskset(taskset)
+            applicable: dict[str, str | None] = {}
+            for paradigm in [p for p in PARADIGMS if p in wanted]:
+                names = oracle_variants(taskset, paradigm)
+                reasons = [VARIANTS[n].why_not(taskset) for n in names]
+                applicable[paradigm] = (
+                    None
+                    if any(r is None for r in reasons)
+                    else (next((r for r in reasons if r), None) or "no variant of it applies to this data")
+                )
+            chosen = tuple(p for p, reason in applicable.items() if reason is None)
+            if not chosen:
+                raise InvalidRequestError(
+                    "None of the paradigms asked for applies to this data: "
+                    + "; ".join(f"{p}: {r}" for p, r in applicable.items()),
+                    details={"field": "paradigms"},
+                )
+            results = []
+            for r in range(runs):
+                if progress is not None:
+                    progress("verify", r / runs, f"run {r + 1} of {runs}: preparing folds")
+
+                def advance(fraction: float, message: str, r: int = r) -> None:
+                    if progress is not None:
+                        progress("verify", (r + fraction) / runs, f"run {r + 1} of {runs}: {message}")
+
+                run = run_oracle(
+                    taskset, seed=self.seed + r, paradigms=chosen, n_jobs=self.n_jobs, scheduler=self.scheduler,
+                    advance=advance, **FULL_BUDGET,
+                )  # fmt: skip
+                results.append(run)
+            if progress is not None:
+                progress("done", 1.0, "verification finished")
+        return verification_from_runs(
+            results,
+            applicable=applicable,
+            profile=profile,
+            seed=self.seed,
+            folds=FULL_BUDGET["n_folds"],
+            trials=FULL_BUDGET["n_trials"],
+            seconds=time.perf_counter() - started,
+            versions=versions(),
+        )
+
+    def _load(self, data: Any, spec: DatasetSpec | None, fields: dict[str, Any]) -> Any:
+        """The task set from ``data`` and a spec or its fields (``None`` fields left out)."""
+        if spec is None:
+            return load_taskset(data, limits=self.limits, **{k: v for k, v in fields.items() if v is not None})
+        return load_taskset(data, spec, limits=self.limits)
 
 
 def _check_progress(progress: Any) -> bool | Progress | None:
@@ -176,6 +276,30 @@ def _reporter(progress: bool | Progress | None) -> Iterator[Progress | None]:
             yield update
     else:
         yield progress or None
+
+
+def _check_paradigms(paradigms: Any) -> set[str]:
+    """``None`` (all four) or a non-empty list of paradigm ids."""
+    from probes.paradigms import PARADIGMS
+
+    if paradigms is None:
+        return set(PARADIGMS)
+    if isinstance(paradigms, str):
+        paradigms = [p.strip() for p in paradigms.split(",")]
+    wanted = set(paradigms) if isinstance(paradigms, (list, tuple, set)) else set()
+    if not wanted or not wanted <= set(PARADIGMS):
+        raise InvalidRequestError(
+            f"paradigms must name one or more of {', '.join(PARADIGMS)}, got {paradigms!r}",
+            details={"field": "paradigms"},
+        )
+    return wanted
+
+
+def _check_runs(runs: Any) -> int:
+    """Full-budget runs: a whole number from 1 to 20."""
+    if isinstance(runs, int) and not isinstance(runs, bool) and 1 <= runs <= 20:
+        return runs
+    raise InvalidRequestError(f"runs must be a whole number from 1 to 20, got {runs!r}", details={"field": "runs"})
 
 
 def _check_scheduler(scheduler: Any) -> Any:

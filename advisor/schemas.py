@@ -17,6 +17,7 @@ from advisor._recommendation import (
     TaskReport,
     Verdict,
 )
+from advisor._verification import Verification, VerifiedParadigm
 from probes.data import DataProfile, DatasetSpec, Goal, Layout, TaskProfile
 
 __all__ = [
@@ -35,4 +36,6 @@ __all__ = [
     "TaskProfile",
     "TaskReport",
     "Verdict",
+    "Verification",
+    "VerifiedParadigm",
 ]

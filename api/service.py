@@ -93,6 +93,7 @@ def sdk_runner(settings: Settings) -> JobRunner:
             device=settings.device,
             cancel=cancelled,
             n_jobs=settings.probe_jobs,
+            scheduler=settings.dask_address,
         )
         return advisor.recommend(path, DatasetSpec.from_dict(job.spec)).to_json(indent=None)
 

@@ -103,6 +103,11 @@ class Settings(BaseSettings):
         ),
     )
     device: str | None = Field(None, description="Torch device for the probes (default: CUDA when available).")
+    dask_address: str | None = Field(
+        None,
+        description="A Dask scheduler (e.g. tcp://10.0.0.5:8786) the jobs' probes run on; default: the worker's "
+        "own processes (ADVISOR_PROBE_JOBS).",
+    )
     lease_s: float = Field(
         30.0,
         ge=1,
@@ -118,6 +123,19 @@ class Settings(BaseSettings):
         description="Browser origins allowed to call the API (comma-separated, e.g. https://ml.example.com); "
         "none by default.",
     )
+
+    @field_validator("dask_address")
+    @classmethod
+    def _dask_address(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from advisor._sdk import _check_scheduler
+        from advisor.exceptions import InvalidRequestError
+
+        try:
+            return _check_scheduler(value)
+        except InvalidRequestError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -8,12 +8,13 @@ import pytest
 
 EXPECTED = {
     "advisor": {
-        "Advisor", "AdvisorClient", "AdvisorError", "DataProfile", "DatasetSpec", "Goal", "Job", "JobStatus", "Recommendation", "__version__",
+        "Advisor", "AdvisorClient", "AdvisorError", "DataProfile", "DatasetSpec", "Goal", "Job", "JobStatus", "Recommendation", "Verification", "__version__",
         "exceptions", "inspect_data", "schemas",
     },
     "advisor.schemas": {
         "SCHEMA_VERSION", "BudgetUsed", "DataProfile", "DatasetSpec", "Evidence", "Goal", "Layout", "LearningCurve",
         "RankingEntry", "Recommendation", "Relatedness", "TaskGroup", "TaskProfile", "TaskReport", "Verdict",
+        "Verification", "VerifiedParadigm",
     },
     "advisor.report": {"CONTENT_SECURITY_POLICY", "render_html", "renderer_fingerprint"},
     "probes.signals": {

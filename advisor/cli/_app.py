@@ -17,6 +17,7 @@ from advisor.cli._probe import probe_command
 from advisor.cli._recommend import recommend_command
 from advisor.cli._schema import schema_command
 from advisor.cli._serve import serve_command, worker_command
+from advisor.cli._verify import verify_command
 
 __all__ = ["app", "main"]
 
@@ -70,6 +71,7 @@ def _root(
 app.command("inspect", no_args_is_help=True)(inspect_command)
 app.command("probe", no_args_is_help=True)(probe_command)
 app.command("recommend", no_args_is_help=True)(recommend_command)
+app.command("verify", no_args_is_help=True)(verify_command)
 app.command("demo")(demo_command)
 app.command("schema")(schema_command)
 app.command("serve")(serve_command)

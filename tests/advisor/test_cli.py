@@ -85,7 +85,7 @@ def test_help_lists_only_working_commands(capsys: pytest.CaptureFixture[str]) ->
     from advisor.cli import app
 
     registered = set(typer.main.get_command(app).commands)
-    assert registered == {"inspect", "probe", "recommend", "demo", "schema", "serve", "worker"}
+    assert registered == {"inspect", "probe", "recommend", "verify", "demo", "schema", "serve", "worker"}
     assert run(["--help"]) == 0
     out = capsys.readouterr().out
     for name in registered:
