@@ -35,6 +35,22 @@ QuietOpt = Annotated[
         "--quiet", "-q", metavar="", help="No progress display, and only the headline instead of the summary."
     ),
 ]
+ThenVerifyOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--then-verify",
+        metavar="R",
+        min=1,
+        max=20,
+        help="Then verify the top contenders at full budget with R runs (see advisor verify): the choice, the "
+        "paradigms tied with it, and the runner-up. Far more work than the probes.",
+        show_default=False,
+    ),
+]
+VerifyJsonOpt = Annotated[
+    str | None,
+    typer.Option("--verify-json", metavar="PATH", help="With --then-verify: write the verification's JSON to PATH."),
+]
 HtmlOpt = Annotated[
     Path | None, typer.Option("--html", metavar="PATH", help="Write the self-contained HTML report to PATH.")
 ]
@@ -63,6 +79,8 @@ def recommend_command(
     max_file_mb: MaxFileOpt = 2048.0,
     jobs: JobsOpt = None,
     scheduler: SchedulerOpt = None,
+    then_verify: ThenVerifyOpt = None,
+    verify_json: VerifyJsonOpt = None,
 ) -> int:
     """Recommend STL, MTL, transfer or meta-learning for DATA, from probe trainings on it.
 
@@ -72,7 +90,11 @@ def recommend_command(
     """
     check_run_options(budget, time_limit)
     check_data(data, max_file_mb)
-    check_outputs(data, {"--json": json_out, "--html": html})
+    check_outputs(data, {"--json": json_out, "--html": html, "--verify-json": verify_json})
+    if verify_json is not None and then_verify is None:
+        raise BadOption("--verify-json needs --then-verify R")
+    if verify_json == "-" and json_out == "-":
+        raise BadOption("--json - and --verify-json - cannot both print on stdout; write one to a file")
     if fail_on_risk is not None and not 0.0 <= fail_on_risk <= 1.0:
         raise BadOption(f"--fail-on-risk must be between 0 and 1 (got {fail_on_risk})")
     if fail_on_risk is not None and getattr(goal := fields.get("goal"), "value", goal) == "new_tasks":
@@ -107,7 +129,29 @@ def recommend_command(
         render_recommendation(rec, html)
     elif json_out != "-":
         sys.stdout.write(rec.headline + "\n")
+    if then_verify is not None:
+        contenders = top_contenders(rec)
+        with stderr_progress(enabled=not quiet and "-" not in (json_out, verify_json)) as progress:
+            advisor.progress = progress
+            checked = advisor.verify(data, paradigms=contenders, runs=then_verify, **fields)
+        if verify_json is not None:
+            write_json(checked.to_json(), verify_json)
+        if "-" not in (json_out, verify_json):
+            stream = sys.stdout
+            stream.write("\n" + (checked.headline if quiet else checked.summary()) + "\n")
     return risk_gate(rec, fail_on_risk)
+
+
+def top_contenders(rec: Recommendation) -> list[str]:
+    """What ``--then-verify`` compares: the choice, the paradigms tied with it, and the best-scored other one."""
+    chosen = [rec.paradigm, *rec.equivalent_to]
+    scored = sorted(
+        (e for e in rec.ranking if e.applicable and e.probe_score is not None and e.paradigm not in chosen),
+        key=lambda e: -e.probe_score,  # type: ignore[operator]
+    )
+    if scored:
+        chosen.append(scored[0].paradigm)
+    return list(dict.fromkeys(chosen))
 
 
 def risk_gate(rec: Recommendation, threshold: float | None) -> int:

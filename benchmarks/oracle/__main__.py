@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument(
         "--machine", help="with --oracle-only elsewhere: label recorded with those oracles (RESULTS.md marks them)"
     )
+    run.add_argument(
+        "--scheduler", help="a Dask scheduler address: the oracles' units run on that cluster (same results)"
+    )
     report = sub.add_parser("report", help="meta-dataset, RESULTS.md and results.json from the cache (seconds)")
     report.add_argument("--no-refresh", action="store_true", help="use the committed meta-dataset as it is")
     pre = sub.add_parser("preset", help="the oracle on a named clear-cut scenario (benchmarks.scenarios.PRESETS)")
@@ -50,6 +53,7 @@ def _dispatch(args: argparse.Namespace) -> None:
             oracle=not args.probes_only,
             probes=not args.oracle_only,
             machine=args.machine,
+            scheduler=args.scheduler,
         )
     elif args.command == "report":
         from benchmarks.oracle._report import report as make_report

@@ -134,21 +134,28 @@ def run_probe_case(case: Case, *, seed: int = 0) -> dict[str, Any]:
     }
 
 
-def run_oracle_case(case: Case, *, seed: int = 0, machine: str | None = None) -> dict[str, Any]:
+def run_oracle_case(
+    case: Case, *, seed: int = 0, machine: str | None = None, scheduler: str | None = None
+) -> dict[str, Any]:
     """The oracle on ``case`` (configuration from :data:`ORACLE_CONFIG`); ``machine`` labels a run elsewhere."""
     data, spec = case.load()
-    result = _timed_oracle(data, spec, case.kind, seed=seed)
+    result = _timed_oracle(data, spec, case.kind, seed=seed, scheduler=scheduler)
     if machine:
         result["machine"] = machine
     return {"key": case.key, "version": ORACLE_VERSION, "case": case.id, "kind": case.kind, "spec": spec, **result}
 
 
-def _timed_oracle(data: Any, spec: dict[str, Any], kind: str, *, seed: int) -> dict[str, Any]:
-    """Load the task set and run the oracle with ``kind``'s configuration; ``seconds`` counts both."""
+def _timed_oracle(
+    data: Any, spec: dict[str, Any], kind: str, *, seed: int, scheduler: str | None = None
+) -> dict[str, Any]:
+    """Load the task set and run the oracle with ``kind``'s configuration; ``seconds`` counts both.
+
+    ``scheduler``: a Dask scheduler address the oracle's (variant, fold) units run on (same result).
+    """
     from probes.data import load_taskset
 
     started = time.perf_counter()
-    result = run_oracle(load_taskset(data, **spec), seed=seed, **ORACLE_CONFIG[kind])
+    result = run_oracle(load_taskset(data, **spec), seed=seed, scheduler=scheduler, **ORACLE_CONFIG[kind])
     result["seconds"] = round(time.perf_counter() - started, 3)
     return result
 
@@ -162,7 +169,13 @@ def quiet_single_thread() -> None:
 
 
 def run_case(
-    case: Case, *, force: bool = False, oracle: bool = True, probes: bool = True, machine: str | None = None
+    case: Case,
+    *,
+    force: bool = False,
+    oracle: bool = True,
+    probes: bool = True,
+    machine: str | None = None,
+    scheduler: str | None = None,
 ) -> dict[str, Any]:
     """Probe and oracle for one case (or only one of them), reusing valid cached results unless ``force``."""
     quiet_single_thread()
@@ -171,7 +184,7 @@ def run_case(
     if probes:
         steps.append(("probes", run_probe_case))
     if oracle:
-        steps.append(("oracle", partial(run_oracle_case, machine=machine)))
+        steps.append(("oracle", partial(run_oracle_case, machine=machine, scheduler=scheduler)))
     for kind, fn in steps:
         if not force and load_cached(kind, case) is not None:
             status[kind] = "cached"
@@ -195,12 +208,16 @@ def run_suite(
     oracle: bool = True,
     probes: bool = True,
     machine: str | None = None,
+    scheduler: str | None = None,
 ) -> None:
     """Run every (or ``only`` the named) case of ``kind`` that has no valid cached result.
 
     ``oracle=False`` runs only the probes, ``probes=False`` only the oracles (e.g. on a bigger
     machine: the probes' wall times must come from the machine the cost ratio is reported for).
     ``machine`` labels the oracles run here as run elsewhere (RESULTS.md marks their wall times).
+    ``scheduler`` (a Dask scheduler address) runs the oracles' units on that cluster, case after
+    case, instead of on a worker pool of this suite's own (the probes still run here: their wall
+    times are the cost ratio's).
     """
     if not (oracle or probes):
         raise ValueError("nothing to run: both the probes and the oracle are turned off")
@@ -221,12 +238,10 @@ def run_suite(
         f"{len(cases)} cases, {len(cases) - len(todo)} cached, {len(todo)} to run with {workers} worker(s)", flush=True
     )
     started = time.perf_counter()
-    if workers <= 1:
+    if workers <= 1 or scheduler is not None:
         for i, case in enumerate(todo, 1):
-            print(
-                f"[{i}/{len(todo)}] {json.dumps(run_case(case, force=force, oracle=oracle, probes=probes, machine=machine))}",
-                flush=True,
-            )
+            status = run_case(case, force=force, oracle=oracle, probes=probes, machine=machine, scheduler=scheduler)
+            print(f"[{i}/{len(todo)}] {json.dumps(status)}", flush=True)
     else:
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         with ProcessPoolExecutor(max_workers=workers) as pool:

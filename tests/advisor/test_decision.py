@@ -82,7 +82,12 @@ def _model(p: dict[str, float], **meta: float) -> LearnedModel:
 
 def test_decide_applies_the_r6_veto_read_off_the_features() -> None:
     # Subsampled tasks; transfer's gain reaches zero: vetoed however high the model rates it.
-    features = {"decision_subsampled": 1.0, "transfer_delta_low": -0.01, "mtl_delta_low": 0.02, "mtl_probe_cowinner": 1.0}
+    features = {
+        "decision_subsampled": 1.0,
+        "transfer_delta_low": -0.01,
+        "mtl_delta_low": 0.02,
+        "mtl_probe_cowinner": 1.0,
+    }
     settled, probs, every, vetoes = decide(
         _model({"stl": 0.3, "mtl": 0.8, "transfer": 0.95}), features, {"stl": 0.5, "mtl": 0.6, "transfer": 0.61}
     )

@@ -176,7 +176,9 @@ def test_probes_that_all_failed_are_not_reported_as_the_time_limit() -> None:
         recommend_from_report(report(failed, Phase("mtl/hard", status="partial")), profile_taskset(ts), versions={})
     # At the fast budget there is no smaller budget to suggest; the message gives the limit used, and that
     # without it the budget's fixed work runs to the end.
-    assert "(5 s)" in str(info.value) and "Without one, the fast budget runs its fixed amount of work" in str(info.value)
+    assert "(5 s)" in str(info.value) and "Without one, the fast budget runs its fixed amount of work" in str(
+        info.value
+    )
     assert "or use" not in str(info.value)
 
 

@@ -89,3 +89,30 @@ def test_cli_bad_options_exit_2_in_one_line(tmp_path: Path, args, fragment, caps
     assert run(["verify", str(data), "--target", "y", *args]) == 2
     err = capsys.readouterr().err
     assert fragment in err and len(err.strip().splitlines()) == 1
+
+
+def test_recommend_then_verify_checks_the_top_contenders(tmp_path: Path, capsys) -> None:
+    data, out = tmp_path / "d.csv", tmp_path / "verify.json"
+    make_scenario(n_tasks=2, rows_per_task=60, n_features=3, seed=5).frame.to_csv(data, index=False)
+    code = run(["recommend", str(data), "--target", "y", "--task-column", "task", "--jobs", "1", "--quiet",
+                "--then-verify", "1", "--verify-json", str(out)])  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    checked = Verification.model_validate_json(out.read_text())
+    assert printed[-1] == checked.headline and printed[-1].startswith("Verified:")
+    compared = [entry.paradigm for entry in checked.paradigms]
+    assert 2 <= len(compared) < 4  # the choice, what is tied with it, the runner-up: not everything
+
+
+def test_verify_json_needs_then_verify(tmp_path: Path, capsys) -> None:
+    data = tmp_path / "d.csv"
+    make_scenario(n_tasks=1, rows_per_task=40, n_features=2, seed=0).frame.to_csv(data, index=False)
+    assert run(["recommend", str(data), "--target", "y", "--verify-json", str(tmp_path / "v.json")]) == 2
+    assert "--verify-json needs --then-verify" in capsys.readouterr().err
+
+
+def test_the_benchmark_s_real_cases_use_the_verify_budget() -> None:
+    from benchmarks.oracle._run import ORACLE_CONFIG
+    from probes.oracle import FULL_BUDGET
+
+    assert ORACLE_CONFIG["real"] == FULL_BUDGET == ORACLE_CONFIG["corpus"]

@@ -29,7 +29,9 @@ def test_equivalent_headline_names_the_tied_set_and_the_simplest() -> None:
 
 
 def test_uncertain_headline_says_why_and_what_would_settle_it() -> None:
-    d = _decision({"stl": 0.07}, {"stl"}, vetoes={"mtl": ["R6-small-budget-bias"], "transfer": ["R6-small-budget-bias"]})
+    d = _decision(
+        {"stl": 0.07}, {"stl"}, vetoes={"mtl": ["R6-small-budget-bias"], "transfer": ["R6-small-budget-bias"]}
+    )
     text = headline(d, _ev(), "stl/mlp", budget="fast", partial=False)
     assert text.startswith("Uncertain: single-task models (stl/mlp) is the simplest safe choice")
     assert "only a 0.07 chance" in text and "R6-small-budget-bias ruled out mtl, transfer" in text
