@@ -159,6 +159,7 @@ class Advisor:
         *,
         paradigms: list[str] | None = None,
         runs: int = 3,
+        storage: str | None = None,
         targets: str | list[str] | None = None,
         task_column: str | None = None,
         goal: str = "all_tasks",
@@ -177,6 +178,8 @@ class Advisor:
         the truth rule (mean scores; co-winners within 0.005 of the best or not significantly worse
         over the runs). Far more work than :meth:`recommend` (minutes to hours): give the advisor a
         Dask ``scheduler`` to spread it. ``paradigms`` limits the comparison (default: all four).
+        ``storage`` (an optuna database URL, e.g. ``sqlite:///studies.db``) keeps every search as a
+        study named ``data:variant:seedS:foldK``, for ``optuna-dashboard URL``.
         The advisor's ``budget`` does not apply; its ``time_limit`` does not either (a run is
         never cut: a cut run would not be the full budget).
         """
@@ -232,7 +235,7 @@ class Advisor:
 
                 run = run_oracle(
                     taskset, seed=self.seed + r, paradigms=chosen, n_jobs=self.n_jobs, scheduler=self.scheduler,
-                    advance=advance, **FULL_BUDGET,
+                    advance=advance, storage=storage, **FULL_BUDGET,
                 )  # fmt: skip
                 results.append(run)
             if progress is not None:

@@ -112,6 +112,7 @@ def run_oracle(
     n_jobs: int | None = 1,
     scheduler: Any = None,
     advance: Callable[[float, str], None] | None = None,
+    storage: str | None = None,
 ) -> dict[str, Any]:
     """Score every applicable paradigm at full budget and apply the co-winner rule.
 
@@ -122,7 +123,8 @@ def run_oracle(
     ``transfer/finetune``'s source groups; the search may choose otherwise on validation, and
     each fold's choice is recorded (``fold_params``). ``n_jobs`` processes (``None``: every
     core) or a Dask ``scheduler`` run the (variant, fold) units; ``advance(fraction, message)``
-    is called as they end.
+    is called as they end. ``storage`` (an optuna RDB URL) keeps every fold's search as a study
+    named ``data:variant:seedS:foldK`` (a run again replaces its studies).
     """
     say = progress or (lambda message: None)
     preset = oracle_preset(n_folds, n_trials, max_epochs=max_epochs, patience=patience, pruner=pruner)
@@ -140,6 +142,7 @@ def run_oracle(
         run = run_variants(
             taskset, [VARIANTS[name] for name in names], preset=preset, seed=seed, n_trials=n_trials,
             prepared=folds, params=variant_params, n_jobs=n_jobs, scheduler=scheduler, progress=on_unit,
+            storage=storage,
         )  # fmt: skip
         variants = run.by_variant()
     else:

@@ -20,7 +20,7 @@ from advisor.cli._common import (
     with_spec_options,
     write_json,
 )
-from advisor.cli._probe import PARADIGM_IDS, QuietOpt, SeedOpt
+from advisor.cli._probe import PARADIGM_IDS, QuietOpt, SeedOpt, StorageOpt, check_storage
 
 VerifyParadigmOpt = Annotated[
     str,
@@ -61,6 +61,7 @@ def verify_command(
     max_file_mb: MaxFileOpt = 2048.0,
     jobs: JobsOpt = None,
     scheduler: SchedulerOpt = None,
+    storage: StorageOpt = None,
 ) -> int:
     """Compare the paradigms at full budget on DATA: the benchmark's oracle, R times, and the truth rule.
 
@@ -73,6 +74,8 @@ def verify_command(
     check_data(data, max_file_mb)
     check_outputs(data, {"--json": json_out})
     wanted = check_verify_paradigms(paradigm)
+    if storage is not None:
+        check_storage(storage)
     from advisor._sdk import Advisor
     from advisor.cli._progress import stderr_progress
     from advisor.cli._streams import stdout_console
@@ -82,7 +85,7 @@ def verify_command(
         advisor = Advisor(
             seed=seed, progress=progress, limits=Limits(max_file_mb=max_file_mb), n_jobs=jobs, scheduler=scheduler
         )
-        result = advisor.verify(data, paradigms=wanted, runs=runs, **fields)
+        result = advisor.verify(data, paradigms=wanted, runs=runs, storage=storage, **fields)
     if json_out is not None:
         write_json(result.to_json(), json_out)
     if json_out != "-":

@@ -260,6 +260,7 @@ def _search_fold(
     n_trials: int,
     pruner: str,
     storage: str | None,
+    study_name: str | None = None,
 ) -> tuple[FoldResult, dict[str, Any], int]:
     """A hyper-parameter search inside one fold: ``(the best trial's scores, its params, trials run)``.
 
@@ -316,7 +317,7 @@ def _search_fold(
         seed=ctx.seed,
         pruner=pruner,
         storage=storage,
-        study_name=f"{taskset.source.name}:{variant.id}:{ctx.seed}" if storage else None,
+        study_name=(study_name or f"{taskset.source.name}:{variant.id}:{ctx.seed}") if storage else None,
     )
     failed = sum(t.state == optuna.trial.TrialState.FAIL for t in study.trials)
     if failed:
@@ -389,9 +390,12 @@ def fold_unit(
     chosen, trials = dict(params), 0
     try:
         if n_trials > 0 and variant.search_space is not None:
+            # One study per run (seed), variant and fold: optuna-dashboard lists them by name.
+            name = f"{taskset.source.name}:{variant.id}:seed{seed}:fold{index + 1}"
             result, chosen, trials = _search_fold(
-                taskset, variant, data, params, ctx, n_trials=n_trials, pruner=preset.pruner, storage=storage
-            )
+                taskset, variant, data, params, ctx, n_trials=n_trials, pruner=preset.pruner, storage=storage,
+                study_name=name,
+            )  # fmt: skip
         else:
             result = _predict_and_score(taskset, variant, data, params, ctx)
     except NonFinitePredictionError as exc:

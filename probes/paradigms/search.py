@@ -10,6 +10,7 @@ never worse on validation than no search at all.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -45,18 +46,21 @@ def run_study(
     """Maximise ``objective(trial)`` for up to ``n_trials`` trials or until ``budget`` runs out.
 
     A trial stopped by the budget is recorded as pruned and ends the study. Returns the
-    ``optuna.Study`` (``study.best_params``, ``len(study.trials)``).
+    ``optuna.Study`` (``study.best_params``, ``len(study.trials)``). In a ``storage``, a study
+    of the same ``study_name`` is replaced: a run again searches from scratch, as in memory.
     """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if storage is not None and study_name is not None:
+        with contextlib.suppress(KeyError):  # KeyError: no such study yet
+            optuna.delete_study(study_name=study_name, storage=storage)
     study = optuna.create_study(
         direction="maximize",
         sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=_pruner(pruner),
         storage=storage,
         study_name=study_name,
-        load_if_exists=study_name is not None,
     )
 
     def guarded(trial: optuna.Trial) -> float:

@@ -116,3 +116,21 @@ def test_the_benchmark_s_real_cases_use_the_verify_budget() -> None:
     from probes.oracle import FULL_BUDGET
 
     assert ORACLE_CONFIG["real"] == FULL_BUDGET == ORACLE_CONFIG["corpus"]
+
+
+def test_searches_are_kept_as_studies_and_change_nothing(tmp_path: Path) -> None:
+    import optuna
+
+    frame = make_scenario(n_tasks=1, rows_per_task=80, n_features=3, seed=2).frame
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    plain = Advisor(seed=1, n_jobs=1).verify(frame, targets="y", runs=1)
+    kept = Advisor(seed=1, n_jobs=1).verify(frame, targets="y", runs=1, storage=url)
+    again = Advisor(seed=1, n_jobs=1).verify(frame, targets="y", runs=1, storage=url)
+    assert plain.paradigms == kept.paradigms == again.paradigms
+    names = optuna.get_all_study_names(url)
+    parsed = {tuple(name.rsplit(":", 3)[1:]) for name in names}
+    searched = {variant for variant, _, _ in parsed}
+    assert "stl/mlp" in searched
+    assert parsed == {(v, "seed1", f"fold{k}") for v in searched for k in (1, 2, 3)}  # per variant and fold
+    for name in names:  # a run again replaced its studies: two trials each, not four
+        assert len(optuna.load_study(study_name=name, storage=url).trials) == 2
