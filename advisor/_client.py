@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from advisor._recommendation import Recommendation
+    from advisor._verification import Verification
     from advisor.schemas import DatasetSpec
     from probes.data import Limits
 
@@ -205,6 +206,19 @@ class Job:
             raise
         return _recommendation(_json(response))
 
+    def verification(self) -> Verification:
+        """A verify job's :class:`Verification`; raises the job's own error if it failed."""
+        try:
+            response = self.client._request("GET", self._path + "/verification")
+        except AdvisorError as exc:
+            inner = exc.details.get("error") if exc.code == "job_failed" else None
+            if isinstance(inner, dict) and "code" in inner:
+                raise error_for_code(inner["code"], inner.get("message", ""), inner.get("details")) from exc
+            raise
+        from advisor._verification import Verification
+
+        return Verification.model_validate(_json(response))
+
     def report(self) -> str:
         """The self-contained HTML report."""
         return self.client._request("GET", self._path + "/report").text
@@ -336,6 +350,28 @@ class AdvisorClient:
             exc.details.setdefault("job_id", job.id)
             raise
 
+    def verify(
+        self,
+        data: str | os.PathLike[str] | pd.DataFrame,
+        spec: DatasetSpec | None = None,
+        *,
+        runs: int | None = None,
+        paradigms: list[str] | None = None,
+        **spec_fields: Any,
+    ) -> Verification:
+        """Submit a verify job (the full-budget comparison, see :meth:`Advisor.verify`), wait, return its result.
+
+        ``runs`` defaults to the service's (3, or fewer where the service allows fewer); the
+        spec's fields are :meth:`recommend`'s. The client's budget and time limit do not apply.
+        """
+        job = self._submit(data, spec, kind="verify", runs=runs, paradigms=paradigms, **spec_fields)
+        try:
+            job.wait(progress=self.progress or False, timeout=self.wait_timeout)
+            return job.verification()
+        except AdvisorError as exc:
+            exc.details.setdefault("job_id", job.id)
+            raise
+
     def submit(
         self,
         data: str | os.PathLike[str] | pd.DataFrame,
@@ -357,6 +393,31 @@ class AdvisorClient:
         Submitting the same data, spec, budget, time limit and seed again returns the existing job
         (unless it failed or was cancelled), even while the queue is full: a retry is safe.
         """
+        return self._submit(
+            data, spec, targets=targets, task_column=task_column, goal=goal, target_task=target_task, shots=shots,
+            features=features, ignore=ignore, task_types=task_types, metric=metric, small_tasks=small_tasks,
+        )  # fmt: skip
+
+    def _submit(
+        self,
+        data: Any,
+        spec: DatasetSpec | None = None,
+        *,
+        kind: str = "recommend",
+        runs: int | None = None,
+        paradigms: list[str] | None = None,
+        targets: str | list[str] | None = None,
+        task_column: str | None = None,
+        goal: str = "all_tasks",
+        target_task: str | None = None,
+        shots: int | None = None,
+        features: list[str] | None = None,
+        ignore: list[str] | None = None,
+        task_types: Any = None,
+        metric: str | None = None,
+        small_tasks: str | None = None,
+    ) -> Job:
+        """:meth:`submit`, or with ``kind="verify"`` a verify job (``runs``, ``paradigms``)."""
         if spec is not None:
             spec_json = spec.model_dump(mode="json") if hasattr(spec, "model_dump") else dict(spec)
         else:
@@ -374,7 +435,15 @@ class AdvisorClient:
             }
             spec_json = {k: v for k, v in fields.items() if v is not None}
         form = {"spec": json.dumps(spec_json), "budget": self.budget, "seed": str(self.seed)}
-        if self.time_limit is not None:
+        if kind == "verify":
+            form["kind"] = "verify"
+            if runs is not None:
+                form["runs"] = str(runs)
+            if paradigms:
+                form["paradigms"] = ",".join(paradigms)
+        elif kind != "recommend":
+            raise InvalidRequestError(f"kind must be 'recommend' or 'verify', got {kind!r}", details={"field": "kind"})
+        if self.time_limit is not None and kind == "recommend":
             form["time_limit"] = repr(float(self.time_limit))
         with _upload(data) as (name, stream):
             try:

@@ -71,8 +71,20 @@ class JobOptions(BaseModel):
         "service is).",
     )
     seed: int = Field(0, ge=0, le=MAX_SEED, description="Random seed.")
+    kind: Literal["recommend", "verify"] = Field(
+        "recommend",
+        description="'recommend': budgeted probes and the advice (the default); 'verify': the full-budget comparison "
+        "of the paradigms on this data (the benchmark's oracle, 'runs' times, and its truth rule), read at "
+        "GET /v1/jobs/{id}/verification. Far more work; no budget or time limit applies to it.",
+    )
+    runs: int | None = Field(
+        None, ge=1, le=20, description="Verify jobs: full-budget runs (default 3; the service may allow fewer)."
+    )
+    paradigms: list[Literal["stl", "transfer", "mtl", "meta"]] | None = Field(
+        None, min_length=1, description="Verify jobs: the paradigms to compare (default: all four)."
+    )
 
-    @field_validator("time_limit", "seed", mode="before")
+    @field_validator("time_limit", "seed", "runs", mode="before")
     @classmethod
     def _not_a_boolean(cls, value: Any) -> Any:
         # pydantic's lax mode reads true as 1; a boolean here is a client's mistake, not a number.
@@ -142,17 +154,19 @@ class DataInfo(BaseModel):
 
 
 class JobLinks(BaseModel):
-    """Where to look next."""
+    """Where to look next (a verify job's result is at ``verification``, a recommend job's at ``recommendation``)."""
 
     self: str
     recommendation: str
     report: str
+    verification: str
 
 
 class Job(BaseModel):
     """A recommendation job."""
 
     id: str
+    kind: Literal["recommend", "verify"] = Field("recommend", description="What the job computes.")
     status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
     progress: JobProgress
     error: JobError | None = Field(None, description="Set when the job failed or was cancelled.")
@@ -162,6 +176,8 @@ class Job(BaseModel):
     budget: str
     time_limit: float | None = Field(description="The job's probe time limit in seconds; null: none.")
     seed: int
+    runs: int | None = Field(None, description="Verify jobs: full-budget runs.")
+    paradigms: list[str] | None = Field(None, description="Verify jobs: the paradigms compared (null: all).")
     spec: dict[str, Any]
     data: DataInfo
     created_at: datetime
@@ -175,6 +191,7 @@ class Job(BaseModel):
             "examples": [
                 {
                     "id": "4f9c2a7d0e7b4a43b1f8f0f6c1d2e3a4",
+                    "kind": "recommend",
                     "status": "running",
                     "progress": {"phase": "probe", "fraction": 0.4, "message": "mtl/hard"},
                     "error": None,
@@ -194,6 +211,7 @@ class Job(BaseModel):
                         "self": "/v1/jobs/4f9c2a7d0e7b4a43b1f8f0f6c1d2e3a4",
                         "recommendation": "/v1/jobs/4f9c2a7d0e7b4a43b1f8f0f6c1d2e3a4/recommendation",
                         "report": "/v1/jobs/4f9c2a7d0e7b4a43b1f8f0f6c1d2e3a4/report",
+                        "verification": "/v1/jobs/4f9c2a7d0e7b4a43b1f8f0f6c1d2e3a4/verification",
                     },
                 }
             ]

@@ -84,6 +84,15 @@ def sdk_runner(settings: Settings) -> JobRunner:
         from advisor._sdk import Advisor
         from advisor.schemas import DatasetSpec
 
+        if job.kind == "verify":
+            verifier = Advisor(
+                seed=job.seed, progress=progress, limits=_limits(settings), device=settings.device, cancel=cancelled,
+                n_jobs=settings.probe_jobs, scheduler=settings.dask_address,
+            )  # fmt: skip
+            options = job.options or {}
+            return verifier.verify(
+                path, DatasetSpec.from_dict(job.spec), runs=options.get("runs") or 3, paradigms=options.get("paradigms")
+            ).to_json(indent=None)
         advisor = Advisor(
             budget=job.budget,
             time_limit=job.time_limit or None,  # stored 0: no limit
@@ -277,12 +286,21 @@ class Service:
 
     # --------------------------------------------------------------------------- submission
 
-    def options(self, raw: dict[str, Any]) -> JobOptions:
-        """Validate the job options and apply the service's caps (422 ``limit_exceeded`` above them)."""
+    def options(self, raw: dict[str, Any], *, verify: bool = True) -> JobOptions:
+        """Validate the job options and apply the service's caps (422 ``limit_exceeded`` above them).
+
+        ``verify=False`` (``POST /v1/recommend``) refuses verify jobs.
+        """
         try:
             options = JobOptions.model_validate(raw)
         except ValidationError as exc:
             raise _invalid(exc, "job options") from None
+        if options.kind == "verify" and not verify:
+            raise InvalidRequestError(
+                "POST /v1/recommend answers with recommendations; send a verify job to POST /v1/jobs and read it at "
+                "GET /v1/jobs/{id}/verification.",
+                details={"field": "kind"},
+            )
         cap = self.settings.max_time_limit_s
         if options.budget not in self.settings.budgets:
             raise LimitExceededError(
@@ -290,12 +308,40 @@ class Service:
                 f"{', '.join(self.settings.budgets)}.",
                 details={"budget": options.budget, "allowed": list(self.settings.budgets)},
             )
+        if options.kind == "verify":
+            return self._verify_options(options)
+        if options.runs is not None or options.paradigms is not None:
+            raise InvalidRequestError(
+                "'runs' and 'paradigms' belong to verify jobs; send kind=verify, or leave them out.",
+                details={"field": "runs" if options.runs is not None else "paradigms"},
+            )
         if options.time_limit is not None and options.time_limit > cap:
             raise LimitExceededError(
                 f"time_limit {options.time_limit:g} s is above this service's limit of {cap:g} s; ask for less.",
                 details={"time_limit": options.time_limit, "limit": cap},
             )
         return options
+
+    def _verify_options(self, options: JobOptions) -> JobOptions:
+        """A verify job's options: its runs within the service's cap; no time limit (a cut run is no full budget)."""
+        allowed = self.settings.max_verify_runs
+        if allowed == 0:
+            raise LimitExceededError(
+                "This service does not take verify jobs (ADVISOR_MAX_VERIFY_RUNS is 0); run advisor verify locally.",
+                details={"kind": "verify", "max_verify_runs": 0},
+            )
+        runs = min(3, allowed) if options.runs is None else options.runs
+        if runs > allowed:
+            raise LimitExceededError(
+                f"{runs} verify runs is above this service's limit of {allowed}; ask for fewer.",
+                details={"runs": runs, "limit": allowed},
+            )
+        if options.time_limit is not None:
+            raise InvalidRequestError(
+                "A verify job has no time limit (a run cut short would not be the full budget); leave time_limit out.",
+                details={"field": "time_limit"},
+            )
+        return options.model_copy(update={"runs": runs})
 
     def spec(self, raw: Any) -> dict[str, Any]:
         """Validate a spec (a mapping or its JSON text); returns its canonical JSON form."""
@@ -314,17 +360,17 @@ class Service:
         return DatasetSpec.from_dict(raw).model_dump(mode="json")
 
     def submit_file(
-        self, owner: str, source: BinaryIO, filename: str, spec: Any, options: dict[str, Any]
+        self, owner: str, source: BinaryIO, filename: str, spec: Any, options: dict[str, Any], *, verify: bool = True
     ) -> tuple[JobRecord, bool]:
-        """A job on an uploaded file (its name decides the format)."""
+        """A job on an uploaded file (its name decides the format); ``verify=False`` refuses verify jobs."""
         suffix = data_suffix(filename or "")
-        spec_json, opts = self.spec(spec), self.options(options)
+        spec_json, opts = self.spec(spec), self.options(options, verify=verify)
         name = safe_name(filename, suffix)
         with self.uploads.stage(source, suffix=suffix, name=name, max_bytes=self.settings.max_upload_bytes) as staged:
             return self._submit(owner, staged, filename, spec_json, opts)
 
-    def submit_records(self, owner: str, body: Any) -> tuple[JobRecord, bool]:
-        """A job sent as JSON ``{records, spec, budget?, time_limit?, seed?}``."""
+    def submit_records(self, owner: str, body: Any, *, verify: bool = True) -> tuple[JobRecord, bool]:
+        """A job sent as JSON ``{records, spec, budget?, time_limit?, seed?, kind?, runs?, paradigms?}``."""
         if not isinstance(body, dict):
             raise InvalidRequestError(
                 f"The JSON body must be an object with 'records' and 'spec', got {type(body).__name__}.",
@@ -341,7 +387,7 @@ class Service:
             raise InvalidRequestError(
                 '\'spec\' is missing: send the dataset spec, e.g. {"targets": ["y"]}.', details={"field": "spec"}
             )
-        spec_json, opts = self.spec(spec), self.options(body)
+        spec_json, opts = self.spec(spec), self.options(body, verify=verify)
         if len(records) > self.settings.max_rows:  # the same 413 as a file over the row cap
             raise FileTooLargeError(
                 f"{len(records):,} records; the limit is {self.settings.max_rows:,} rows.",
@@ -383,6 +429,10 @@ class Service:
             "time_limit": time_limit,
             "seed": options.seed,
         }
+        extra: dict[str, Any] | None = None
+        if options.kind == "verify":  # a verification of the same data is another job than its recommendation
+            extra = {"runs": options.runs, "paradigms": sorted(options.paradigms) if options.paradigms else None}
+            identity.update(kind="verify", budget="full", **extra)
         fingerprint = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
         new = NewJob(
             owner=owner,
@@ -392,9 +442,11 @@ class Service:
             data_suffix=staged.suffix,
             n_bytes=staged.n_bytes,
             spec=spec,
-            budget=options.budget,
+            budget="full" if options.kind == "verify" else options.budget,
             time_limit=time_limit or 0.0,
             seed=options.seed,
+            kind=options.kind,
+            options=extra,
         )
         if self.store.find_reusable(owner, fingerprint) is None:
             self._check_queue()
@@ -446,9 +498,18 @@ class Service:
         self.pool.cancel(job_id)
         return job
 
-    def result_json(self, owner: str, job_id: str) -> str:
-        """The recommendation's JSON; 409 while the job runs or when it failed or was cancelled."""
+    def result_json(self, owner: str, job_id: str, kind: str = "recommend") -> str:
+        """The recommendation's (or verification's) JSON; 409 while the job runs or when it failed or was cancelled.
+
+        A job of the other kind is a 422 naming where its result is.
+        """
         job = self.store.get(job_id, owner)
+        if job.kind != kind:
+            where = "verification" if job.kind == "verify" else "recommendation"
+            raise InvalidRequestError(
+                f"Job '{job_id}' is a {job.kind} job; read its result at GET /v1/jobs/{job_id}/{where}.",
+                details={"job_id": job_id, "kind": job.kind},
+            )
         if job.status == "succeeded":
             text = self.store.result(job_id)
             if text is not None:

@@ -76,6 +76,13 @@ class Settings(BaseSettings):
         "small file that describes a huge table is refused without the memory it would take.",
     )
     max_tasks: int = Field(1_000, ge=1, description="Most tasks a dataset may define.")
+    max_verify_runs: int = Field(
+        3,
+        ge=0,
+        le=20,
+        description="Most full-budget runs a verify job may ask for (0: verify jobs are refused). A verify job is "
+        "the benchmark's oracle on all rows: minutes to hours of work per run.",
+    )
     budgets: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["fast", "standard"], description="Budget presets clients may ask for."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -11,7 +12,7 @@ from starlette.datastructures import UploadFile
 
 from advisor.exceptions import FileTooLargeError, InvalidRequestError, UnsupportedFormatError
 from advisor.report import CONTENT_SECURITY_POLICY
-from advisor.schemas import Recommendation
+from advisor.schemas import Recommendation, Verification
 from api.deps import CallerDep, ServiceDep
 from api.schemas import MIN_TIME_LIMIT_S, DataInfo, ErrorBody, Job, JobError, JobLinks, JobPage, JobProgress
 from api.service import Service
@@ -22,7 +23,7 @@ __all__ = ["ERRORS", "SUBMISSION_BODY", "job_view", "read_submission", "router"]
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
-_OPTION_FIELDS = ("budget", "time_limit", "seed")
+_OPTION_FIELDS = ("budget", "time_limit", "seed", "kind", "runs", "paradigms")
 _FORM_FIELDS = {"file", "spec", *_OPTION_FIELDS}
 
 #: Error responses shared by the routes, for the OpenAPI document.
@@ -60,6 +61,18 @@ _MULTIPART_SCHEMA = {
         "budget": {"type": "string", "enum": ["fast", "standard", "thorough"], "default": "fast"},
         "time_limit": {"type": "number", "minimum": MIN_TIME_LIMIT_S, "description": "Probe time limit in seconds."},
         "seed": {"type": "integer", "minimum": 0, "maximum": MAX_SEED, "default": 0},
+        "kind": {
+            "type": "string",
+            "enum": ["recommend", "verify"],
+            "default": "recommend",
+            "description": "verify: the full-budget comparison (see JobRequest.kind).",
+        },
+        "runs": {"type": "integer", "minimum": 1, "maximum": 20, "description": "Verify jobs: full-budget runs."},
+        "paradigms": {
+            "type": "string",
+            "description": "Verify jobs: comma-separated paradigms to compare (stl, transfer, mtl, meta).",
+            "examples": ["stl,mtl"],
+        },
     },
     "additionalProperties": False,
 }
@@ -83,8 +96,10 @@ SUBMISSION_BODY: dict[str, Any] = {
 def job_view(job: JobRecord, *, reused: bool = False) -> Job:
     """The API's view of a stored job."""
     base = f"/v1/jobs/{job.id}"
+    options = job.options or {}
     return Job(
         id=job.id,
+        kind=job.kind,  # type: ignore[arg-type]
         status=job.status,
         progress=JobProgress(phase=job.progress_phase, fraction=job.progress_fraction, message=job.progress_message),
         error=JobError(**job.error) if job.error else None,
@@ -94,18 +109,30 @@ def job_view(job: JobRecord, *, reused: bool = False) -> Job:
         budget=job.budget,
         time_limit=job.time_limit,
         seed=job.seed,
+        runs=options.get("runs"),
+        paradigms=options.get("paradigms"),
         spec=job.spec,
         data=DataInfo(name=job.data_name, sha256=job.data_hash, bytes=job.n_bytes),
         created_at=job.created_at,
         updated_at=job.updated_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
-        links=JobLinks(self=base, recommendation=f"{base}/recommendation", report=f"{base}/report"),
+        links=JobLinks(
+            self=base,
+            recommendation=f"{base}/recommendation",
+            report=f"{base}/report",
+            verification=f"{base}/verification",
+        ),
     )
 
 
-async def read_submission(request: Request, service: Service, owner: str) -> tuple[JobRecord, bool]:
-    """Create (or reuse) a job from a multipart upload or a JSON body; every problem is a 4xx."""
+async def read_submission(
+    request: Request, service: Service, owner: str, *, verify: bool = True
+) -> tuple[JobRecord, bool]:
+    """Create (or reuse) a job from a multipart upload or a JSON body; every problem is a 4xx.
+
+    ``verify=False`` refuses verify jobs (``POST /v1/recommend`` answers with recommendations).
+    """
     cap = service.settings.max_upload_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > cap + (1 << 20):  # + room for the form's other fields
@@ -143,8 +170,10 @@ async def read_submission(request: Request, service: Service, owner: str) -> tup
                     raise InvalidRequestError(f"'{name}' must be a plain form field, not a file.")
                 if value not in (None, ""):
                     options[name] = value
+            if isinstance(options.get("paradigms"), str):  # a form field: comma-separated
+                options["paradigms"] = [p.strip() for p in options["paradigms"].split(",") if p.strip()]
             return await run_in_threadpool(
-                service.submit_file, owner, upload.file, upload.filename or "", spec, options
+                partial(service.submit_file, verify=verify), owner, upload.file, upload.filename or "", spec, options
             )
     if media == "application/json" or media.endswith("+json"):
         body = await _read_capped(request, cap)
@@ -158,7 +187,7 @@ async def read_submission(request: Request, service: Service, owner: str) -> tup
             raise InvalidRequestError(
                 "The body is not valid JSON: it is nested too deeply.", details={"field": "body"}
             ) from None
-        return await run_in_threadpool(service.submit_records, owner, payload)
+        return await run_in_threadpool(partial(service.submit_records, verify=verify), owner, payload)
     raise UnsupportedFormatError(
         f"Content type '{media or 'none'}' is not accepted: send multipart/form-data (a 'file' and a 'spec') "
         "or application/json ({'records': [...], 'spec': {...}}).",
@@ -286,6 +315,21 @@ async def get_job(job_id: JobId, service: ServiceDep, caller: CallerDep) -> Job:
 async def get_recommendation(job_id: JobId, service: ServiceDep, caller: CallerDep) -> Response:
     """The job's ``Recommendation`` as JSON; 409 while it is queued or running, or when it failed."""
     text = await run_in_threadpool(service.result_json, caller.owner, job_id)
+    return Response(content=text, media_type="application/json")
+
+
+@router.get(
+    "/{job_id}/verification",
+    response_model=None,
+    summary="The verification",
+    responses={
+        200: {"model": Verification, "description": "The Verification of a verify job (the SDK's schema)."},
+        **{k: ERRORS[k] for k in (401, 404, 409, 422)},
+    },
+)
+async def get_verification(job_id: JobId, service: ServiceDep, caller: CallerDep) -> Response:
+    """A verify job's ``Verification`` as JSON; 409 while it is queued or running, or when it failed."""
+    text = await run_in_threadpool(service.result_json, caller.owner, job_id, "verify")
     return Response(content=text, media_type="application/json")
 
 

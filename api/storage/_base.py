@@ -36,6 +36,9 @@ class NewJob:
     budget: str
     time_limit: float
     seed: int
+    kind: str = "recommend"
+    options: dict[str, Any] | None = None
+    """Options of the job's kind (verify: ``runs``, ``paradigms``)."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,10 @@ class JobRecord:
     """The runner (process) whose lease covers a running job."""
     lease_until: datetime | None = None
     """When that lease ends unless renewed; after it, any process may re-queue the job."""
+    kind: str = "recommend"
+    """``recommend`` or ``verify``."""
+    options: dict[str, Any] | None = None
+    """Options of the job's kind (verify: ``runs``, ``paradigms``)."""
 
     @property
     def finished(self) -> bool:

@@ -54,9 +54,11 @@ jobs = sa.Table(
     sa.Column("finished_at", sa.DateTime(timezone=True)),
     sa.Column("lease_holder", sa.String(128)),
     sa.Column("lease_until", sa.DateTime(timezone=True)),
+    sa.Column("kind", sa.String(16)),
+    sa.Column("options", sa.JSON),
 )
 #: Columns added after the first release: added to an older table when the store opens it.
-_ADDED_COLUMNS = ("lease_holder", "lease_until")
+_ADDED_COLUMNS = ("lease_holder", "lease_until", "kind", "options")
 _RECORD_COLUMNS = [c for c in jobs.c if c.name != "result"]
 #: Each start of a job: written with the claim, closed with the transition that ends the start.
 job_runs = sa.Table(
@@ -119,6 +121,7 @@ def _record(row: Any) -> JobRecord:
     for key in ("created_at", "updated_at", "started_at", "finished_at", "lease_until"):
         data[key] = _utc(data[key])
     data["cancel_requested"] = bool(data["cancel_requested"])
+    data["kind"] = data.get("kind") or "recommend"  # jobs stored before kinds existed
     return JobRecord(**data)
 
 

@@ -86,3 +86,47 @@ async def _sleep(seconds: float) -> None:
     import anyio
 
     await anyio.sleep(seconds)
+
+
+@pytest.mark.anyio
+async def test_a_verify_job_runs_the_full_budget_and_is_read_at_its_own_link(settings, tmp_path) -> None:
+    from advisor.schemas import Verification
+
+    data = tmp_path / "one.csv"
+    make_scenario(n_tasks=1, rows_per_task=60, n_features=3, seed=3).frame.to_csv(data, index=False)
+    spec = {"targets": ["y"]}
+    async with serving(create_app(settings)) as http:  # the real runner
+        job = (await http.post("/v1/jobs", headers=auth(ALICE), **upload(data, spec, kind="verify", runs=1))).json()
+        assert (job["kind"], job["runs"], job["status"]) == ("verify", 1, "queued")
+        done = await wait_for(http, job["id"], timeout=120)
+        assert done["status"] == "succeeded", done
+        body = (await http.get(done["links"]["verification"], headers=auth(ALICE))).json()
+        wrong = await http.get(done["links"]["recommendation"], headers=auth(ALICE))
+        refused = {
+            "over the runs cap": await http.post(
+                "/v1/jobs", headers=auth(ALICE), **upload(data, spec, kind="verify", runs=4)
+            ),
+            "with a time limit": await http.post(
+                "/v1/jobs", headers=auth(ALICE), **upload(data, spec, kind="verify", time_limit=30)
+            ),
+            "on the waiting door": await http.post(
+                "/v1/recommend", headers=auth(ALICE), **upload(data, spec, kind="verify")
+            ),
+            "runs on a recommend job": await http.post("/v1/jobs", headers=auth(ALICE), **upload(data, spec, runs=2)),
+        }
+        same = (await http.post("/v1/jobs", headers=auth(ALICE), **upload(data, spec))).json()
+    result = Verification.model_validate(body)
+    assert result.runs == 1 and result.paradigm == "stl"
+    assert wrong.status_code == 422 and "verification" in wrong.json()["message"]
+    assert {why: r.status_code for why, r in refused.items()} == dict.fromkeys(refused, 422)
+    assert refused["over the runs cap"].json()["code"] == "limit_exceeded"
+    assert same["kind"] == "recommend" and same["id"] != job["id"]  # the same data, another kind: another job
+
+
+def test_the_client_verifies_through_the_service(sync_http) -> None:
+    from advisor import AdvisorClient
+
+    frame = make_scenario(n_tasks=1, rows_per_task=60, n_features=3, seed=3).frame
+    client = AdvisorClient("http://test", api_key=ALICE, seed=2, http_client=sync_http(None))  # the real runner
+    result = client.verify(frame, runs=1, targets="y")
+    assert result.runs == 1 and result.seed == 2 and result.paradigm == "stl"
