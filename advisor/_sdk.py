@@ -183,7 +183,9 @@ class Advisor:
         The advisor's ``budget`` does not apply; its ``time_limit`` does not either (a run is
         never cut: a cut run would not be the full budget).
         """
+        import threading
         import time
+        from concurrent.futures import ThreadPoolExecutor
 
         from advisor._recommender import versions
         from advisor._verification import verification_from_runs
@@ -224,20 +226,28 @@ class Advisor:
                     + "; ".join(f"{p}: {r}" for p, r in applicable.items()),
                     details={"field": "paradigms"},
                 )
-            results = []
-            for r in range(runs):
-                if progress is not None:
-                    progress("verify", r / runs, f"run {r + 1} of {runs}: preparing folds")
+            done = [0.0] * runs
+            lock = threading.Lock()
 
-                def advance(fraction: float, message: str, r: int = r) -> None:
+            def one_run(r: int) -> dict[str, Any]:
+                def advance(fraction: float, message: str) -> None:
                     if progress is not None:
-                        progress("verify", (r + fraction) / runs, f"run {r + 1} of {runs}: {message}")
+                        with lock:
+                            done[r] = fraction
+                            progress("verify", sum(done) / runs, f"run {r + 1} of {runs}: {message}")
 
-                run = run_oracle(
+                return run_oracle(
                     taskset, seed=self.seed + r, paradigms=chosen, n_jobs=self.n_jobs, scheduler=self.scheduler,
                     advance=advance, storage=storage, **FULL_BUDGET,
                 )  # fmt: skip
-                results.append(run)
+
+            if progress is not None:
+                progress("verify", 0.0, f"{runs} run(s): preparing folds")
+            if self.scheduler is not None and runs > 1:  # every run's units on the cluster at once
+                with ThreadPoolExecutor(max_workers=runs, thread_name_prefix="verify-run") as pool:
+                    results = list(pool.map(one_run, range(runs)))
+            else:
+                results = [one_run(r) for r in range(runs)]
             if progress is not None:
                 progress("done", 1.0, "verification finished")
         return verification_from_runs(

@@ -29,6 +29,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory (run on each worker)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", nargs="+", default=list(CASES))
@@ -36,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--write", action="store_true", help="also write benchmarks/results/verify_dask.md")
     args = parser.parse_args(argv)
 
-    from distributed import LocalCluster
+    from distributed import Client, LocalCluster
 
     from advisor import Advisor
     from benchmarks.oracle._cases import suite_cases
@@ -44,6 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     cases = {c.id: c for c in suite_cases("real")}
     seconds: dict[int, dict[str, float]] = {}
     answers: dict[int, dict[str, Any]] = {}
+    peak_mb: dict[int, float] = {}
     for workers in (1, 2):
         seconds[workers], answers[workers] = {}, {}
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
@@ -56,6 +64,9 @@ def main(argv: list[str] | None = None) -> None:
                 answers[workers][case_id] = _plain(json.loads(result.to_json()))
                 print(f"{workers} worker(s) {case_id}: {seconds[workers][case_id]:.1f} s, {result.paradigm} "
                       f"({', '.join(result.co_winners)})", flush=True)  # fmt: skip
+            with Client(cluster.scheduler_address, set_as_default=False) as client:
+                peaks = client.run(_peak_rss_mb)
+            peak_mb[workers] = max(peaks.values())
     same = all(answers[1][c] == answers[2][c] for c in args.cases)
     total1, total2 = sum(seconds[1].values()), sum(seconds[2].values())
     lines = [
@@ -74,6 +85,11 @@ def main(argv: list[str] | None = None) -> None:
         lines.append(f"| {case_id} | {a:.1f} | {b:.1f} | {a / b:.2f}× | {answer['paradigm']} | "
                      f"{', '.join(answer['co_winners'])} |")  # fmt: skip
     lines.append(f"| **all** | **{total1:.1f}** | **{total2:.1f}** | **{total1 / total2:.2f}×** | | |")
+    lines += [
+        "",
+        f"Peak resident memory of one worker process over the run: {peak_mb[1]:,.0f} MB (1 worker), "
+        f"{peak_mb[2]:,.0f} MB (2 workers).",
+    ]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write:

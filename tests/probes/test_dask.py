@@ -154,7 +154,7 @@ def test_verify_on_a_cluster_gives_the_same_json(cluster) -> None:
     from benchmarks.scenarios import make_scenario
 
     frame = make_scenario(n_tasks=2, rows_per_task=50, n_features=3, seed=6).frame
-    options = {"targets": "y", "task_column": "task", "paradigms": ["stl", "mtl"], "runs": 1}
+    options = {"targets": "y", "task_column": "task", "paradigms": ["stl", "mtl"], "runs": 2}  # runs side by side
     here = Advisor(seed=0, n_jobs=1).verify(frame, **options)
     there = Advisor(seed=0, scheduler=cluster.scheduler_address).verify(frame, **options)
     assert _without_timings(json.loads(there.to_json())) == _without_timings(json.loads(here.to_json()))
