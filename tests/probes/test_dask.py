@@ -118,6 +118,14 @@ def test_a_separately_started_scheduler_and_workers(demo, in_process, tmp_path: 
         with distributed.Client(address, timeout=60, set_as_default=False) as client:
             client.wait_for_workers(2, timeout=90)
         assert fingerprint(run_probes(demo, budget="fast", seed=0, scheduler=address)) == in_process
+        from benchmarks.scenarios import make_scenario
+
+        frame = make_scenario(n_tasks=2, rows_per_task=50, n_features=3, seed=6).frame
+        spec = {"targets": "y", "task_column": "task"}
+        for call, options in (("recommend", {}), ("verify", {"paradigms": ["stl", "mtl"], "runs": 2})):
+            here = getattr(Advisor(budget="fast", seed=0, n_jobs=1), call)(frame, **spec, **options)
+            there = getattr(Advisor(budget="fast", seed=0, scheduler=address), call)(frame, **spec, **options)
+            assert _without_timings(json.loads(there.to_json())) == _without_timings(json.loads(here.to_json())), call
     finally:
         for process in (worker, scheduler):
             process.send_signal(signal.SIGTERM)
