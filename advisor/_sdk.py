@@ -238,7 +238,7 @@ class Advisor:
 
                 return run_oracle(
                     taskset, seed=self.seed + r, paradigms=chosen, n_jobs=self.n_jobs, scheduler=self.scheduler,
-                    advance=advance, storage=storage, **FULL_BUDGET,
+                    advance=advance, storage=storage, cancel=self.cancel, **FULL_BUDGET,
                 )  # fmt: skip
 
             if progress is not None:

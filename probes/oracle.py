@@ -113,6 +113,7 @@ def run_oracle(
     scheduler: Any = None,
     advance: Callable[[float, str], None] | None = None,
     storage: str | None = None,
+    cancel: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
     """Score every applicable paradigm at full budget and apply the co-winner rule.
 
@@ -124,7 +125,8 @@ def run_oracle(
     each fold's choice is recorded (``fold_params``). ``n_jobs`` processes (``None``: every
     core) or a Dask ``scheduler`` run the (variant, fold) units; ``advance(fraction, message)``
     is called as they end. ``storage`` (an optuna RDB URL) keeps every fold's search as a study
-    named ``data:variant:seedS:foldK`` (a run again replaces its studies).
+    named ``data:variant:seedS:foldK`` (a run again replaces its studies). ``cancel() -> bool``
+    stops the run between units with ``Cancelled``.
     """
     say = progress or (lambda message: None)
     preset = oracle_preset(n_folds, n_trials, max_epochs=max_epochs, patience=patience, pruner=pruner)
@@ -142,7 +144,7 @@ def run_oracle(
         run = run_variants(
             taskset, [VARIANTS[name] for name in names], preset=preset, seed=seed, n_trials=n_trials,
             prepared=folds, params=variant_params, n_jobs=n_jobs, scheduler=scheduler, progress=on_unit,
-            storage=storage,
+            storage=storage, cancel=cancel,
         )  # fmt: skip
         variants = run.by_variant()
     else:

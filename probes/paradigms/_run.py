@@ -619,6 +619,7 @@ def run_variants(
     params: Mapping[str, dict[str, Any]] | None = None,
     n_jobs: int | None = 1,
     scheduler: Any = None,
+    cancel: Callable[[], bool] | None = None,
 ) -> ProbeRun:
     """Run ``variants`` on the same folds; every (variant, fold) is a unit of its own.
 
@@ -628,6 +629,7 @@ def run_variants(
     ``n_jobs``. ``params`` maps a variant id to parameters overriding its defaults (see
     :func:`run_variant`). ``threads`` is kept for compatibility: every unit runs on one thread.
     ``scheduler`` (a ``dask.distributed`` address or ``Client``) runs the units on that cluster.
+    ``cancel() -> bool``, once true, stops the run at its next check with ``Cancelled``.
     """
     from probes._units import default_jobs, run_units, start_workers
 
@@ -639,7 +641,7 @@ def run_variants(
     if scheduler is None:
         start_workers(jobs)
     warm_up()
-    budget = Budget(limit)
+    budget = Budget(limit, cancelled=cancel)
     started = time.perf_counter()
     if progress:
         progress("prepare", 0.0, f"preparing {preset.n_folds * preset.n_repeats} folds")

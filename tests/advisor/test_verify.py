@@ -134,3 +134,11 @@ def test_searches_are_kept_as_studies_and_change_nothing(tmp_path: Path) -> None
     assert parsed == {(v, "seed1", f"fold{k}") for v in searched for k in (1, 2, 3)}  # per variant and fold
     for name in names:  # a run again replaced its studies: two trials each, not four
         assert len(optuna.load_study(study_name=name, storage=url).trials) == 2
+
+
+def test_a_cancelled_verification_stops_with_cancelled() -> None:
+    from advisor.exceptions import Cancelled
+
+    frame = make_scenario(n_tasks=1, rows_per_task=80, n_features=3, seed=2).frame
+    with pytest.raises(Cancelled):
+        Advisor(n_jobs=1, cancel=lambda: True).verify(frame, targets="y", runs=1)
