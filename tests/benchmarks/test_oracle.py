@@ -170,7 +170,7 @@ def test_run_can_skip_the_probes_and_labels_the_oracles_machine(monkeypatch) -> 
     written: list[tuple[str, dict]] = []
     monkeypatch.setattr(run_module, "load_cached", lambda kind, case: None)
     monkeypatch.setattr(run_module, "_write", lambda kind, case, payload: written.append((kind, payload)))
-    monkeypatch.setattr(run_module, "_timed_oracle", lambda data, spec, kind, *, seed: {"seconds": 1.0})
+    monkeypatch.setattr(run_module, "_timed_oracle", lambda data, spec, kind, *, seed, scheduler=None: {"seconds": 1.0})
     monkeypatch.setattr(run_module, "run_probe_case", lambda case: pytest.fail("the probes must not run"))
     case = generated_cases()[0]
     status = run_module.run_case(case, probes=False, machine="16 cores")
