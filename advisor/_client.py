@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 import httpx
 
-from advisor._checks import check_budget, check_seconds, check_seed, check_time_limit
+from advisor._checks import SPEC_FIELDS, check_budget, check_seconds, check_seed, check_time_limit, spec_fields
 from advisor.exceptions import (
     AdvisorError,
     AuthenticationError,
@@ -329,26 +329,7 @@ class AdvisorClient:
 
         Same arguments, result and errors as :meth:`Advisor.recommend`.
         """
-        job = self.submit(
-            data,
-            spec,
-            targets=targets,
-            task_column=task_column,
-            goal=goal,
-            target_task=target_task,
-            shots=shots,
-            features=features,
-            ignore=ignore,
-            task_types=task_types,
-            metric=metric,
-            small_tasks=small_tasks,
-        )
-        try:
-            job.wait(progress=self.progress or False, timeout=self.wait_timeout)
-            return job.result()
-        except AdvisorError as exc:  # whatever went wrong, the caller can still find the job
-            exc.details.setdefault("job_id", job.id)
-            raise
+        return self._finish(self._submit(data, spec, spec_fields(locals())), Job.result)
 
     def verify(
         self,
@@ -357,17 +338,27 @@ class AdvisorClient:
         *,
         runs: int | None = None,
         paradigms: list[str] | None = None,
-        **spec_fields: Any,
+        **fields: Any,
     ) -> Verification:
         """Submit a verify job (the full-budget comparison, see :meth:`Advisor.verify`), wait, return its result.
 
         ``runs`` defaults to the service's (3, or fewer where the service allows fewer); the
         spec's fields are :meth:`recommend`'s. The client's budget and time limit do not apply.
         """
-        job = self._submit(data, spec, kind="verify", runs=runs, paradigms=paradigms, **spec_fields)
+        unknown = sorted(set(fields) - set(SPEC_FIELDS))
+        if unknown:
+            raise InvalidRequestError(
+                f"unknown argument(s) {', '.join(unknown)}; the spec's fields are {', '.join(SPEC_FIELDS)}",
+                details={"unknown": unknown},
+            )
+        job = self._submit(data, spec, spec_fields(fields), kind="verify", runs=runs, paradigms=paradigms)
+        return self._finish(job, Job.verification)
+
+    def _finish(self, job: Job, read: Callable[[Job], Any]) -> Any:
+        """Wait for ``job`` and ``read`` its result; any error names the job, so the caller can find it."""
         try:
             job.wait(progress=self.progress or False, timeout=self.wait_timeout)
-            return job.verification()
+            return read(job)
         except AdvisorError as exc:
             exc.details.setdefault("job_id", job.id)
             raise
@@ -393,47 +384,23 @@ class AdvisorClient:
         Submitting the same data, spec, budget, time limit and seed again returns the existing job
         (unless it failed or was cancelled), even while the queue is full: a retry is safe.
         """
-        return self._submit(
-            data, spec, targets=targets, task_column=task_column, goal=goal, target_task=target_task, shots=shots,
-            features=features, ignore=ignore, task_types=task_types, metric=metric, small_tasks=small_tasks,
-        )  # fmt: skip
+        return self._submit(data, spec, spec_fields(locals()))
 
     def _submit(
         self,
         data: Any,
-        spec: DatasetSpec | None = None,
+        spec: DatasetSpec | None,
+        fields: dict[str, Any],
         *,
         kind: str = "recommend",
         runs: int | None = None,
         paradigms: list[str] | None = None,
-        targets: str | list[str] | None = None,
-        task_column: str | None = None,
-        goal: str = "all_tasks",
-        target_task: str | None = None,
-        shots: int | None = None,
-        features: list[str] | None = None,
-        ignore: list[str] | None = None,
-        task_types: Any = None,
-        metric: str | None = None,
-        small_tasks: str | None = None,
     ) -> Job:
-        """:meth:`submit`, or with ``kind="verify"`` a verify job (``runs``, ``paradigms``)."""
+        """Upload and queue a job: ``spec``, or else its ``fields``; ``kind="verify"`` with ``runs``, ``paradigms``."""
         if spec is not None:
             spec_json = spec.model_dump(mode="json") if hasattr(spec, "model_dump") else dict(spec)
         else:
-            fields = {
-                "targets": targets,
-                "task_column": task_column,
-                "goal": goal,
-                "target_task": target_task,
-                "shots": shots,
-                "features": features,
-                "ignore": ignore,
-                "task_types": task_types,
-                "metric": metric,
-                "small_tasks": small_tasks,
-            }
-            spec_json = {k: v for k, v in fields.items() if v is not None}
+            spec_json = fields
         form = {"spec": json.dumps(spec_json), "budget": self.budget, "seed": str(self.seed)}
         if kind == "verify":
             form["kind"] = "verify"

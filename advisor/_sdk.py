@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,8 +11,10 @@ from typing import Any
 import pandas as pd
 
 from advisor._checks import check_budget as _check_budget
+from advisor._checks import check_paradigms, check_runs, check_scheduler
 from advisor._checks import check_seed as _check_seed
 from advisor._checks import check_time_limit as _check_time_limit
+from advisor._checks import spec_fields as _spec_fields
 from advisor._recommendation import Recommendation
 from advisor._verification import Verification
 from advisor.exceptions import InvalidRequestError
@@ -83,7 +84,7 @@ class Advisor:
         self.device = _check_device(device)
         self.cancel = cancel
         self.n_jobs = _check_jobs(n_jobs)
-        self.scheduler = _check_scheduler(scheduler)
+        self.scheduler = check_scheduler(scheduler)
 
     def __repr__(self) -> str:
         return f"Advisor(budget={self.budget!r}, time_limit={self.time_limit!r}, seed={self.seed!r})"
@@ -119,18 +120,7 @@ class Advisor:
         from probes.budget import budget_preset
         from probes.runner import run_probes
 
-        fields = {
-            "targets": targets,
-            "task_column": task_column,
-            "goal": goal,
-            "target_task": target_task,
-            "shots": shots,
-            "features": features,
-            "ignore": ignore,
-            "task_types": task_types,
-            "metric": metric,
-            "small_tasks": small_tasks,
-        }
+        fields = _spec_fields(locals())
 
         preset = budget_preset(self.budget)
         with _reporter(self.progress) as progress:
@@ -192,20 +182,9 @@ class Advisor:
         from probes.oracle import FULL_BUDGET, oracle_variants, run_oracle
         from probes.paradigms import PARADIGMS, VARIANTS
 
-        wanted = _check_paradigms(paradigms)
-        runs = _check_runs(runs)
-        fields = {
-            "targets": targets,
-            "task_column": task_column,
-            "goal": goal,
-            "target_task": target_task,
-            "shots": shots,
-            "features": features,
-            "ignore": ignore,
-            "task_types": task_types,
-            "metric": metric,
-            "small_tasks": small_tasks,
-        }
+        wanted = check_paradigms(paradigms)
+        runs = check_runs(runs)
+        fields = _spec_fields(locals())
         started = time.perf_counter()
         with _reporter(self.progress) as progress:
             taskset = self._load(data, spec, fields)
@@ -262,9 +241,9 @@ class Advisor:
         )
 
     def _load(self, data: Any, spec: DatasetSpec | None, fields: dict[str, Any]) -> Any:
-        """The task set from ``data`` and a spec or its fields (``None`` fields left out)."""
+        """The task set from ``data`` and a spec or its fields."""
         if spec is None:
-            return load_taskset(data, limits=self.limits, **{k: v for k, v in fields.items() if v is not None})
+            return load_taskset(data, limits=self.limits, **fields)
         return load_taskset(data, spec, limits=self.limits)
 
 
@@ -289,52 +268,6 @@ def _reporter(progress: bool | Progress | None) -> Iterator[Progress | None]:
             yield update
     else:
         yield progress or None
-
-
-def _check_paradigms(paradigms: Any) -> set[str]:
-    """``None`` (all four) or a non-empty list of paradigm ids."""
-    from probes.paradigms import PARADIGMS
-
-    if paradigms is None:
-        return set(PARADIGMS)
-    if isinstance(paradigms, str):
-        paradigms = [p.strip() for p in paradigms.split(",")]
-    wanted = set(paradigms) if isinstance(paradigms, (list, tuple, set)) else set()
-    if not wanted or not wanted <= set(PARADIGMS):
-        raise InvalidRequestError(
-            f"paradigms must name one or more of {', '.join(PARADIGMS)}, got {paradigms!r}",
-            details={"field": "paradigms"},
-        )
-    return wanted
-
-
-def _check_runs(runs: Any) -> int:
-    """Full-budget runs: a whole number from 1 to 20."""
-    if isinstance(runs, int) and not isinstance(runs, bool) and 1 <= runs <= 20:
-        return runs
-    raise InvalidRequestError(f"runs must be a whole number from 1 to 20, got {runs!r}", details={"field": "runs"})
-
-
-def _check_scheduler(scheduler: Any) -> Any:
-    """A Dask scheduler address (``tcp://host:port``, ``host:port``), a ``Client``, or ``None`` (then ``ADVISOR_DASK_ADDRESS``)."""
-    if scheduler is None:
-        scheduler = os.environ.get("ADVISOR_DASK_ADDRESS") or None
-        if scheduler is None:
-            return None
-    if isinstance(scheduler, str):
-        address = scheduler.strip()
-        if re.fullmatch(r"(?:[a-z][a-z0-9+.-]*://)?[^\s/:]+(?::\d{1,5})?", address):
-            return address
-        raise InvalidRequestError(
-            f"scheduler must be a Dask scheduler address such as tcp://10.0.0.5:8786, got {scheduler!r}",
-            details={"field": "scheduler"},
-        )
-    if type(scheduler).__name__ == "Client" and type(scheduler).__module__.startswith("distributed"):
-        return scheduler
-    raise InvalidRequestError(
-        f"scheduler must be a Dask scheduler address or a distributed.Client, got {type(scheduler).__name__}",
-        details={"field": "scheduler"},
-    )
 
 
 def _check_jobs(n_jobs: Any) -> int | None:

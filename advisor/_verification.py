@@ -132,7 +132,7 @@ def verification_from_runs(
                 score=_num(rule.scores.get(paradigm)),
                 run_scores=[_num(sum(s[paradigm]) / len(s[paradigm])) if s.get(paradigm) else None for s in per_run],
                 variants=[(r.get("paradigms", {}).get(paradigm) or {}).get("variant") for r in runs],
-                gap_to_best=_num(gap.get("mean")) if scored and paradigm != rule.best else (0.0 if scored else None),
+                gap_to_best=(_num(gap["mean"]) if gap else 0.0) if scored else None,  # the best has no gap entry
                 gap_ci_low=_num(gap.get("low")) if gap else None,
                 gap_ci_high=_num(gap.get("high")) if gap else None,
                 gap_p=_num(gap.get("p")) if gap else None,

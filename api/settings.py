@@ -136,11 +136,11 @@ class Settings(BaseSettings):
     def _dask_address(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
-        from advisor._sdk import _check_scheduler
+        from advisor._checks import check_scheduler
         from advisor.exceptions import InvalidRequestError
 
         try:
-            return _check_scheduler(value)
+            return check_scheduler(value)
         except InvalidRequestError as exc:
             raise ValueError(str(exc)) from None
 

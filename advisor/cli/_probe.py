@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from advisor._checks import PARADIGM_IDS
 from advisor.cli._common import (
     BadOption,
     DataArg,
@@ -72,10 +73,6 @@ StorageOpt = Annotated[
     typer.Option("--storage", metavar="URL", help="Optuna storage URL (e.g. sqlite:///studies.db); default in memory."),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progress display.")]
-
-
-#: The paradigm ids (``probes.paradigms.PARADIGMS``), to refuse a misspelt ``--paradigm`` before torch is imported.
-PARADIGM_IDS = ("stl", "transfer", "mtl", "meta")
 
 
 def check_paradigms(spec: str) -> None:
@@ -165,9 +162,9 @@ def probe_command(
     if storage is not None:
         check_storage(storage)
     check_paradigms(paradigm)
-    from advisor._sdk import _check_scheduler
+    from advisor._checks import check_scheduler
 
-    scheduler = _check_scheduler(scheduler)
+    scheduler = check_scheduler(scheduler)
     # only now the heavy part (pandas, torch, optuna): a bad option is refused without it
     from advisor.cli._progress import stderr_progress
     from probes.budget import budget_preset

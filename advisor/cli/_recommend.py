@@ -132,13 +132,12 @@ def recommend_command(
     if then_verify is not None:
         contenders = top_contenders(rec)
         with stderr_progress(enabled=not quiet and "-" not in (json_out, verify_json)) as progress:
-            advisor.progress = progress
+            advisor.progress = progress  # a fresh display for the second, longer piece of work
             checked = advisor.verify(data, paradigms=contenders, runs=then_verify, **fields)
         if verify_json is not None:
             write_json(checked.to_json(), verify_json)
         if "-" not in (json_out, verify_json):
-            stream = sys.stdout
-            stream.write("\n" + (checked.headline if quiet else checked.summary()) + "\n")
+            sys.stdout.write("\n" + (checked.headline if quiet else checked.summary()) + "\n")
     return risk_gate(rec, fail_on_risk)
 
 

@@ -140,3 +140,12 @@ def test_importing_advisor_does_not_import_the_service() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_verify_refuses_an_unknown_spec_field_before_any_request() -> None:
+    from advisor.exceptions import InvalidRequestError
+
+    client = AdvisorClient("http://127.0.0.1:9", api_key=ALICE)  # nothing listens there: no request is made
+    with pytest.raises(InvalidRequestError, match=r"unknown argument\(s\) target") as caught:
+        client.verify("data.csv", target="y")  # the field is 'targets'
+    assert caught.value.details == {"unknown": ["target"]}
