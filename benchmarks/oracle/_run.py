@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.oracle._cases import Case, cache_dir, suite_cases
-from benchmarks.oracle._oracle import ORACLE_VERSION, run_oracle
+from probes.oracle import FULL_BUDGET, ORACLE_VERSION, run_oracle
 
 __all__ = [
     "PROBE_VERSION",
@@ -38,20 +38,14 @@ __all__ = [
 #: Bump when the probe runner or the rules change in a way that changes the cached recommendations.
 PROBE_VERSION = "6"
 
-#: The oracle's configuration for each kind of case (recorded in every cached result). ``n_trials``
-#: is per variant and fold (each fold searches on its own training and validation parts); the
-#: transfer variants' search starts from two source groups and may choose four.
-_SEARCH: dict[str, Any] = {
-    "n_folds": 3,
-    "n_trials": 2,
-    "pruner": "halving",
-    "variant_params": {"transfer/finetune": {"source_groups": 2}, "transfer/head": {"source_groups": 2}},
-}
-_REAL: dict[str, Any] = {**_SEARCH, "max_epochs": 300, "patience": 25}
+#: The oracle's configuration for each kind of case (recorded in every cached result). Real data
+#: (the suite's cases and the corpus) take ``advisor verify``'s full budget; generated cases the same
+#: search with shorter training. ``n_trials`` is per variant and fold; the transfer variants' search
+#: starts from two source groups and may choose four.
 ORACLE_CONFIG: dict[str, dict[str, Any]] = {
-    "generated": {**_SEARCH, "max_epochs": 100, "patience": 10},
-    "corpus": _REAL,  # real data too: the real cases' configuration
-    "real": _REAL,
+    "generated": {**FULL_BUDGET, "max_epochs": 100, "patience": 10},
+    "corpus": FULL_BUDGET,
+    "real": FULL_BUDGET,
 }
 
 

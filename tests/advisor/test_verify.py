@@ -111,13 +111,6 @@ def test_verify_json_needs_then_verify(tmp_path: Path, capsys) -> None:
     assert "--verify-json needs --then-verify" in capsys.readouterr().err
 
 
-def test_the_benchmark_s_real_cases_use_the_verify_budget() -> None:
-    from benchmarks.oracle._run import ORACLE_CONFIG
-    from probes.oracle import FULL_BUDGET
-
-    assert ORACLE_CONFIG["real"] == FULL_BUDGET == ORACLE_CONFIG["corpus"]
-
-
 def test_searches_are_kept_as_studies_and_change_nothing(tmp_path: Path) -> None:
     import optuna
 
